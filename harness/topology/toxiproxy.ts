@@ -1,0 +1,40 @@
+import { Wait, type StartedTestContainer } from 'testcontainers';
+import { Toxiproxy, type Proxy } from 'toxiproxy-node-client';
+import { FaultlineContainer } from './container';
+
+export const TOXIPROXY_CONTROL_PORT = 8474;
+
+/**
+ * The real Toxiproxy server in a container, control API published on 127.0.0.1 only.
+ * (@testcontainers/toxiproxy exists only as 12.x, which needs Node >= 22.22: this is the thin
+ * wrapper we need instead.)
+ */
+export function toxiproxyContainer(image: string): FaultlineContainer {
+  return new FaultlineContainer(image)
+    .withExposedPorts(TOXIPROXY_CONTROL_PORT)
+    .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_CONTROL_PORT).forStatusCode(200))
+    .withStartupTimeout(30_000) as FaultlineContainer;
+}
+
+export class StartedToxiproxy {
+  readonly client: Toxiproxy;
+  readonly controlUrl: string;
+
+  constructor(readonly container: StartedTestContainer) {
+    this.controlUrl = `http://127.0.0.1:${container.getMappedPort(TOXIPROXY_CONTROL_PORT)}`;
+    this.client = new Toxiproxy(this.controlUrl);
+  }
+
+  async createProxy(name: string, listenPort: number, upstream: string): Promise<Proxy> {
+    return this.client.createProxy({ name, listen: `0.0.0.0:${listenPort}`, upstream });
+  }
+
+  async proxy(name: string): Promise<Proxy> {
+    return this.client.get(name);
+  }
+
+  /** Removes every toxic and re-enables every proxy: the state a heal returns to. */
+  async reset(): Promise<void> {
+    await this.client.reset();
+  }
+}
