@@ -1,0 +1,387 @@
+/**
+ * Collect: turn procfs snapshots into Samples. Selection happens on the first sample (by PID list
+ * or a command-line regex); every process lock-connected to the selection (waiters and holders,
+ * transitively, from /proc/locks) is added, because the culprit rarely matches the user's pattern.
+ */
+import type {
+  Collected,
+  FdEntry,
+  FdType,
+  IoDirection,
+  ProcessSample,
+  Sample,
+  Unreadable,
+  Wait,
+} from './model';
+import {
+  asInt32,
+  parseCmdline,
+  parseFdinfo,
+  parseFdSet,
+  parseIo,
+  parseLocks,
+  parseNetTcp,
+  parsePollfds,
+  parseSchedExecStart,
+  parseStat,
+  parseStatus,
+  parseSyscallLine,
+  parseUptimeSeconds,
+  socketInode,
+  type LockEntry,
+  type TcpSocket,
+} from './parse';
+import { isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
+import { decodeSyscall, F_OFD_SETLKW, F_SETLKW, POLLIN, POLLOUT, type Arch } from './syscalls';
+
+export interface CollectOptions {
+  pids?: readonly number[];
+  /** Matched against the full command line (NULs as spaces); never selects the reader's own PIDs. */
+  match?: RegExp;
+  samples: number;
+  intervalMs: number;
+}
+
+/** poll() on more fds than this is not a worker waiting on one upstream; cap the memory read. */
+const MAX_POLLFDS = 64;
+const MAX_SELECT_NFDS = 1024;
+
+export async function collect(reader: ProcReader, options: CollectOptions): Promise<Collected> {
+  const warnings: string[] = [];
+  const samples: Sample[] = [];
+  let selected: number[] = [];
+  const count = Math.max(1, Math.floor(options.samples));
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await sleepMs(options.intervalMs);
+    const snap = await reader.snapshot({ pids: i === 0 ? options.pids : selected });
+    if (i === 0) selected = selectPids(snap, options);
+    samples.push(readSample(snap, i, selected));
+  }
+  return { reader: reader.description, arch: samples[0]?.arch ?? 'x86_64', samples, selected, warnings };
+}
+
+function selectPids(snap: ProcSnapshot, options: CollectOptions): number[] {
+  if (options.pids && options.pids.length > 0) return [...new Set(options.pids)].filter((p) => !snap.ownPids.has(p));
+  const all = snap.listPids().filter((p) => !snap.ownPids.has(p));
+  if (!options.match) return all;
+  const out: number[] = [];
+  for (const pid of all) {
+    const cmd = snap.read(`${pid}/cmdline`);
+    if (cmd.ok && options.match.test(parseCmdline(cmd.text))) out.push(pid);
+  }
+  return out;
+}
+
+/** The selection plus every process joined to it by a lock edge (both directions, transitively). */
+function lockComponent(selected: readonly number[], locks: LockEntry[] | undefined): Set<number> {
+  const scope = new Set(selected);
+  if (!locks) return scope;
+  const adjacent = new Map<number, Set<number>>();
+  const link = (a: number, b: number): void => {
+    if (a <= 0 || b <= 0) return;
+    (adjacent.get(a) ?? adjacent.set(a, new Set()).get(a)!).add(b);
+    (adjacent.get(b) ?? adjacent.set(b, new Set()).get(b)!).add(a);
+  };
+  for (const entry of locks) for (const w of entry.waiters) link(w.pid, entry.pid);
+  const queue = [...scope];
+  while (queue.length > 0) {
+    const pid = queue.pop() as number;
+    for (const next of adjacent.get(pid) ?? []) {
+      if (!scope.has(next)) {
+        scope.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return scope;
+}
+
+function readSample(snap: ProcSnapshot, index: number, selected: readonly number[]): Sample {
+  const locksFile = snap.read('locks');
+  const locks = locksFile.ok ? parseLocks(locksFile.text) : undefined;
+  const scope = lockComponent(selected, locks);
+  // Holders whose fdinfo we read for `lock:` lines (to name the locked file's path and fd).
+  const holders = new Set<number>();
+  let anyOfd = false;
+  for (const entry of locks ?? []) {
+    if (entry.pid > 0) holders.add(entry.pid);
+    else anyOfd = true;
+  }
+  const uptime = snap.read('uptime');
+  const uptimeS = uptime.ok ? parseUptimeSeconds(uptime.text) : undefined;
+
+  const processes = new Map<number, ProcessSample>();
+  const netnsOf = new Map<number, string>();
+  const partial: Array<{ sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine> }> = [];
+  for (const pid of [...scope].sort((a, b) => a - b)) {
+    const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS);
+    if (!proc) continue; // exited before we could read its stat
+    processes.set(pid, proc.sample);
+    netnsOf.set(pid, proc.netns);
+    partial.push(proc);
+  }
+
+  // One read of net/tcp{,6} per network namespace, through any process that lives in it.
+  const tcp = new Map<string, Map<number, TcpSocket>>();
+  for (const [pid, ns] of netnsOf) {
+    if (tcp.has(ns)) continue;
+    const table = new Map<number, TcpSocket>();
+    let read = false;
+    for (const [file, family] of [
+      ['tcp', 4],
+      ['tcp6', 6],
+    ] as const) {
+      const r = snap.read(`${pid}/net/${file}`);
+      if (!r.ok) continue;
+      read = true;
+      for (const sock of parseNetTcp(r.text, family)) if (sock.inode > 0) table.set(sock.inode, sock);
+    }
+    // A process that exits mid-scan cannot serve its netns: let the next one in it try.
+    if (read) tcp.set(ns, table);
+  }
+
+  for (const { sample, syscall } of partial) {
+    const table = tcp.get(netnsOf.get(sample.pid) as string);
+    for (const fd of sample.fds ?? []) {
+      if (fd.socketInode !== undefined) {
+        const sock = table?.get(fd.socketInode);
+        if (sock) fd.tcp = sock;
+      }
+    }
+    sample.wait = decodeWait(snap, snap.arch, sample, syscall);
+  }
+  return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, locks, processes, tcp };
+}
+
+function fdType(target: string): FdType {
+  if (target.startsWith('socket:')) return 'socket';
+  if (target.startsWith('pipe:')) return 'pipe';
+  if (target.startsWith('anon_inode:')) return 'anon';
+  if (target.startsWith('/')) return 'file';
+  return 'other';
+}
+
+function readProcess(
+  snap: ProcSnapshot,
+  pid: number,
+  wantLockInfo: boolean,
+  uptimeS: number | undefined,
+): { sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine>; netns: string } | undefined {
+  const unreadable: Unreadable[] = [];
+  const note = (file: string, error: string): void => {
+    if (!isGone(error)) unreadable.push({ file, error });
+  };
+  const statFile = snap.read(`${pid}/stat`);
+  if (!statFile.ok) return undefined;
+  const stat = parseStat(statFile.text);
+  if (!stat) return undefined;
+
+  const statusFile = snap.read(`${pid}/status`);
+  const status = statusFile.ok ? parseStatus(statusFile.text) : {};
+  if (!statusFile.ok) note('status', statusFile.error);
+
+  const cmdFile = snap.read(`${pid}/cmdline`);
+  const cmdline = cmdFile.ok ? parseCmdline(cmdFile.text) : '';
+
+  const syscallFile = snap.read(`${pid}/syscall`);
+  const syscall = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
+  if (!syscallFile.ok) note('syscall', syscallFile.error);
+
+  const wchanFile = snap.read(`${pid}/wchan`);
+  const wchan = wchanFile.ok ? wchanFile.text.trim() || undefined : undefined;
+
+  const ioFile = snap.read(`${pid}/io`);
+  const io = ioFile.ok ? parseIo(ioFile.text) : undefined;
+
+  let notRunForMs: number | undefined;
+  const sched = snap.read(`${pid}/sched`);
+  const execStart = sched.ok ? parseSchedExecStart(sched.text) : undefined;
+  if (execStart !== undefined && uptimeS !== undefined) {
+    notRunForMs = Math.max(0, Math.round(uptimeS * 1000 - execStart));
+  }
+
+  const ns = snap.readLink(`${pid}/ns/net`);
+  // Without ptrace access the netns link is unreadable: assume the reader's own netns.
+  const netns = ns.ok ? ns.text.trim() : 'unknown';
+
+  let fds: FdEntry[] | undefined;
+  const fdList = snap.listFds(pid);
+  if (fdList.ok) {
+    fds = fdList.fds.map((link) => {
+      const entry: FdEntry = { fd: link.fd, target: link.target, type: fdType(link.target) };
+      const inode = socketInode(link.target);
+      if (inode !== undefined) entry.socketInode = inode;
+      if (wantLockInfo && entry.type === 'file') {
+        const info = snap.read(`${pid}/fdinfo/${link.fd}`);
+        if (info.ok) entry.fdinfo = parseFdinfo(info.text);
+      }
+      return entry;
+    });
+  } else {
+    note('fd', fdList.error);
+  }
+
+  const cpu = stat.utimeTicks + stat.stimeTicks;
+  const sample: ProcessSample = {
+    pid,
+    command: stat.comm,
+    cmdline,
+    state: stat.state,
+    ppid: stat.ppid,
+    uid: status.uid,
+    threads: Number.isFinite(stat.threads) ? stat.threads : undefined,
+    cpuTicks: Number.isFinite(cpu) ? cpu : undefined,
+    voluntaryCtxt: status.voluntaryCtxt,
+    nonvoluntaryCtxt: status.nonvoluntaryCtxt,
+    syscall,
+    wchan,
+    fds,
+    netns,
+    io,
+    notRunForMs,
+    wait: { type: 'unknown', reason: 'not decoded' },
+    unreadable,
+  };
+  return { sample, syscall, netns };
+}
+
+function targetsFromSockets(fds: FdEntry[]): Array<{ fd: number; direction: IoDirection }> {
+  const out: Array<{ fd: number; direction: IoDirection }> = [];
+  for (const fd of fds) {
+    if (!fd.tcp) continue;
+    const state = fd.tcp.state;
+    if (state === 'LISTEN') out.push({ fd: fd.fd, direction: 'accept' });
+    else if (state === 'SYN_SENT') out.push({ fd: fd.fd, direction: 'connect' });
+    else if (state === 'TIME_WAIT' || state === 'CLOSE') continue;
+    else out.push({ fd: fd.fd, direction: fd.tcp.txQueue > 0 ? 'write' : 'read' });
+  }
+  return out;
+}
+
+function directionOf(events: number): IoDirection {
+  // POLLOUT (and EPOLLOUT) share bit 0x4; a wait for both is dominated by the write.
+  if (events & POLLOUT) return 'write';
+  if (events & POLLIN) return 'read';
+  return 'read';
+}
+
+/** Decode what the process waits on: the syscall, then the fds (pollfd array, fd_set, epoll). */
+function decodeWait(
+  snap: ProcSnapshot,
+  arch: Arch,
+  proc: ProcessSample,
+  line: ReturnType<typeof parseSyscallLine>,
+): Wait {
+  if (!line) {
+    const denied = proc.unreadable.find((u) => u.file === 'syscall');
+    if (proc.state === 'R') return { type: 'running' };
+    return {
+      type: 'unknown',
+      reason: denied ? `syscall unreadable (${denied.error})` : 'syscall unreadable or malformed',
+    };
+  }
+  if (line.kind === 'running') {
+    proc.syscallText = 'running';
+    return { type: 'running' };
+  }
+  if (line.kind === 'not-in-syscall') {
+    proc.syscallText = 'not in a syscall';
+    return proc.state === 'R' ? { type: 'running' } : { type: 'not-in-syscall' };
+  }
+  const def = decodeSyscall(arch, line.nr);
+  proc.syscallName = def.name;
+  const a = line.args;
+  const fdArg = asInt32(a[0]);
+  const fds = proc.fds ?? [];
+  const fallback = (reason: string, syscall: string, timeoutMs?: number): Wait => ({
+    type: 'io',
+    syscall,
+    targets: targetsFromSockets(fds),
+    source: 'sockets-fallback',
+    timeoutMs,
+    fallbackReason: reason,
+  });
+
+  switch (def.cls) {
+    case 'read':
+    case 'write':
+    case 'connect':
+    case 'accept': {
+      proc.syscallText = `${def.name}(fd ${fdArg ?? '?'})`;
+      if (fdArg === undefined) return fallback('truncated syscall line', def.name);
+      return { type: 'io', syscall: def.name, targets: [{ fd: fdArg, direction: def.cls }], source: 'syscall-arg' };
+    }
+    case 'poll': {
+      const nfds = Number(a[1] ?? 0n);
+      // poll's timeout is an int in ms; ppoll's is a timespec pointer (0 = forever).
+      const timeoutMs = def.name === 'poll' ? asInt32(a[2]) : a[2] === 0n ? -1 : undefined;
+      proc.syscallText = `${def.name}(${nfds} fd${nfds === 1 ? '' : 's'}${timeoutMs !== undefined ? `, timeout ${timeoutMs}` : ''})`;
+      if (nfds === 0) return { type: 'sleep', syscall: def.name };
+      if (a[0] === undefined || nfds > MAX_POLLFDS) return fallback(`${nfds} pollfds not read`, def.name, timeoutMs);
+      const mem = snap.readMem(proc.pid, a[0], nfds * 8);
+      if (!mem.ok || mem.bytes.length < nfds * 8) {
+        const error = mem.ok ? 'short read' : mem.error;
+        proc.unreadable.push({ file: 'mem', error });
+        return fallback(`pollfd array unreadable (${error})`, def.name, timeoutMs);
+      }
+      const targets = parsePollfds(mem.bytes)
+        .filter((p) => p.fd >= 0)
+        .map((p) => ({ fd: p.fd, direction: directionOf(p.events) }));
+      return { type: 'io', syscall: def.name, targets, source: 'pollfd', timeoutMs };
+    }
+    case 'select': {
+      const nfds = Math.min(Number(a[0] ?? 0n), MAX_SELECT_NFDS);
+      proc.syscallText = `${def.name}(nfds ${nfds})`;
+      const readPtr = a[1] ?? 0n;
+      const writePtr = a[2] ?? 0n;
+      if (nfds === 0 || (readPtr === 0n && writePtr === 0n)) return { type: 'sleep', syscall: def.name };
+      const len = Math.ceil(nfds / 64) * 8;
+      const targets: Array<{ fd: number; direction: IoDirection }> = [];
+      for (const [ptr, direction] of [
+        [readPtr, 'read'],
+        [writePtr, 'write'],
+      ] as const) {
+        if (ptr === 0n) continue;
+        const mem = snap.readMem(proc.pid, ptr, len);
+        if (!mem.ok) {
+          proc.unreadable.push({ file: 'mem', error: mem.error });
+          return fallback(`fd_set unreadable (${mem.error})`, def.name);
+        }
+        for (const fd of parseFdSet(mem.bytes, nfds)) targets.push({ fd, direction });
+      }
+      return { type: 'io', syscall: def.name, targets, source: 'fd_set' };
+    }
+    case 'epoll': {
+      const timeoutMs = asInt32(a[3]);
+      proc.syscallText = `${def.name}(epfd ${fdArg ?? '?'}, timeout ${timeoutMs ?? '?'})`;
+      if (fdArg === undefined) return fallback('truncated syscall line', def.name, timeoutMs);
+      const info = snap.read(`${proc.pid}/fdinfo/${fdArg}`);
+      if (!info.ok) {
+        proc.unreadable.push({ file: `fdinfo/${fdArg}`, error: info.error });
+        return fallback(`epoll fdinfo unreadable (${info.error})`, def.name, timeoutMs);
+      }
+      const targets = parseFdinfo(info.text).epollTargets.map((t) => ({ fd: t.fd, direction: directionOf(t.events) }));
+      return { type: 'io', syscall: def.name, targets, source: 'epoll-fdinfo', timeoutMs };
+    }
+    case 'flock': {
+      proc.syscallText = `flock(fd ${fdArg ?? '?'}, ${a[1] === 2n ? 'LOCK_EX' : a[1] === 1n ? 'LOCK_SH' : `op ${a[1] ?? '?'}`})`;
+      return { type: 'lock', syscall: 'flock', fd: fdArg };
+    }
+    case 'fcntl': {
+      const cmd = asInt32(a[1]);
+      if (cmd === F_SETLKW || cmd === F_OFD_SETLKW) {
+        proc.syscallText = `fcntl(fd ${fdArg ?? '?'}, ${cmd === F_SETLKW ? 'F_SETLKW' : 'F_OFD_SETLKW'})`;
+        return { type: 'lock', syscall: 'fcntl', fd: fdArg };
+      }
+      proc.syscallText = `fcntl(fd ${fdArg ?? '?'}, cmd ${cmd ?? '?'})`;
+      return { type: 'other', syscall: 'fcntl' };
+    }
+    case 'sleep':
+      proc.syscallText = def.name;
+      return { type: 'sleep', syscall: def.name };
+    default:
+      proc.syscallText = def.name;
+      return { type: 'other', syscall: def.name };
+  }
+}
+

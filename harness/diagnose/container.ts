@@ -1,0 +1,295 @@
+/**
+ * A ProcReader that runs inside a container (normally a toolbox sidecar sharing the target's PID
+ * and network namespaces, with SYS_PTRACE: the `kubectl debug` pattern). One `exec` per sample
+ * runs a POSIX-sh script (the toolbox has no node or python: sh + grep/find/awk/dd/od only) that
+ * prints every file the analysis needs, delimited, and the snapshot serves reads from that dump.
+ * One exec per file would cost ~100 ms each: far over the 500 ms budget of a container diagnosis.
+ */
+import { monotonicMs, type FdLink, type FdListResult, type MemResult, type ProcReader, type ProcSnapshot, type ReadResult } from './procfs';
+import { normalizeArch, syscallNumbers, type Arch } from './syscalls';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Anything that can run argv in the container: a faultline Sidecar, or a docker CLI wrapper. */
+export interface Execer {
+  exec(argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+}
+
+export interface ContainerReaderOptions {
+  /** For messages, e.g. the target container's name. */
+  name?: string;
+  /**
+   * The exec runs in a sidecar (its own mount namespace): processes in the script's mount
+   * namespace are the sidecar's, not the target's, and are left out. False when the exec runs in
+   * the target container itself (then only the script and its children are left out).
+   */
+  sidecar?: boolean;
+  timeoutMs?: number;
+}
+
+const list = (arch: Arch, cls: Parameters<typeof syscallNumbers>[1]): string => syscallNumbers(arch, cls).join('|');
+
+/** The collector script. Everything goes to stdout in @@-delimited sections; errors are kept per file. */
+export function collectorScript(): string {
+  const pollCase = `x86_64:${list('x86_64', 'poll').split('|').join('|x86_64:')}|aarch64:${list('aarch64', 'poll').split('|').join('|aarch64:')}`;
+  const selectCase = `x86_64:${list('x86_64', 'select').split('|').join('|x86_64:')}|aarch64:${list('aarch64', 'select').split('|').join('|aarch64:')}`;
+  return `
+export LC_ALL=C
+cd /proc || exit 97
+E=/tmp/.faultline-diag-err.$$; T=/tmp/.faultline-diag-grep.$$; L=/tmp/.faultline-diag-links.$$
+: >"$E"
+A=$(uname -m)
+echo "@@arch $A"
+echo "@@self $$"
+printf '@@pids'; for d in [0-9]*; do printf ' %s' "$d"; done; echo
+echo '@@grep'
+grep -H -a '' uptime locks [0-9]*/stat [0-9]*/syscall [0-9]*/wchan [0-9]*/io [0-9]*/cmdline >"$T" 2>>"$E"
+cat "$T"
+grep -H -a -E '^(Name|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches|se[.]exec_start)' [0-9]*/status [0-9]*/sched 2>>"$E"
+grep -H -a '' [0-9]*/fdinfo/* 2>>"$E"
+echo '@@links'
+find self/ns/net self/ns/mnt [0-9]*/ns/net [0-9]*/ns/mnt [0-9]*/fd -maxdepth 1 -type l -printf '%p\\t%l\\n' >"$L" 2>>"$E"
+cat "$L"
+echo '@@net'
+S=$(grep '^self/ns/net' "$L" | cut -f2)
+grep -H '' self/net/tcp self/net/tcp6 $(awk -F'\\t' -v s="$S" '$1 ~ /[/]ns[/]net$/ && $1 !~ /^self/ && $2 != s && !seen[$2]++ { split($1, p, "/"); print p[1] "/net/tcp"; print p[1] "/net/tcp6" }' "$L") 2>>"$E"
+awk -v arch="$A" '
+function hex(s,   i, v) { s = tolower(s); sub(/^0x/, "", s); v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+/^[0-9]+[/]syscall:[0-9]/ {
+  c = index($0, ":"); split(substr($0, 1, c - 1), p, "/"); n = split(substr($0, c + 1), w, " ")
+  key = arch ":" w[1]
+  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) print p[1], w[2], nf * 8 }
+  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") print p[1], w[3], len; if (w[4] != "0x0") print p[1], w[4], len } }
+}' "$T" | while read -r pid addr len; do
+  echo "@@mem $pid $addr $len"
+  dd if="$pid/mem" bs="$len" count=1 skip="$((addr))" iflag=skip_bytes 2>>"$E" | od -An -v -tx1
+done
+echo '@@errors'
+cat "$E"
+rm -f "$E" "$T" "$L"
+echo '@@end'
+`;
+}
+
+interface Dump {
+  arch: Arch;
+  self: number;
+  pids: number[];
+  files: Map<string, string>;
+  links: Map<string, string>;
+  fdsByPid: Map<number, FdLink[]>;
+  nets: Map<string, string>; // `self/net/tcp` or `PID/net/tcp` -> text
+  mems: Array<{ pid: number; address: bigint; bytes: Buffer }>;
+  errors: Map<string, string>;
+  complete: boolean;
+}
+
+const ERRNO: Array<[RegExp, string]> = [
+  [/Permission denied/i, 'EACCES'],
+  [/Operation not permitted/i, 'EPERM'],
+  [/No such file or directory/i, 'ENOENT'],
+  [/No such process/i, 'ESRCH'],
+  [/Input\/output error/i, 'EIO'],
+];
+
+/** Parse the script's output. Tolerates truncation: whatever sections arrived are used. */
+export function parseDump(stdout: string): Dump {
+  const dump: Dump = {
+    arch: 'x86_64',
+    self: -1,
+    pids: [],
+    files: new Map(),
+    links: new Map(),
+    fdsByPid: new Map(),
+    nets: new Map(),
+    mems: [],
+    errors: new Map(),
+    complete: false,
+  };
+  const fileLines = new Map<string, string[]>();
+  const addLine = (target: Map<string, string[]>, path: string, content: string): void => {
+    const lines = target.get(path);
+    if (lines) lines.push(content);
+    else target.set(path, [content]);
+  };
+  const netLines = new Map<string, string[]>();
+  let section = '';
+  let mem: { pid: number; address: bigint; hex: string[] } | undefined;
+  const flushMem = (): void => {
+    if (mem) {
+      const bytes = Buffer.from(mem.hex.join('').replace(/[^0-9a-fA-F]/g, ''), 'hex');
+      if (bytes.length > 0) dump.mems.push({ pid: mem.pid, address: mem.address, bytes });
+      mem = undefined;
+    }
+  };
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('@@')) {
+      flushMem();
+      const [tag, ...rest] = line.slice(2).split(' ');
+      section = tag ?? '';
+      if (tag === 'arch') dump.arch = normalizeArch(rest.join(' ')) ?? 'x86_64';
+      else if (tag === 'self') dump.self = Number(rest[0]);
+      else if (tag === 'pids') dump.pids = rest.filter((w) => /^[0-9]+$/.test(w)).map(Number);
+      else if (tag === 'mem') {
+        try {
+          mem = { pid: Number(rest[0]), address: BigInt(rest[1] ?? 'x'), hex: [] };
+        } catch {
+          mem = undefined;
+        }
+      } else if (tag === 'end') dump.complete = true;
+      continue;
+    }
+    switch (section) {
+      case 'grep': {
+        const c = line.indexOf(':');
+        if (c > 0) addLine(fileLines, line.slice(0, c), line.slice(c + 1));
+        break;
+      }
+      case 'links': {
+        const tab = line.indexOf('\t');
+        if (tab > 0) dump.links.set(line.slice(0, tab), line.slice(tab + 1));
+        break;
+      }
+      case 'net': {
+        const c = line.indexOf(':');
+        if (c > 0) addLine(netLines, line.slice(0, c), line.slice(c + 1));
+        break;
+      }
+      case 'mem':
+        mem?.hex.push(line);
+        break;
+      case 'errors': {
+        const m = /^[a-z]+: (?:failed to open |error reading |cannot open )?['"‘]?([^'"’:]+)['"’]?: (.*)$/.exec(line);
+        if (m) dump.errors.set(m[1] as string, ERRNO.find(([re]) => re.test(m[2] as string))?.[1] ?? 'EIO');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  flushMem();
+  for (const [path, lines] of fileLines) dump.files.set(path, `${lines.join('\n')}\n`);
+  for (const [path, lines] of netLines) dump.nets.set(path, `${lines.join('\n')}\n`);
+  for (const [path, target] of dump.links) {
+    const m = /^([0-9]+)\/fd\/([0-9]+)$/.exec(path);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const fds = dump.fdsByPid.get(pid) ?? [];
+    fds.push({ fd: Number(m[2]), target });
+    dump.fdsByPid.set(pid, fds);
+  }
+  return dump;
+}
+
+const PER_PID_FILE = /^([0-9]+)\/(stat|status|syscall|wchan|io|cmdline|sched|fdinfo\/[0-9]+)$/;
+
+class DumpSnapshot implements ProcSnapshot {
+  readonly arch: Arch;
+  readonly ownPids: ReadonlySet<number>;
+  private readonly pidSet: Set<number>;
+  private readonly selfNet: string | undefined;
+
+  constructor(
+    private readonly dump: Dump,
+    readonly takenAtMs: number,
+    sidecar: boolean,
+  ) {
+    this.arch = dump.arch;
+    this.pidSet = new Set(dump.pids);
+    this.selfNet = dump.links.get('self/ns/net');
+    const own = new Set<number>();
+    const selfMnt = dump.links.get('self/ns/mnt');
+    for (const pid of dump.pids) {
+      if (pid === dump.self) own.add(pid);
+      else if (sidecar && selfMnt !== undefined && dump.links.get(`${pid}/ns/mnt`) === selfMnt) own.add(pid);
+      else {
+        // The script's own children (grep, find, awk, dd …).
+        const stat = dump.files.get(`${pid}/stat`);
+        const ppid = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : NaN;
+        if (ppid === dump.self) own.add(pid);
+      }
+    }
+    this.ownPids = own;
+  }
+
+  listPids(): number[] {
+    return [...this.dump.pids].sort((a, b) => a - b);
+  }
+
+  read(relPath: string): ReadResult {
+    const net = /^([0-9]+)\/net\/(tcp6?)$/.exec(relPath);
+    if (net) {
+      const direct = this.dump.nets.get(relPath);
+      if (direct !== undefined) return { ok: true, text: direct };
+      const ns = this.dump.links.get(`${net[1]}/ns/net`);
+      if (ns === undefined || ns === this.selfNet) {
+        const self = this.dump.nets.get(`self/net/${net[2]}`);
+        if (self !== undefined) return { ok: true, text: self };
+      }
+      return { ok: false, error: this.dump.errors.get(relPath) ?? 'ENOENT' };
+    }
+    const text = this.dump.files.get(relPath);
+    if (text !== undefined) return { ok: true, text };
+    const error = this.dump.errors.get(relPath);
+    if (error) return { ok: false, error };
+    const m = PER_PID_FILE.exec(relPath);
+    // grep prints nothing for an empty file (a kernel thread's cmdline): present, but empty.
+    if (m && this.pidSet.has(Number(m[1])) && this.dump.complete && this.dump.files.has(`${m[1]}/stat`)) {
+      return { ok: true, text: '' };
+    }
+    return { ok: false, error: 'ENOENT' };
+  }
+
+  readLink(relPath: string): ReadResult {
+    const target = this.dump.links.get(relPath);
+    if (target !== undefined) return { ok: true, text: target };
+    return { ok: false, error: this.dump.errors.get(relPath) ?? 'ENOENT' };
+  }
+
+  listFds(pid: number): FdListResult {
+    const error = this.dump.errors.get(`${pid}/fd`);
+    if (error) return { ok: false, error };
+    if (!this.pidSet.has(pid)) return { ok: false, error: 'ENOENT' };
+    return { ok: true, fds: [...(this.dump.fdsByPid.get(pid) ?? [])].sort((a, b) => a.fd - b.fd) };
+  }
+
+  readMem(pid: number, address: bigint, length: number): MemResult {
+    for (const m of this.dump.mems) {
+      if (m.pid !== pid) continue;
+      const offset = address - m.address;
+      if (offset >= 0n && offset + BigInt(length) <= BigInt(m.bytes.length)) {
+        const start = Number(offset);
+        return { ok: true, bytes: m.bytes.subarray(start, start + length) };
+      }
+    }
+    return { ok: false, error: this.dump.errors.get(`${pid}/mem`) ?? 'ENODATA' };
+  }
+}
+
+export class ContainerProcReader implements ProcReader {
+  readonly description: string;
+  private readonly script = collectorScript();
+
+  constructor(
+    private readonly execer: Execer,
+    private readonly options: ContainerReaderOptions = {},
+  ) {
+    this.description = `container ${options.name ?? ''}${options.sidecar === false ? '' : ' (via sidecar)'}`.replace('  ', ' ');
+  }
+
+  async snapshot(): Promise<ProcSnapshot> {
+    const before = monotonicMs();
+    const result = await this.execer.exec(['sh', '-c', this.script], { timeoutMs: this.options.timeoutMs ?? 30_000 });
+    const after = monotonicMs();
+    if (result.exitCode === 97 || !result.stdout.includes('@@pids')) {
+      throw new Error(
+        `diagnose: the collector script failed in ${this.options.name ?? 'the container'} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
+    }
+    return new DumpSnapshot(parseDump(result.stdout), (before + after) / 2, this.options.sidecar !== false);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * What the collector builds from a procfs sample (ProcessSample, Sample) and what the analysis
+ * returns (Diagnosis). The Diagnosis types are the JSON contract documented in README.md.
+ */
+import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
+import type { Arch } from './syscalls';
+
+export type FdType = 'socket' | 'file' | 'pipe' | 'anon' | 'other';
+
+export interface FdEntry {
+  fd: number;
+  target: string;
+  type: FdType;
+  socketInode?: number;
+  /** The TCP socket behind this fd, when it is one (looked up in the process's netns). */
+  tcp?: TcpSocket;
+  /** Read only where it matters: lock holders' files and epoll fds. */
+  fdinfo?: FdinfoInfo;
+}
+
+export type IoDirection = 'read' | 'write' | 'connect' | 'accept';
+
+/** How the fd and direction of a wait were found. */
+export type WaitSource = 'syscall-arg' | 'pollfd' | 'fd_set' | 'epoll-fdinfo' | 'sockets-fallback';
+
+/** What one process is blocked on, decoded from /proc/PID/syscall (+ mem, fdinfo, fds). */
+export type Wait =
+  | { type: 'running' }
+  | { type: 'lock'; syscall: string; fd?: number }
+  | {
+      type: 'io';
+      syscall: string;
+      targets: Array<{ fd: number; direction: IoDirection }>;
+      source: WaitSource;
+      /** poll/epoll timeout in ms; -1 waits forever. */
+      timeoutMs?: number;
+      /** Why the precise fds could not be read (then `source` is sockets-fallback). */
+      fallbackReason?: string;
+    }
+  | { type: 'sleep'; syscall: string }
+  | { type: 'other'; syscall: string }
+  | { type: 'not-in-syscall' }
+  | { type: 'unknown'; reason: string };
+
+export interface Unreadable {
+  file: string;
+  error: string;
+}
+
+export interface ProcessSample {
+  pid: number;
+  /** comm (the kernel's 15-character name). */
+  command: string;
+  cmdline: string;
+  state: string;
+  ppid: number;
+  uid?: number;
+  threads?: number;
+  cpuTicks?: number;
+  voluntaryCtxt?: number;
+  nonvoluntaryCtxt?: number;
+  syscall?: SyscallLine;
+  /** Human form of the syscall: `recvfrom(fd 5)`, `poll(1 fds, timeout -1)`, `running`. */
+  syscallText?: string;
+  syscallName?: string;
+  wchan?: string;
+  fds?: FdEntry[];
+  netns?: string;
+  io?: IoInfo;
+  /** How long since the task last ran on a CPU (from /proc/PID/sched and /proc/uptime). */
+  notRunForMs?: number;
+  wait: Wait;
+  unreadable: Unreadable[];
+}
+
+export interface Sample {
+  index: number;
+  takenAtMs: number;
+  arch: Arch;
+  /** /proc/locks, or undefined if it could not be read. */
+  locks?: LockEntry[];
+  processes: Map<number, ProcessSample>;
+  /** TCP sockets by netns key, then by inode. */
+  tcp: Map<string, Map<number, TcpSocket>>;
+}
+
+export interface Collected {
+  reader: string;
+  arch: Arch;
+  samples: Sample[];
+  /** PIDs the user asked about (the lock-connected processes are added to the samples). */
+  selected: number[];
+  warnings: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The diagnosis (JSON contract)
+
+export type CulpritKind =
+  | 'half-open-read'
+  | 'stalled-write'
+  | 'slow-peer'
+  | 'connect-stall'
+  | 'busy-loop'
+  | 'slow-holder'
+  | 'lock-cycle'
+  | 'unknown';
+
+export type ChainKind = CulpritKind | 'idle';
+
+export interface ResourceReport {
+  type: 'tcp' | 'file' | 'socket' | 'pipe' | 'lock' | 'cpu' | 'timer' | 'unknown';
+  fd?: number;
+  path?: string;
+  local?: string;
+  remote?: string;
+  state?: string;
+  txQueue?: number;
+  rxQueue?: number;
+  timer?: string;
+  service?: string;
+}
+
+export interface LockReport {
+  /** FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them. */
+  type: string;
+  access: string;
+  /** `maj:min:inode` from /proc/locks. */
+  file: string;
+  path?: string;
+}
+
+export interface ChainLink {
+  lock: LockReport;
+  holder: number;
+  /** PIDs queued directly behind this lock (its `->` lines). */
+  waiters: number[];
+}
+
+export interface ChainReport {
+  /** The process at the end of the wait-for chain (for a lock cycle, one of its members). */
+  root: number;
+  kind: ChainKind;
+  /** False for chains that end in an idle worker (accept mutex) or are harmless. */
+  culprit: boolean;
+  /** Every PID that waits, directly or through other holders, on the root. */
+  waiters: number[];
+  /** From the root outward: the lock the root holds and its waiters, then the next level … */
+  links: ChainLink[];
+  /** For a lock cycle: its members in wait order. */
+  cycle?: number[];
+  resource: ResourceReport;
+  syscall: string | null;
+  evidence: string[];
+}
+
+export interface CulpritReport {
+  pid: number;
+  command: string;
+  cmdline: string;
+  kind: CulpritKind;
+  syscall: string | null;
+  resource: ResourceReport;
+  /** Locks the culprit holds that others wait for. */
+  holds: LockReport[];
+  /**
+   * Every PID waiting, directly or transitively, on the culprit's locks; for an upstream pile-up
+   * without locks, the other workers stuck on the same upstream.
+   */
+  waiters: number[];
+  evidence: string[];
+}
+
+export type ProcessRole = 'culprit' | 'holder' | 'waiter' | 'idle' | 'other';
+
+export interface ProcessReport {
+  pid: number;
+  command: string;
+  cmdline: string;
+  state: string;
+  syscall: string | null;
+  /** One line: "waits for flock on /tmp/x (held by 123)", "recvfrom fd 5 tcp 10.0.0.2:9000" … */
+  wait: string;
+  role: ProcessRole;
+  /** Files that could not be read, with the reason (`syscall: EACCES (needs CAP_SYS_PTRACE)`). */
+  unreadable?: string[];
+}
+
+export interface Diagnosis {
+  verdict: 'stuck' | 'healthy';
+  culprit: CulpritReport | null;
+  chains: ChainReport[];
+  processes: ProcessReport[];
+  samples: number;
+  /** Time between the first and the last sample. */
+  spanMs: number;
+  reader: string;
+  arch: Arch;
+  /** Missing privileges and other limits of this diagnosis. */
+  warnings: string[];
+}
+
+export interface ServiceRegistry {
+  services: Array<{ name: string; addresses: Array<{ host: string; port: number }> }>;
+}

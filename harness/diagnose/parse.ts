@@ -1,0 +1,405 @@
+/**
+ * Parsers for the /proc text the diagnoser reads. Each returns undefined (or skips a line) on text it
+ * does not understand instead of throwing: a process may exit mid-read and leave a truncated file,
+ * and a comm may contain spaces, parentheses or newlines.
+ */
+
+export interface StatInfo {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  utimeTicks: number;
+  stimeTicks: number;
+  threads: number;
+  startTimeTicks: number;
+}
+
+/** /proc/PID/stat: `pid (comm) S ppid …`; comm may hold anything, so split at the LAST ')'. */
+export function parseStat(text: string): StatInfo | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  const field = (n: number): number => {
+    const v = Number(rest[n - 3]);
+    return Number.isFinite(v) ? v : NaN;
+  };
+  const state = rest[0] ?? '';
+  if (!Number.isInteger(pid) || !/^[A-Za-z]$/.test(state)) return undefined;
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state,
+    ppid: field(4),
+    utimeTicks: field(14),
+    stimeTicks: field(15),
+    threads: field(20),
+    startTimeTicks: field(22),
+  };
+}
+
+export interface StatusInfo {
+  name?: string;
+  uid?: number;
+  voluntaryCtxt?: number;
+  nonvoluntaryCtxt?: number;
+  nspid?: number[];
+}
+
+export function parseStatus(text: string): StatusInfo {
+  const out: StatusInfo = {};
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    const firstNumber = (): number | undefined => {
+      const n = Number(value.split(/\s+/)[0]);
+      return value !== '' && Number.isFinite(n) ? n : undefined;
+    };
+    switch (key) {
+      case 'Name':
+        out.name = value;
+        break;
+      case 'Uid':
+        out.uid = firstNumber();
+        break;
+      case 'voluntary_ctxt_switches':
+        out.voluntaryCtxt = firstNumber();
+        break;
+      case 'nonvoluntary_ctxt_switches':
+        out.nonvoluntaryCtxt = firstNumber();
+        break;
+      case 'NSpid':
+        out.nspid = value
+          .split(/\s+/)
+          .map(Number)
+          .filter((n) => Number.isInteger(n));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * /proc/PID/syscall: `nr arg1..arg6 sp pc` while blocked in a syscall, `-1 sp pc` when blocked
+ * outside one, `running` while on a CPU.
+ */
+export type SyscallLine =
+  | { kind: 'running' }
+  | { kind: 'not-in-syscall' }
+  | { kind: 'syscall'; nr: number; args: bigint[] };
+
+export function parseSyscallLine(text: string): SyscallLine | undefined {
+  const words = text.trim().split(/\s+/);
+  if (words[0] === 'running') return { kind: 'running' };
+  const nr = Number(words[0]);
+  if (words[0] === undefined || words[0] === '' || !Number.isInteger(nr)) return undefined;
+  if (nr < 0) return { kind: 'not-in-syscall' };
+  const args: bigint[] = [];
+  for (const w of words.slice(1, 7)) {
+    try {
+      args.push(BigInt(w));
+    } catch {
+      return undefined;
+    }
+  }
+  // A truncated line still gives the nr; missing args read as 0 are worse than knowing we lack them.
+  return { kind: 'syscall', nr, args };
+}
+
+/** Signed 32-bit view of a register value (fds, poll timeouts). */
+export function asInt32(v: bigint | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  return Number(BigInt.asIntN(32, v));
+}
+
+export interface IoInfo {
+  rchar?: number;
+  wchar?: number;
+}
+
+export function parseIo(text: string): IoInfo {
+  const out: IoInfo = {};
+  for (const line of text.split('\n')) {
+    const m = /^(rchar|wchar):\s*([0-9]+)/.exec(line);
+    if (m) out[m[1] as 'rchar' | 'wchar'] = Number(m[2]);
+  }
+  return out;
+}
+
+/** `se.exec_start : 303807.117152` (ms of the scheduler clock when the task last ran). */
+export function parseSchedExecStart(text: string): number | undefined {
+  const m = /^se\.exec_start\s*:\s*([0-9.]+)/m.exec(text);
+  const v = m ? Number(m[1]) : NaN;
+  return Number.isFinite(v) ? v : undefined;
+}
+
+export function parseUptimeSeconds(text: string): number | undefined {
+  const v = Number(text.trim().split(/\s+/)[0]);
+  return text.trim() !== '' && Number.isFinite(v) ? v : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/locks
+
+export interface LockLine {
+  /** Ordinal shared by a granted lock and its waiters. */
+  ordinal: number;
+  /** A `->` line: this pid waits for the lock, it does not hold it. */
+  waiting: boolean;
+  /** FLOCK, POSIX, OFDLCK, LEASE, DELEG … */
+  type: string;
+  mode: string; // ADVISORY / MANDATORY / ACTIVE / BREAKING …
+  access: string; // READ / WRITE / UNLCK …
+  /** -1 for OFD locks (owned by an open file, not a process); 0 if not visible in our PID namespace. */
+  pid: number;
+  device: string; // maj:min (hex, as printed)
+  inode: number;
+  start: string;
+  end: string;
+  /** Key of the file: `maj:min:inode`. */
+  fileKey: string;
+}
+
+export function parseLockLine(line: string): LockLine | undefined {
+  const m =
+    /^\s*(?:lock:\s*)?([0-9]+):\s*(->\s*)?(\S+)\s+(\S+)\s+(\S+)\s+(-?[0-9]+)\s+([0-9a-fA-F]+:[0-9a-fA-F]+):([0-9]+)\s+(\S+)\s+(\S+)/.exec(
+      line,
+    );
+  if (!m) return undefined;
+  const device = (m[7] as string).toLowerCase();
+  const inode = Number(m[8]);
+  return {
+    ordinal: Number(m[1]),
+    waiting: Boolean(m[2]),
+    type: m[3] as string,
+    mode: m[4] as string,
+    access: m[5] as string,
+    pid: Number(m[6]),
+    device,
+    inode,
+    start: m[9] as string,
+    end: m[10] as string,
+    fileKey: `${device}:${inode}`,
+  };
+}
+
+export interface LockEntry extends LockLine {
+  /** Waiters queued behind this granted lock (all depths of the kernel's blocked tree). */
+  waiters: LockLine[];
+}
+
+/**
+ * A granted lock line is followed by its waiters as `N: -> …` with the same ordinal; since 5.0 a
+ * waiter may itself be blocked behind another waiter (printed deeper indented), but every one of
+ * them waits, ultimately, for the granted lock's owner.
+ */
+export function parseLocks(text: string): LockEntry[] {
+  const entries: LockEntry[] = [];
+  let current: LockEntry | undefined;
+  for (const raw of text.split('\n')) {
+    const line = parseLockLine(raw);
+    if (!line) continue;
+    if (!line.waiting) {
+      current = { ...line, waiters: [] };
+      entries.push(current);
+    } else if (current && current.ordinal === line.ordinal) {
+      current.waiters.push(line);
+    }
+  }
+  return entries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/PID/fdinfo/N
+
+export interface FdinfoInfo {
+  pos?: number;
+  flags?: number;
+  ino?: number;
+  /** Locks this open file holds (granted), as printed in /proc/locks. */
+  locks: LockLine[];
+  /** For an epoll fd: the watched fds and their event masks. */
+  epollTargets: Array<{ fd: number; events: number }>;
+}
+
+export function parseFdinfo(text: string): FdinfoInfo {
+  const out: FdinfoInfo = { locks: [], epollTargets: [] };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('lock:')) {
+      const lock = parseLockLine(line.slice(5));
+      if (lock) out.locks.push(lock);
+      continue;
+    }
+    const tfd = /^tfd:\s*([0-9]+)\s+events:\s*([0-9a-fA-F]+)/.exec(line);
+    if (tfd) {
+      out.epollTargets.push({ fd: Number(tfd[1]), events: parseInt(tfd[2] as string, 16) });
+      continue;
+    }
+    const kv = /^(pos|flags|ino):\s*([0-9]+)/.exec(line);
+    if (kv) {
+      const key = kv[1] as 'pos' | 'flags' | 'ino';
+      out[key] = key === 'flags' ? parseInt(kv[2] as string, 8) : Number(kv[2]);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/PID/net/tcp and tcp6
+
+export const TCP_STATES: Record<number, string> = {
+  1: 'ESTABLISHED',
+  2: 'SYN_SENT',
+  3: 'SYN_RECV',
+  4: 'FIN_WAIT1',
+  5: 'FIN_WAIT2',
+  6: 'TIME_WAIT',
+  7: 'CLOSE',
+  8: 'CLOSE_WAIT',
+  9: 'LAST_ACK',
+  10: 'LISTEN',
+  11: 'CLOSING',
+  12: 'NEW_SYN_RECV',
+};
+
+/** tm->when timer codes: 0 none, 1 retransmit (or probe), 2 keepalive, 3 TIME_WAIT, 4 zero-window probe. */
+export const TCP_TIMERS: Record<number, string> = {
+  0: 'none',
+  1: 'retransmit',
+  2: 'keepalive',
+  3: 'time-wait',
+  4: 'zero-window-probe',
+};
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+export interface TcpSocket {
+  family: 4 | 6;
+  local: Endpoint;
+  remote: Endpoint;
+  state: string;
+  txQueue: number;
+  rxQueue: number;
+  timer: number;
+  timerJiffies: number;
+  retransmits: number;
+  uid: number;
+  inode: number;
+}
+
+function hexToIpv4(word: string): string {
+  // One 32-bit word in host (little-endian) order.
+  const n = parseInt(word, 16) >>> 0;
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.');
+}
+
+function hexToIpv6(hex: string): string {
+  // Four 32-bit words, each in host (little-endian) order.
+  const bytes: number[] = [];
+  for (let w = 0; w < 4; w++) {
+    const word = hex.slice(w * 8, w * 8 + 8);
+    for (let b = 3; b >= 0; b--) bytes.push(parseInt(word.slice(b * 2, b * 2 + 2), 16));
+  }
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${bytes.slice(12).join('.')}`;
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return groups.join(':');
+  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
+}
+
+function parseEndpoint(text: string, family: 4 | 6): Endpoint | undefined {
+  const [addr, port] = text.split(':');
+  if (!addr || !port || !/^[0-9a-fA-F]+$/.test(addr) || !/^[0-9a-fA-F]+$/.test(port)) return undefined;
+  if (family === 4 && addr.length !== 8) return undefined;
+  if (family === 6 && addr.length !== 32) return undefined;
+  return { ip: family === 4 ? hexToIpv4(addr) : hexToIpv6(addr), port: parseInt(port, 16) };
+}
+
+export function parseNetTcp(text: string, family: 4 | 6): TcpSocket[] {
+  const out: TcpSocket[] = [];
+  for (const line of text.split('\n')) {
+    const w = line.trim().split(/\s+/);
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
+    if (w.length < 10 || !/^[0-9]+:$/.test(w[0] as string)) continue;
+    const local = parseEndpoint(w[1] as string, family);
+    const remote = parseEndpoint(w[2] as string, family);
+    const [tx, rx] = (w[4] as string).split(':');
+    const [tr, when] = (w[5] as string).split(':');
+    const inode = Number(w[9]);
+    if (!local || !remote || tx === undefined || rx === undefined || !Number.isInteger(inode)) continue;
+    out.push({
+      family,
+      local,
+      remote,
+      state: TCP_STATES[parseInt(w[3] as string, 16)] ?? `0x${w[3]}`,
+      txQueue: parseInt(tx, 16),
+      rxQueue: parseInt(rx, 16),
+      timer: parseInt(tr ?? '0', 16) || 0,
+      timerJiffies: parseInt(when ?? '0', 16) || 0,
+      retransmits: parseInt(w[6] as string, 16) || 0,
+      uid: Number(w[7]),
+      inode,
+    });
+  }
+  return out;
+}
+
+/** `socket:[12345]` → 12345. */
+export function socketInode(target: string): number | undefined {
+  const m = /^socket:\[([0-9]+)\]$/.exec(target);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** struct pollfd { int fd; short events; short revents; } (little-endian on x86_64 and aarch64). */
+export function parsePollfds(bytes: Buffer): Array<{ fd: number; events: number }> {
+  const out: Array<{ fd: number; events: number }> = [];
+  for (let off = 0; off + 8 <= bytes.length; off += 8) {
+    out.push({ fd: bytes.readInt32LE(off), events: bytes.readInt16LE(off + 4) & 0xffff });
+  }
+  return out;
+}
+
+/** fd_set bitmap (array of 64-bit longs, little-endian): the fds whose bit is set, below nfds. */
+export function parseFdSet(bytes: Buffer, nfds: number): number[] {
+  const out: number[] = [];
+  for (let fd = 0; fd < nfds && fd < bytes.length * 8; fd++) {
+    if (((bytes[fd >> 3] as number) >> (fd & 7)) & 1) out.push(fd);
+  }
+  return out;
+}
+
+/** Command line from /proc/PID/cmdline (NUL-separated, maybe NUL-terminated). */
+export function parseCmdline(text: string): string {
+  return text.replace(/\0+$/, '').split('\0').join(' ');
+}

@@ -1,0 +1,282 @@
+/**
+ * Where the diagnoser reads a procfs from. A `ProcReader` hands out one `ProcSnapshot` per sample;
+ * all reads of a sample go through that snapshot and are synchronous, so the analysis code is the
+ * same whether the files come from the local /proc (read on demand), a fixture tree, or a dump
+ * taken in one exec inside a sidecar (see container.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type Arch, normalizeArch } from './syscalls';
+
+// Captured at load so that fake timers in a user's test cannot freeze the harness.
+const now = performance.now.bind(performance);
+const realSetTimeout = globalThis.setTimeout;
+
+export const monotonicMs = (): number => now();
+export const sleepMs = (ms: number): Promise<void> =>
+  new Promise((resolve) => realSetTimeout(resolve, Math.max(0, ms)));
+
+/** errno-like code of a read that failed: EACCES/EPERM mean "needs privilege", ENOENT/ESRCH "gone". */
+export type ReadError = string;
+
+export type ReadResult = { ok: true; text: string } | { ok: false; error: ReadError };
+export type FdListResult = { ok: true; fds: FdLink[] } | { ok: false; error: ReadError };
+export type MemResult = { ok: true; bytes: Buffer } | { ok: false; error: ReadError };
+
+export interface FdLink {
+  fd: number;
+  /** readlink of /proc/PID/fd/N: a path, `socket:[INODE]`, `pipe:[INODE]`, `anon_inode:[eventpoll]` … */
+  target: string;
+}
+
+/** One sample of a procfs. Paths are relative to the procfs root: `locks`, `123/stat`, `123/net/tcp`. */
+export interface ProcSnapshot {
+  readonly arch: Arch;
+  /** Monotonic time the sample was taken (ms). */
+  readonly takenAtMs: number;
+  /** PIDs the reader itself runs as (the diagnosing process and its ancestors, or the sidecar's). */
+  readonly ownPids: ReadonlySet<number>;
+  listPids(): number[];
+  read(relPath: string): ReadResult;
+  readLink(relPath: string): ReadResult;
+  listFds(pid: number): FdListResult;
+  /** Bytes of the process's memory (for pollfd arrays and fd_sets); needs ptrace access. */
+  readMem(pid: number, address: bigint, length: number): MemResult;
+}
+
+export interface SnapshotHint {
+  /** The PIDs the caller cares about, when known: a local reader may read only those. */
+  pids?: readonly number[];
+}
+
+export interface ProcReader {
+  /** For messages: "local /proc", "container web-1 (via sidecar)", "fixture DIR". */
+  readonly description: string;
+  snapshot(hint?: SnapshotHint): Promise<ProcSnapshot>;
+}
+
+export function errorCode(e: unknown): ReadError {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'EIO';
+}
+
+/** Processes that vanish mid-scan give ENOENT (file) or ESRCH (some /proc files of a dying task). */
+export function isGone(error: ReadError): boolean {
+  return error === 'ENOENT' || error === 'ESRCH';
+}
+
+/** Errors that mean "allowed for root with CAP_SYS_PTRACE, not for us". */
+export function isDenied(error: ReadError): boolean {
+  return error === 'EACCES' || error === 'EPERM';
+}
+
+/** Reads a procfs mounted at `root` (the host's /proc by default) on demand. */
+export class LocalProcReader implements ProcReader {
+  readonly description: string;
+  private readonly arch: Arch;
+
+  constructor(
+    readonly root = '/proc',
+    options: { arch?: Arch } = {},
+  ) {
+    this.description = root === '/proc' ? 'local /proc' : `procfs at ${root}`;
+    this.arch = options.arch ?? normalizeArch(process.arch) ?? 'x86_64';
+  }
+
+  async snapshot(): Promise<ProcSnapshot> {
+    return new LocalSnapshot(this.root, this.arch, this.root === '/proc' ? selfAndAncestors(this.root) : new Set());
+  }
+}
+
+export class LocalSnapshot implements ProcSnapshot {
+  readonly takenAtMs = monotonicMs();
+
+  constructor(
+    protected readonly root: string,
+    readonly arch: Arch,
+    readonly ownPids: ReadonlySet<number>,
+  ) {}
+
+  protected abs(relPath: string): string {
+    return path.join(this.root, relPath);
+  }
+
+  listPids(): number[] {
+    try {
+      return fs
+        .readdirSync(this.root)
+        .filter((name) => /^[0-9]+$/.test(name))
+        .map(Number)
+        .sort((a, b) => a - b);
+    } catch {
+      return [];
+    }
+  }
+
+  read(relPath: string): ReadResult {
+    try {
+      return { ok: true, text: fs.readFileSync(this.abs(relPath), 'utf8') };
+    } catch (e) {
+      return { ok: false, error: errorCode(e) };
+    }
+  }
+
+  readLink(relPath: string): ReadResult {
+    try {
+      return { ok: true, text: fs.readlinkSync(this.abs(relPath)) };
+    } catch (e) {
+      return { ok: false, error: errorCode(e) };
+    }
+  }
+
+  listFds(pid: number): FdListResult {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.abs(`${pid}/fd`));
+    } catch (e) {
+      return { ok: false, error: errorCode(e) };
+    }
+    const fds: FdLink[] = [];
+    for (const name of names) {
+      if (!/^[0-9]+$/.test(name)) continue;
+      const link = this.readLink(`${pid}/fd/${name}`);
+      // An fd closed between readdir and readlink is simply skipped.
+      if (link.ok) fds.push({ fd: Number(name), target: link.text });
+    }
+    return { ok: true, fds: fds.sort((a, b) => a.fd - b.fd) };
+  }
+
+  readMem(pid: number, address: bigint, length: number): MemResult {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.abs(`${pid}/mem`), 'r');
+      const bytes = Buffer.alloc(length);
+      const n = fs.readSync(fd, bytes, 0, length, address);
+      return { ok: true, bytes: bytes.subarray(0, n) };
+    } catch (e) {
+      return { ok: false, error: errorCode(e) };
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+}
+
+/** The diagnosing process and its ancestors: their command lines contain the --match pattern. */
+export function selfAndAncestors(root: string, startPid = process.pid): Set<number> {
+  const own = new Set<number>();
+  let pid = startPid;
+  while (pid > 0 && !own.has(pid)) {
+    own.add(pid);
+    try {
+      const stat = fs.readFileSync(path.join(root, `${pid}/stat`), 'utf8');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      pid = Number(after[1]);
+    } catch {
+      break;
+    }
+  }
+  return own;
+}
+
+/**
+ * A recorded /proc tree (test fixtures). Differences from a live procfs, because symlinks to sockets
+ * and process memory cannot be stored in git:
+ * - `PID/fd.links`: one `N -> target` line per open fd (used when `PID/fd/` is absent);
+ * - any link (e.g. `PID/ns/net`) may be a regular file holding the link's target;
+ * - `PID/mem.hex`: `0xADDRESS hexbytes…` lines;
+ * - `PID/<file>.error`: holds an errno (EACCES, EPERM, ESRCH …) the read of `<file>` fails with;
+ * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as.
+ * Several roots make several samples: snapshot i reads roots[min(i, n-1)].
+ */
+export class FixtureProcReader implements ProcReader {
+  readonly description: string;
+  private next = 0;
+  private readonly roots: string[];
+
+  constructor(roots: string | string[]) {
+    this.roots = Array.isArray(roots) ? roots : [roots];
+    if (this.roots.length === 0) throw new Error('FixtureProcReader needs at least one root');
+    this.description = `fixture ${this.roots[0]}`;
+  }
+
+  async snapshot(): Promise<ProcSnapshot> {
+    const root = this.roots[Math.min(this.next, this.roots.length - 1)] as string;
+    this.next += 1;
+    let arch: Arch = 'x86_64';
+    try {
+      arch = normalizeArch(fs.readFileSync(path.join(root, 'arch'), 'utf8')) ?? 'x86_64';
+    } catch {
+      /* default */
+    }
+    const own = new Set<number>();
+    try {
+      for (const word of fs.readFileSync(path.join(root, 'own-pids'), 'utf8').split(/\s+/)) {
+        if (/^[0-9]+$/.test(word)) own.add(Number(word));
+      }
+    } catch {
+      /* none */
+    }
+    return new FixtureSnapshot(root, arch, own);
+  }
+}
+
+class FixtureSnapshot extends LocalSnapshot {
+  private injectedError(relPath: string): string | undefined {
+    try {
+      return fs.readFileSync(this.abs(`${relPath}.error`), 'utf8').trim() || 'EIO';
+    } catch {
+      return undefined;
+    }
+  }
+
+  override read(relPath: string): ReadResult {
+    const error = this.injectedError(relPath);
+    return error ? { ok: false, error } : super.read(relPath);
+  }
+
+  override readLink(relPath: string): ReadResult {
+    const error = this.injectedError(relPath);
+    if (error) return { ok: false, error };
+    try {
+      if (fs.lstatSync(this.abs(relPath)).isFile()) {
+        return { ok: true, text: fs.readFileSync(this.abs(relPath), 'utf8').trim() };
+      }
+    } catch {
+      /* fall through to a real readlink */
+    }
+    return super.readLink(relPath);
+  }
+
+  override listFds(pid: number): FdListResult {
+    const error = this.injectedError(`${pid}/fd`);
+    if (error) return { ok: false, error };
+    const manifest = super.read(`${pid}/fd.links`);
+    if (!manifest.ok) return super.listFds(pid);
+    const fds: FdLink[] = [];
+    for (const line of manifest.text.split('\n')) {
+      const m = /^\s*([0-9]+)\s*->\s*(.*?)\s*$/.exec(line);
+      if (m) fds.push({ fd: Number(m[1]), target: m[2] as string });
+    }
+    return { ok: true, fds };
+  }
+
+  override readMem(pid: number, address: bigint, length: number): MemResult {
+    const error = this.injectedError(`${pid}/mem`);
+    if (error) return { ok: false, error };
+    const manifest = super.read(`${pid}/mem.hex`);
+    if (!manifest.ok) return { ok: false, error: manifest.error };
+    for (const line of manifest.text.split('\n')) {
+      const m = /^\s*(0x[0-9a-fA-F]+)\s+([0-9a-fA-F\s]*)$/.exec(line);
+      if (!m) continue;
+      const base = BigInt(m[1] as string);
+      const bytes = Buffer.from((m[2] as string).replace(/\s+/g, ''), 'hex');
+      const offset = address - base;
+      if (offset >= 0n && offset < BigInt(bytes.length)) {
+        const start = Number(offset);
+        return { ok: true, bytes: bytes.subarray(start, Math.min(bytes.length, start + length)) };
+      }
+    }
+    return { ok: false, error: 'EIO' };
+  }
+}

@@ -1,0 +1,117 @@
+/** Render a Diagnosis as the story an engineer would tell, or as the documented JSON. */
+import { fmtMs } from './analyze';
+import type { ChainKind, ChainReport, Diagnosis, ResourceReport } from './model';
+
+export const KIND_MEANING: Record<ChainKind, string> = {
+  'half-open-read':
+    'the holder reads from a connection whose peer is gone or silent (ESTABLISHED, nothing in flight, no timer, no progress); without a read timeout it waits forever',
+  'stalled-write': 'the holder writes to a peer that does not read (or is gone): the send queue is full and not draining',
+  'slow-peer': 'the peer answers, slowly: bytes trickle, per-operation timeouts never fire, and workers pile up behind it',
+  'connect-stall': 'the holder waits for a TCP handshake that does not complete (SYN_SENT)',
+  'busy-loop': 'the holder spins on a CPU without blocking in any syscall',
+  'slow-holder': 'the holder sleeps while holding the lock',
+  'lock-cycle': 'processes wait for each other\'s locks: a deadlock',
+  unknown: 'the holder waits on something faultline cannot classify (see evidence)',
+  idle: 'idle workers waiting for connections',
+};
+
+function resourceText(r: ResourceReport): string {
+  switch (r.type) {
+    case 'tcp': {
+      const svc = r.service ? ` [service ${r.service}]` : '';
+      return `fd ${r.fd}: TCP ${r.local} -> ${r.remote}${svc} ${r.state}, tx_queue ${r.txQueue}, rx_queue ${r.rxQueue}, timer ${r.timer}`;
+    }
+    case 'cpu':
+      return 'CPU (no syscall)';
+    case 'timer':
+      return 'a timer (sleep)';
+    case 'lock':
+      return `lock ${r.path ?? ''}${r.fd !== undefined ? ` (fd ${r.fd})` : ''}`.trim();
+    default:
+      return `${r.type}${r.fd !== undefined ? ` fd ${r.fd}` : ''}${r.path ? ` ${r.path}` : ''}`;
+  }
+}
+
+function pidList(pids: number[], max = 12): string {
+  if (pids.length <= max) return pids.join(', ');
+  return `${pids.slice(0, max).join(', ')} … (+${pids.length - max})`;
+}
+
+function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] {
+  const lines: string[] = [];
+  const proc = (pid: number) => d.processes.find((p) => p.pid === pid);
+  // Tell it from the outermost waiters inward to the root.
+  for (const link of [...chain.links].reverse()) {
+    const sample = proc(link.waiters[0] as number);
+    lines.push(
+      `${indent}waiters   ${link.waiters.length} process${link.waiters.length === 1 ? '' : 'es'} (${pidList(link.waiters)})${sample?.syscall ? ` in ${sample.syscall}` : ''}`,
+    );
+    lines.push(`${indent}  on      ${link.lock.type} ${link.lock.access} lock ${link.lock.path ?? ''} (${link.lock.file})`.replace(/ {2,}\(/, ' ('));
+    const holder = proc(link.holder);
+    lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
+  }
+  if (chain.cycle) lines.push(`${indent}cycle     ${chain.cycle.join(' -> ')} -> ${chain.cycle[0]}`);
+  const root = proc(chain.root);
+  lines.push(`${indent}root      pid ${chain.root}${root ? ` ${root.command}: ${truncate(root.cmdline, 80)}` : ''}`);
+  lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}`);
+  lines.push(`${indent}on        ${resourceText(chain.resource)}`);
+  if (chain.resource.service || chain.resource.remote) {
+    lines.push(`${indent}upstream  ${chain.resource.service ? `${chain.resource.service} (${chain.resource.remote})` : chain.resource.remote}`);
+  }
+  lines.push(`${indent}kind      ${chain.kind}: ${KIND_MEANING[chain.kind]}`);
+  return lines;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function renderText(d: Diagnosis): string {
+  const out: string[] = [];
+  const header = `faultline diagnose: ${d.processes.length} process${d.processes.length === 1 ? '' : 'es'}, ${d.samples} sample${d.samples === 1 ? '' : 's'} over ${fmtMs(d.spanMs)} (${d.reader}, ${d.arch})`;
+  out.push(header);
+  if (d.culprit) {
+    const c = d.culprit;
+    const upstream = c.resource.service ?? c.resource.remote;
+    out.push(
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
+    );
+    const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
+    out.push('');
+    if (chain) out.push(...chainLines(d, chain, '  '));
+    out.push('');
+    out.push('evidence:');
+    for (const e of c.evidence) out.push(`  - ${e}`);
+  } else {
+    out.push('HEALTHY: no culprit — no process blocks others on a lock, and no upstream holds workers');
+  }
+  const others = d.chains.filter((ch) => !(d.culprit && ch.root === d.culprit.pid && ch.culprit));
+  if (others.length > 0) {
+    out.push('');
+    out.push('other chains:');
+    for (const ch of others) {
+      out.push(
+        `  - root pid ${ch.root}: ${ch.kind}${ch.culprit ? '' : ' (not a culprit)'}, ${ch.waiters.length} waiter${ch.waiters.length === 1 ? '' : 's'}${ch.syscall ? `, ${ch.syscall}` : ''}`,
+      );
+    }
+  }
+  const counts = new Map<string, number>();
+  for (const p of d.processes) counts.set(p.role, (counts.get(p.role) ?? 0) + 1);
+  out.push('');
+  out.push(`processes: ${[...counts].map(([role, n]) => `${n} ${role}`).join(', ') || 'none'}`);
+  if (d.warnings.length > 0) {
+    out.push('');
+    out.push('warnings:');
+    for (const w of d.warnings) out.push(`  - ${w}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The documented JSON (see README.md): verdict, culprit, chains, processes, and sampling facts. */
+export function toJson(d: Diagnosis): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
+}
+
+export function renderJson(d: Diagnosis): string {
+  return `${JSON.stringify(toJson(d), null, 2)}\n`;
+}
