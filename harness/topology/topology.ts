@@ -163,7 +163,8 @@ export class Topology {
           .start(),
       );
       const ip = await inspectIp(docker, container.getId(), networkId);
-      await topo.toxiproxy.createProxy(name, proxyPort, `${ip}:${STORAGE_PORT}`);
+      // By network alias, not address: Toxiproxy dials per connection, so a restarted node is found again.
+      await topo.toxiproxy.createProxy(name, proxyPort, `${name}:${STORAGE_PORT}`);
       return {
         name,
         container,

@@ -1,0 +1,39 @@
+import { summarize, type History } from '../probes/history';
+import type { JudgeInput, Verdict } from './types';
+
+/** Health requests must answer within this for a pool to count as responsive. */
+export const RESPONSIVE_P99_MS = 1000;
+/** Share of failed health requests, late in the fault window, that makes a pool hung. */
+export const HUNG_ERROR_SHARE = 0.8;
+
+/** Health requests issued during the "observe" phase (the fault in place). */
+export function observedHealth(history: History) {
+  return history.select('health', history.phaseWindow('observe'));
+}
+
+/**
+ * Default verdict from the health probe while the fault was in place:
+ * hung when, in the last 40% of the window, >= 80% of health requests failed; responsive when
+ * none failed and p99 stayed under 1 s; degraded otherwise.
+ */
+export function judgeHealth({ history }: JudgeInput): Verdict {
+  const window = history.phaseWindow('observe');
+  if (!window) return 'degraded';
+  const health = history.select('health', window);
+  const lateFrom = window.from + 0.6 * (window.to - window.from);
+  const late = health.filter((r) => r.start >= lateFrom);
+  const lateErrors = late.filter((r) => r.outcome !== 'ok').length;
+  if (late.length > 0 && lateErrors / late.length >= HUNG_ERROR_SHARE) return 'hung';
+  const s = summarize(health);
+  if (s.total > 0 && s.errors === 0 && (s.p99Ms ?? Infinity) <= RESPONSIVE_P99_MS) return 'responsive';
+  return 'degraded';
+}
+
+/** Peak pool occupancy while the fault was in place. */
+export function peakPool(history: History, poolSize: number): { busy: number; size: number } {
+  const window = history.phaseWindow('observe');
+  const samples = history.pool.filter((p) => !window || (p.t >= window.from && p.t <= window.to));
+  const busy = samples.reduce((m, p) => Math.max(m, p.busy), 0);
+  const size = samples.reduce((m, p) => Math.max(m, p.size), 0) || poolSize;
+  return { busy, size };
+}

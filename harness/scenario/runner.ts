@@ -1,0 +1,220 @@
+import type Docker from 'dockerode';
+import { FaultlineError } from '../errors';
+import type { ImageStore, ProgressListener } from '../engine/images';
+import type { ActiveFault } from '../faults/fault';
+import { History, summarize } from '../probes/history';
+import { PoolProbe } from '../probes/pool';
+import { LoadLoop, SimUser } from '../probes/users';
+import { Topology, type StartedTopology } from '../topology/topology';
+import { clearIntervalReal, monotonicMs, setIntervalReal, sleep, withTimeout } from '../util/time';
+import { judgeHealth, observedHealth, peakPool } from './judge';
+import type { DiagnosisOutcome, Scenario, ScenarioContext, ScenarioResult, Variant } from './types';
+
+export interface Progress {
+  scenario: string;
+  variant: Variant;
+  phase: string;
+  elapsedMs: number;
+  /** p99 of health requests over the last 5 s, null before any. */
+  liveP99Ms: number | null;
+  busy?: number;
+  size?: number;
+}
+
+export type Diagnoser = (topo: StartedTopology, signal: AbortSignal) => Promise<DiagnosisOutcome>;
+
+export interface RunOptions {
+  variant: Variant;
+  docker?: Docker;
+  images?: ImageStore;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  onImageProgress?: ProgressListener;
+  /** Names the culprit of a hung pool; used when the variant expects a culprit. */
+  diagnoser?: Diagnoser;
+  /** Hard limit for one scenario run, start to stop. */
+  timeoutMs?: number;
+  /** Called with the started topology (tests use it to look inside). */
+  onStarted?: (topo: StartedTopology) => void;
+}
+
+/** Runs one scenario in one variant on a fresh topology and judges the recorded history. */
+export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
+  const started = monotonicMs();
+  const variant = opts.variant;
+  const spec = scenario.variants[variant];
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const history = new History();
+  let phase = 'start';
+  const topology = scenario.topology ? scenario.topology(new Topology()) : new Topology();
+  const topo = await topology.start({
+    docker: opts.docker,
+    images: opts.images,
+    env: opts.env,
+    onImageProgress: opts.onImageProgress,
+    onProgress: (m) => opts.onProgress?.({ scenario: scenario.name, variant, phase: `start: ${m}`, elapsedMs: monotonicMs() - started, liveP99Ms: null }),
+  });
+  opts.onStarted?.(topo);
+  const pool = new PoolProbe(topo);
+  const faults: Array<{ active: ActiveFault; injectedAtMs: number; healedAtMs?: number }> = [];
+  const loops: LoadLoop[] = [];
+  const users = new Map<string, SimUser>();
+  const notes: Array<{ name: string; detail?: string }> = [];
+  let diagnosis: DiagnosisOutcome | undefined;
+  let lastPool: { busy: number; size: number } | undefined;
+  let sampling = false;
+
+  const samplePool = async () => {
+    const occ = await pool.sample();
+    history.pool.push({ t: history.now(), busy: occ.busy, size: occ.size });
+    lastPool = occ;
+    return occ;
+  };
+  const ticker = setIntervalReal(() => {
+    if (sampling) return;
+    sampling = true;
+    samplePool()
+      .catch(() => undefined)
+      .finally(() => {
+        sampling = false;
+        const recent = history.requests.filter((r) => r.kind === 'health' && r.end >= history.now() - 5000);
+        opts.onProgress?.({
+          scenario: scenario.name,
+          variant,
+          phase,
+          elapsedMs: monotonicMs() - started,
+          liveP99Ms: summarize(recent).p99Ms,
+          busy: lastPool?.busy,
+          size: lastPool?.size,
+        });
+      });
+  }, 1000);
+
+  const ctx: ScenarioContext = {
+    scenario: scenario.name,
+    variant,
+    topo,
+    history,
+    signal: controller.signal,
+    async phase(name, body) {
+      phase = name;
+      history.event('phase', name);
+      return body();
+    },
+    async inject(fault) {
+      const active = await fault.inject(topo);
+      history.event('fault', active.name, active.description);
+      const entry: { active: ActiveFault; injectedAtMs: number; healedAtMs?: number } = { active, injectedAtMs: history.now() };
+      faults.push(entry);
+      return {
+        ...active,
+        heal: async () => {
+          await active.heal();
+          if (entry.healedAtMs === undefined) {
+            entry.healedAtMs = history.now();
+            history.event('heal', active.name);
+          }
+        },
+      };
+    },
+    user(name) {
+      let u = users.get(name);
+      if (!u) users.set(name, (u = new SimUser(name, topo.web.url, history, variant)));
+      return u;
+    },
+    loop(req, everyMs, user) {
+      let anon = 0;
+      const l = new LoadLoop(
+        () => (user ?? new SimUser(`${req.kind}-${++anon}`, topo.web.url, history, variant)).request(req),
+        everyMs,
+        controller.signal,
+      );
+      loops.push(l);
+      return l;
+    },
+    samplePool,
+    async diagnose() {
+      if (!opts.diagnoser) return undefined;
+      diagnosis = await opts.diagnoser(topo, controller.signal);
+      history.event('note', 'diagnosis', diagnosis.culprit ? `${diagnosis.culprit.kind} on ${diagnosis.culprit.service ?? '?'}` : 'no culprit');
+      return diagnosis;
+    },
+    sleep: (ms) => sleep(ms, controller.signal),
+    note(name, detail) {
+      notes.push({ name, detail });
+      history.event('note', name, detail);
+    },
+  };
+
+  let error: unknown;
+  try {
+    const body = (async () => {
+      await scenario.run(ctx);
+      if (spec.culprit && opts.diagnoser && !diagnosis) {
+        throw new FaultlineError('FAULTLINE_SCENARIO_FAILED', `${scenario.name}: the scenario expects a culprit but never called diagnose in its observe phase`);
+      }
+    })();
+    await withTimeout(body, opts.timeoutMs ?? 240_000, `scenario ${scenario.name} (${variant})`);
+  } catch (e) {
+    error = e;
+  } finally {
+    clearIntervalReal(ticker);
+    controller.abort();
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    await Promise.all(loops.map((l) => l.stop())).catch(() => undefined);
+    for (const f of faults.reverse()) await f.active.heal().catch(() => undefined);
+  }
+
+  const poolSize = topo.web.maxWorkers;
+  const verdict = (scenario.judge ?? judgeHealth)({ history, variant, poolSize });
+  const mismatch: string[] = [];
+  if (error) mismatch.push(`run failed: ${(error as Error).message}`);
+  if (verdict !== spec.expected) mismatch.push(`expected ${spec.expected}, observed ${verdict}`);
+  const health = summarize(observedHealth(history));
+  const result: ScenarioResult = {
+    scenario: scenario.name,
+    variant,
+    expected: spec.expected,
+    verdict,
+    matched: false,
+    health: { p50Ms: health.p50Ms, p99Ms: health.p99Ms, errors: health.errors, total: health.total },
+    pool: peakPool(history, poolSize),
+    phases: phaseRecords(history),
+    faults: faults.map((f) => ({
+      name: f.active.name,
+      layer: f.active.layer,
+      description: f.active.description,
+      injectedAtMs: Math.round(f.injectedAtMs),
+      healedAtMs: f.healedAtMs === undefined ? undefined : Math.round(f.healedAtMs),
+    })),
+    runId: topo.runId,
+    durationMs: 0,
+    notes,
+  };
+  if (diagnosis) result.diagnosis = diagnosis.json;
+  if (spec.culprit && verdict === spec.expected) {
+    const named = diagnosis?.culprit;
+    if (!opts.diagnoser) mismatch.push('no diagnoser configured to name the culprit');
+    else if (!named) mismatch.push(`diagnosis named no culprit (expected ${spec.culprit.kind} on ${spec.culprit.service})`);
+    else if (named.kind !== spec.culprit.kind || named.service !== spec.culprit.service) {
+      mismatch.push(`diagnosis named ${named.kind} on ${named.service ?? 'unknown service'}, expected ${spec.culprit.kind} on ${spec.culprit.service}`);
+    }
+  }
+  result.matched = mismatch.length === 0;
+  if (mismatch.length) result.mismatch = mismatch;
+  if (error) result.error = (error as Error).message;
+
+  await topo.stop().catch((e) => {
+    result.notes.push({ name: 'stop-failed', detail: (e as Error).message });
+  });
+  result.durationMs = Math.round(monotonicMs() - started);
+  return result;
+
+  function phaseRecords(h: History) {
+    const phases = h.events.filter((e) => e.kind === 'phase');
+    return phases.map((p, i) => ({ name: p.name, startMs: Math.round(p.t), endMs: Math.round(phases[i + 1]?.t ?? h.now()) }));
+  }
+}

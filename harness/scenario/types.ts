@@ -1,0 +1,106 @@
+import type { ActiveFault, Fault } from '../faults/fault';
+import type { History, LatencySummary } from '../probes/history';
+import type { PoolOccupancy } from '../probes/pool';
+import type { LoadLoop, SimUser, UserRequest } from '../probes/users';
+import type { StartedTopology, Topology } from '../topology/topology';
+
+export type Variant = 'incident' | 'fixed';
+export const VARIANTS: readonly Variant[] = ['incident', 'fixed'];
+
+/**
+ * What a run is judged to be:
+ * - hung: the pool stopped serving (health requests fail) while the fault lasted;
+ * - responsive: health stayed within its bound with no errors;
+ * - degraded: in between;
+ * - data-misreported / data-lost: the client was told something untrue about its data.
+ */
+export type Verdict = 'hung' | 'responsive' | 'degraded' | 'data-misreported' | 'data-lost';
+
+export interface PhaseRecord {
+  name: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** A culprit the diagnoser is expected to name (service and kind). */
+export interface ExpectedCulprit {
+  service: string;
+  kind: string;
+}
+
+export interface VariantSpec {
+  expected: Verdict;
+  /** For hung variants: what the diagnosis must name. */
+  culprit?: ExpectedCulprit;
+}
+
+export interface ScenarioContext {
+  readonly scenario: string;
+  readonly variant: Variant;
+  readonly topo: StartedTopology;
+  readonly history: History;
+  readonly signal: AbortSignal;
+  /** Runs `body` as a named phase (recorded in the history, reported as progress). */
+  phase<T>(name: string, body: () => Promise<T>): Promise<T>;
+  inject(fault: Fault): Promise<ActiveFault>;
+  user(name: string): SimUser;
+  /** A background loop of requests by `user` (default: a fresh anonymous user per request). */
+  loop(req: UserRequest, everyMs: number, user?: SimUser): LoadLoop;
+  /** Samples pool occupancy (also recorded in the history). */
+  samplePool(): Promise<PoolOccupancy>;
+  sleep(ms: number): Promise<void>;
+  /**
+   * Runs the diagnoser against the web (while the fault is in place) and keeps its result for the
+   * report. Returns undefined when the run has no diagnoser.
+   */
+  diagnose(): Promise<DiagnosisOutcome | undefined>;
+  /** Notes a fact for the report. */
+  note(name: string, detail?: string): void;
+}
+
+/** What a diagnosis contributes to a result: its JSON, and the culprit it named. */
+export interface DiagnosisOutcome {
+  json: unknown;
+  culprit: { kind: string; service?: string; pid?: number } | null;
+}
+
+export interface Scenario {
+  name: string;
+  /** One line: what the scenario shows. */
+  summary: string;
+  /** The incident or failure class it replays. */
+  shows: string;
+  variants: Record<Variant, VariantSpec>;
+  /** Adjusts the topology (workers, storage nodes ...). */
+  topology?(t: Topology): Topology;
+  /** Runs the phases: steady → inject → observe → heal → verify. */
+  run(ctx: ScenarioContext): Promise<void>;
+  /** Judges the recorded history. Default: the health probe's behaviour during "observe". */
+  judge?(ctx: JudgeInput): Verdict;
+}
+
+export interface JudgeInput {
+  history: History;
+  variant: Variant;
+  poolSize: number;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  variant: Variant;
+  expected: Verdict;
+  verdict: Verdict;
+  matched: boolean;
+  /** Why matched is false, when it is. */
+  mismatch?: string[];
+  health: Pick<LatencySummary, 'p50Ms' | 'p99Ms' | 'errors' | 'total'>;
+  pool: { busy: number; size: number };
+  phases: PhaseRecord[];
+  faults: Array<{ name: string; layer: string; description: string; injectedAtMs: number; healedAtMs?: number }>;
+  diagnosis?: unknown;
+  data?: { acknowledged: number; lost: number; misreported: number };
+  runId: string;
+  durationMs: number;
+  notes: Array<{ name: string; detail?: string }>;
+  error?: string;
+}
