@@ -141,7 +141,9 @@ class Analysis {
       if (entry.waiters.length === 0) continue;
       const holder = entry.pid > 0 ? entry.pid : this.ofdHolder(entry);
       for (const w of entry.waiters) {
-        if (w.pid <= 0 || this.edges.has(w.pid)) continue;
+        // /proc/locks lists every lock on the host: keep the processes in scope (the selection and
+        // everything lock-connected to it, as collected).
+        if (w.pid <= 0 || this.edges.has(w.pid) || !this.last.processes.has(w.pid)) continue;
         if (holder === undefined || holder === w.pid) this.orphanWaits.set(w.pid, entry);
         else this.edges.set(w.pid, { holder, entry });
       }
@@ -483,14 +485,22 @@ class Analysis {
         (h) => h && h.wait.type === 'io' && h.wait.targets.some((t) => h.fds?.find((f) => f.fd === t.fd)?.socketInode === tcp.inode),
       );
       const queuesMoved = tcp0 !== undefined && (tcp0.txQueue !== tcp.txQueue || tcp0.rxQueue !== tcp.rxQueue);
-      const moved = (ioDelta !== undefined && ioDelta > 0) || queuesMoved || (ioDelta === undefined && !sameSyscall);
       const woke = ctxtNow !== undefined && ctxtThen !== undefined ? ctxtNow - ctxtThen : undefined;
+      // recv/send on sockets do not count in /proc/PID/io (only read/write do), so wake-ups are the
+      // other sign of bytes moving: a blocked socket wait only wakes when data or buffer space
+      // arrives, unless its poll timeout is short enough to explain the wake-ups by itself.
+      const timeoutWakeups =
+        w.timeoutMs !== undefined && w.timeoutMs > 0 ? Math.floor(this.spanMs / w.timeoutMs) + 1 : 0;
+      const wokeWithData = woke !== undefined && woke > timeoutWakeups;
+      // Queues alone are no proof: a closed window still shrinks a little as the receiver collapses
+      // its buffers, without the blocked writer ever waking up.
+      const moved = (ioDelta !== undefined && ioDelta > 0) || wokeWithData;
       const sockLine = `fd ${primary.t.fd} is ${primary.fd?.target}: TCP ${endpointText(tcp.local)} -> ${endpointText(tcp.remote)} ${tcp.state}, tx_queue ${tcp.txQueue}, rx_queue ${tcp.rxQueue}, timer ${TCP_TIMERS[tcp.timer] ?? tcp.timer}${tcp.retransmits ? `, ${tcp.retransmits} retransmits` : ''}`;
       const evidence = [base, sockLine];
       if (resource.service) evidence.push(`peer ${endpointText(tcp.remote)} is service ${resource.service}`);
       const progress = this.multi
         ? moved
-          ? `bytes moving across ${span}: ${ioDelta !== undefined ? `${ioDelta} bytes read/written` : 'syscall changed'}${queuesMoved ? `, queues tx ${tcp0?.txQueue}->${tcp.txQueue} rx ${tcp0?.rxQueue}->${tcp.rxQueue}` : ''}${woke !== undefined ? `, ${woke} wake-ups` : ''}`
+          ? `bytes moving across ${span}: ${woke !== undefined ? `woke ${woke} times in the same wait` : ''}${ioDelta ? `, ${ioDelta} bytes read/written (rchar+wchar)` : ''}${queuesMoved ? `, queues tx ${tcp0?.txQueue}->${tcp.txQueue} rx ${tcp0?.rxQueue}->${tcp.rxQueue}` : ''}`
           : `no progress across ${span}: same syscall, same queues${ioDelta !== undefined ? ', 0 bytes read/written' : ''}${woke !== undefined ? `, voluntary_ctxt_switches ${woke === 0 ? `unchanged at ${p.voluntaryCtxt}` : `+${woke} (woke without data: timeouts)`}` : ''}${notRun}`
         : `one sample: cannot tell stuck from slow${notRun}`;
       evidence.push(progress);

@@ -40,6 +40,7 @@ export interface CollectOptions {
   match?: RegExp;
   samples: number;
   intervalMs: number;
+  signal?: AbortSignal;
 }
 
 /** poll() on more fds than this is not a worker waiting on one upstream; cap the memory read. */
@@ -53,8 +54,16 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
   const count = Math.max(1, Math.floor(options.samples));
   for (let i = 0; i < count; i++) {
     if (i > 0) await sleepMs(options.intervalMs);
+    options.signal?.throwIfAborted();
     const snap = await reader.snapshot({ pids: i === 0 ? options.pids : selected });
-    if (i === 0) selected = selectPids(snap, options);
+    if (i === 0) {
+      selected = selectPids(snap, options);
+      if (selected.length === 0) {
+        warnings.push(
+          options.match ? `no process matches ${String(options.match)} (the diagnoser and its ancestors are never selected)` : 'no process selected',
+        );
+      }
+    }
     samples.push(readSample(snap, i, selected));
   }
   return { reader: reader.description, arch: samples[0]?.arch ?? 'x86_64', samples, selected, warnings };

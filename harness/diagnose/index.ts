@@ -27,6 +27,8 @@ export interface DiagnoseOptions {
   registry?: ServiceRegistry;
   /** A lone stuck process outside any lock chain is a culprit only past this (default 10 s). */
   stuckAfterMs?: number;
+  /** Aborts between samples (the CLI's Ctrl+C). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_SAMPLES = 2;
@@ -40,6 +42,7 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
     match,
     samples: options.samples ?? DEFAULT_SAMPLES,
     intervalMs: options.intervalMs ?? DEFAULT_INTERVAL_MS,
+    signal: options.signal,
   });
   return analyze(collected, { registry: options.registry, stuckAfterMs: options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS });
 }

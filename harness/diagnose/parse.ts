@@ -401,5 +401,6 @@ export function parseFdSet(bytes: Buffer, nfds: number): number[] {
 
 /** Command line from /proc/PID/cmdline (NUL-separated, maybe NUL-terminated). */
 export function parseCmdline(text: string): string {
-  return text.replace(/\0+$/, '').split('\0').join(' ');
+  // A container dump re-adds a newline after the last line; the kernel's text has none.
+  return text.replace(/[\0\n]+$/, '').split('\0').join(' ');
 }

@@ -1,0 +1,157 @@
+/**
+ * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]`
+ *
+ * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage.
+ */
+import { UsageError } from '../errors';
+import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES } from '../diagnose';
+import type { ProcReader } from '../diagnose';
+import type { Command } from './io';
+
+export const DIAGNOSE_USAGE = `usage: faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]
+
+Names the culprit of a hung worker pool: waiting workers -> lock -> holder -> what the holder is
+blocked on -> which upstream.
+
+  --match REGEX      processes whose full command line matches (never faultline itself)
+  --pid N[,N...]     these processes (plus every process lock-connected to them)
+  --container NAME   diagnose inside a container through a toolbox sidecar sharing its PID and
+                     network namespaces with SYS_PTRACE; nothing is added to the container.
+                     Combine with --match or --pid to narrow (PIDs as the container sees them).
+  --json             print the diagnosis as JSON
+  --samples N        samples to take (default ${DEFAULT_SAMPLES}; 1 cannot tell stuck from slow)
+  --interval MS      time between samples (default ${DEFAULT_INTERVAL_MS})
+
+Exit code: 0 healthy, 1 stuck (a culprit was named), 2 usage error.
+`;
+
+export interface DiagnoseArgs {
+  match?: RegExp;
+  pids?: number[];
+  container?: string;
+  json: boolean;
+  samples: number;
+  intervalMs: number;
+  help: boolean;
+}
+
+/** Parses argv into a complete config; every bad input names its flag and how to fix it. */
+export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
+  const out: DiagnoseArgs = { json: false, samples: DEFAULT_SAMPLES, intervalMs: DEFAULT_INTERVAL_MS, help: false };
+  const seen = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = args[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+        throw new UsageError(`diagnose: ${flag} needs a value (see faultline diagnose --help)`);
+      }
+      i++;
+      return next;
+    };
+    if (seen.has(flag) && flag !== '--json') throw new UsageError(`diagnose: ${flag} given twice: give it once`);
+    seen.add(flag);
+    switch (flag) {
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      case '--json':
+        out.json = true;
+        break;
+      case '--match': {
+        const pattern = value();
+        if (pattern === '') throw new UsageError('diagnose: --match needs a non-empty regular expression, e.g. --match "apache2|php-fpm"');
+        try {
+          out.match = new RegExp(pattern);
+        } catch (e) {
+          throw new UsageError(`diagnose: --match "${pattern}" is not a valid regular expression (${(e as Error).message}): fix the pattern`);
+        }
+        break;
+      }
+      case '--pid': {
+        const raw = value();
+        const pids = raw.split(',').map((s) => s.trim());
+        if (pids.some((p) => !/^[1-9][0-9]*$/.test(p))) {
+          throw new UsageError(`diagnose: --pid "${raw}" must be positive process ids separated by commas, e.g. --pid 1234,1235`);
+        }
+        out.pids = pids.map(Number);
+        break;
+      }
+      case '--container': {
+        const name = value();
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+          throw new UsageError(`diagnose: --container "${name}" is not a container name or id (letters, digits, _ . -)`);
+        }
+        out.container = name;
+        break;
+      }
+      case '--samples': {
+        const raw = value();
+        if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
+          throw new UsageError(`diagnose: --samples "${raw}" must be a whole number from 1 to 100 (2 or more tell stuck from slow)`);
+        }
+        out.samples = Number(raw);
+        break;
+      }
+      case '--interval': {
+        const raw = value();
+        if (!/^[0-9]+$/.test(raw) || Number(raw) > 60_000) {
+          throw new UsageError(`diagnose: --interval "${raw}" must be milliseconds from 0 to 60000, e.g. --interval 250`);
+        }
+        out.intervalMs = Number(raw);
+        break;
+      }
+      default:
+        throw new UsageError(`diagnose: unknown argument "${arg}" (see faultline diagnose --help)`);
+    }
+  }
+  if (out.help) return out;
+  if (!out.match && !out.pids && !out.container) {
+    throw new UsageError('diagnose: say which processes: --match REGEX, --pid N[,N...] or --container NAME');
+  }
+  if (out.match && out.pids) throw new UsageError('diagnose: give --match or --pid, not both');
+  return out;
+}
+
+export const diagnoseCommand: Command = async (args, io) => {
+  const opts = parseDiagnoseArgs(args);
+  if (opts.help) {
+    io.stdout.write(DIAGNOSE_USAGE);
+    return 0;
+  }
+  let reader: ProcReader | undefined;
+  let stopSidecar: (() => Promise<void>) | undefined;
+  try {
+    if (opts.container) {
+      // Loaded only for --container: local diagnosis needs no Docker client at all.
+      const { startSidecar } = await import('../engine/sidecar');
+      const sidecar = await startSidecar({ target: opts.container, sharePid: true, capabilities: ['SYS_PTRACE'] });
+      stopSidecar = () => sidecar.stop();
+      if (io.signal.aborted) return 130;
+      reader = new ContainerProcReader(sidecar, { name: opts.container });
+    }
+    const diagnosis = await diagnose({
+      reader,
+      pids: opts.pids,
+      match: opts.match,
+      samples: opts.samples,
+      intervalMs: opts.intervalMs,
+      signal: io.signal,
+    });
+    if (diagnosis.processes.length === 0 && (opts.match || opts.pids)) {
+      throw new UsageError(
+        opts.match
+          ? `diagnose: --match ${String(opts.match)} matches no process (faultline itself is never matched); check it against \`ps -eo args\``
+          : `diagnose: --pid ${opts.pids?.join(',')}: no such process`,
+      );
+    }
+    io.stdout.write(opts.json ? renderJson(diagnosis) : renderText(diagnosis));
+    return diagnosis.verdict === 'stuck' ? 1 : 0;
+  } finally {
+    await stopSidecar?.();
+  }
+};

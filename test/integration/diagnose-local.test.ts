@@ -1,0 +1,403 @@
+/**
+ * Live tests of the diagnoser on real local processes (loopback only): python3 helpers take a
+ * flock or POSIX (fcntl) lock and then block the way a stuck worker does, with waiters queued
+ * behind them. Each test asserts the kind, the holder's pid, the waiters and the resource.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { diagnose, decodeSyscall, normalizeArch, type Diagnosis } from '../../harness/diagnose';
+import { diagnoseCommand } from '../../harness/cli/diagnose';
+import type { CliIO } from '../../harness/cli/io';
+
+jest.setTimeout(60_000);
+
+const HELPER = String.raw`
+import fcntl, os, socket, sys, time
+
+def lock(path, kind):
+    f = open(path, 'a+')
+    if kind == 'flock':
+        fcntl.flock(f, fcntl.LOCK_EX)
+    else:
+        fcntl.lockf(f, fcntl.LOCK_EX)
+    return f
+
+def ready():
+    sys.stdout.write('ready\n'); sys.stdout.flush()
+
+def listener(backlog=5):
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(backlog); return s
+
+role = sys.argv[1]
+if role == 'waiter':
+    ready(); lock(sys.argv[2], sys.argv[3]); time.sleep(3600)
+elif role == 'holder':
+    path, kind, mode = sys.argv[2], sys.argv[3], sys.argv[4]
+    keep = []
+    if mode in ('recv', 'recv-poll', 'send', 'trickle'):
+        srv = listener()
+        port = srv.getsockname()[1]
+        if mode == 'trickle':
+            # The peer is alive and answers, one byte every 50 ms.
+            if os.fork() == 0:
+                peer, _ = srv.accept()
+                try:
+                    for _ in range(100000):
+                        peer.send(b'x'); time.sleep(0.05)
+                finally:
+                    os._exit(0)
+        f = lock(path, kind)
+        c = socket.socket()
+        if mode == 'send':
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        c.connect(('127.0.0.1', port))
+        if mode != 'trickle':
+            peer, _ = srv.accept(); keep.append(peer)  # open, silent, never reads
+        sys.stdout.write('port %d\n' % port)
+        ready()
+        if mode == 'recv': c.recv(10)                          # blocks in recvfrom
+        elif mode == 'recv-poll': c.settimeout(3600); c.recv(10)  # blocks in poll
+        elif mode == 'send': c.sendall(b'x' * 50_000_000)       # blocks in sendto
+        else:
+            while True: c.recv(1)
+    elif mode == 'connect':
+        # listen(0) and never accept: once the accept queue is full the kernel drops new SYNs,
+        # so a blocking connect() stays in SYN_SENT.
+        srv = listener(0)
+        fillers = []
+        for _ in range(3):
+            x = socket.socket(); x.setblocking(False)
+            try: x.connect(('127.0.0.1', srv.getsockname()[1]))
+            except BlockingIOError: pass
+            fillers.append(x)
+        time.sleep(0.2)
+        f = lock(path, kind)
+        sys.stdout.write('port %d\n' % srv.getsockname()[1])
+        ready()
+        c = socket.socket(); c.connect(('127.0.0.1', srv.getsockname()[1]))
+    elif mode == 'spin':
+        f = lock(path, kind); ready()
+        while True: pass
+    elif mode == 'sleep':
+        f = lock(path, kind); ready(); time.sleep(3600)
+    elif mode.startswith('then-lock:'):
+        f = lock(path, kind); ready(); g = lock(mode.split(':', 1)[1], kind); time.sleep(3600)
+    elif mode.startswith('after-1s-lock:'):
+        f = lock(path, kind); ready(); time.sleep(1); g = lock(mode.split(':', 1)[1], kind); time.sleep(3600)
+    time.sleep(3600)
+elif role == 'idle':
+    # A prefork-like idle pool: workers share one listening socket; one holds the accept mutex
+    # (flock) and waits in accept, the others wait for the mutex.
+    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16)
+    for _ in range(int(sys.argv[3]) - 1):
+        if os.fork() == 0:
+            break
+    ready()
+    while True:
+        m = lock(sys.argv[2], 'flock')
+        conn, _ = srv.accept()
+        conn.close(); m.close()
+`;
+
+const arch = normalizeArch(process.arch) ?? 'x86_64';
+let dir: string;
+let helperPath: string;
+let children: ChildProcess[] = [];
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-diag-'));
+  helperPath = path.join(dir, 'helper.py');
+  fs.writeFileSync(helperPath, HELPER);
+});
+
+afterEach(() => {
+  // Each helper leads its own process group (detached): kill the group, forked peers included.
+  for (const child of children) {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  children = [];
+});
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Helper {
+  pid: number;
+  lines: string[];
+}
+
+function spawnHelper(args: string[]): Promise<Helper> {
+  const child = spawn('python3', [helperPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        if (line === 'ready') resolve({ pid: child.pid as number, lines });
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`helper ${args.join(' ')} exited early (${code})`)));
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function syscallOf(pid: number): string {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').trim();
+    if (line === 'running') return 'running';
+    return decodeSyscall(arch, Number(line.split(' ')[0])).name;
+  } catch {
+    return 'gone';
+  }
+}
+
+/** PIDs shown as `->` waiters in /proc/locks. */
+function lockWaiters(): Set<number> {
+  const out = new Set<number>();
+  for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+    const m = /->\s*\S+\s+\S+\s+\S+\s+([0-9]+)/.exec(line);
+    if (m) out.add(Number(m[1]));
+  }
+  return out;
+}
+
+async function convoy(
+  holderArgs: { kind: 'flock' | 'fcntl'; mode: string; lockFile?: string },
+  waiterCount: number,
+  holderSyscalls: string[],
+): Promise<{ holder: Helper; waiters: number[]; lockFile: string }> {
+  const lockFile = holderArgs.lockFile ?? path.join(dir, `sess-${holderArgs.mode.replace(/\W/g, '_')}-${holderArgs.kind}.lock`);
+  const holder = await spawnHelper(['holder', lockFile, holderArgs.kind, holderArgs.mode]);
+  const waiters: number[] = [];
+  for (let i = 0; i < waiterCount; i++) waiters.push((await spawnHelper(['waiter', lockFile, holderArgs.kind])).pid);
+  await waitFor(`${waiterCount} waiters in /proc/locks`, () => {
+    const w = lockWaiters();
+    return waiters.every((p) => w.has(p));
+  });
+  await waitFor(`holder in ${holderSyscalls.join('/')}`, () => holderSyscalls.includes(syscallOf(holder.pid)));
+  return { holder, waiters, lockFile };
+}
+
+/** The leader and the workers it forked. */
+function d0pids(leader: number): number[] {
+  const out = [leader];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === leader) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+const scope = (): RegExp => new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+function expectCulprit(d: Diagnosis, kind: string, holder: number, waiters: number[]): void {
+  expect(d.verdict).toBe('stuck');
+  expect(d.culprit).not.toBeNull();
+  expect(d.culprit?.kind).toBe(kind);
+  expect(d.culprit?.pid).toBe(holder);
+  expect([...(d.culprit?.waiters ?? [])].sort((a, b) => a - b)).toEqual([...waiters].sort((a, b) => a - b));
+}
+
+describe('diagnose on live local processes', () => {
+  test('flock convoy behind a holder reading from a silent peer (recvfrom): half-open-read, service named', async () => {
+    const { holder, waiters, lockFile } = await convoy({ kind: 'flock', mode: 'recv' }, 3, ['recvfrom']);
+    const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]);
+    const d = await diagnose({
+      match: scope(),
+      samples: 2,
+      intervalMs: 200,
+      registry: { services: [{ name: 'storage', addresses: [{ host: '127.0.0.1', port }] }] },
+    });
+    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, service: 'storage' });
+    expect(d.culprit?.resource.remote).toBe(`127.0.0.1:${port}`);
+    expect(d.culprit?.holds[0]).toMatchObject({ type: 'FLOCK', access: 'WRITE', path: lockFile });
+    // The diagnoser never matches itself: jest's command line does not contain the temp dir,
+    // but the processes it reports are exactly the helpers.
+    expect(d.processes.map((p) => p.pid).sort((a, b) => a - b)).toEqual([holder.pid, ...waiters].sort((a, b) => a - b));
+  });
+
+  test('POSIX (fcntl) convoy behind a holder reading with a timeout (poll; fd found through /proc/PID/mem)', async () => {
+    const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'recv-poll' }, 2, ['poll', 'ppoll']);
+    const d = await diagnose({ pids: waiters, samples: 2, intervalMs: 200 });
+    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expect(d.culprit?.syscall).toMatch(/^p?poll\(1 fd/);
+    expect(d.culprit?.holds[0]).toMatchObject({ type: 'POSIX', access: 'WRITE' });
+    expect(d.culprit?.evidence.join('\n')).toContain('pollfd array');
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED' });
+  });
+
+  test('flock convoy behind a holder writing to a peer that never reads: stalled-write', async () => {
+    const { holder, waiters } = await convoy({ kind: 'flock', mode: 'send' }, 2, ['sendto', 'poll']);
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 200 });
+    expectCulprit(d, 'stalled-write', holder.pid, waiters);
+    expect(d.culprit?.resource.type).toBe('tcp');
+    expect(d.culprit?.resource.txQueue).toBeGreaterThan(0);
+  });
+
+  test('POSIX convoy behind a spinning holder: busy-loop', async () => {
+    const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'spin' }, 2, ['running']);
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 300 });
+    expectCulprit(d, 'busy-loop', holder.pid, waiters);
+    expect(d.culprit?.resource.type).toBe('cpu');
+  });
+
+  test('flock convoy behind a sleeping holder: slow-holder', async () => {
+    const { holder, waiters } = await convoy({ kind: 'flock', mode: 'sleep' }, 2, ['clock_nanosleep', 'nanosleep', 'select']);
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 200 });
+    expectCulprit(d, 'slow-holder', holder.pid, waiters);
+  });
+
+  test('POSIX convoy behind a holder sleeping: slow-holder (fcntl lock)', async () => {
+    const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'sleep' }, 1, ['clock_nanosleep', 'nanosleep', 'select']);
+    const d = await diagnose({ pids: [holder.pid], samples: 2, intervalMs: 100 });
+    // Selecting only the holder still brings in its waiters (lock-connected processes).
+    expectCulprit(d, 'slow-holder', holder.pid, waiters);
+  });
+
+  test('flock convoy behind a holder reading from a peer that trickles bytes: slow-peer', async () => {
+    const { holder, waiters } = await convoy({ kind: 'flock', mode: 'trickle' }, 2, ['recvfrom']);
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 400 });
+    expectCulprit(d, 'slow-peer', holder.pid, waiters);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED' });
+  });
+
+  test('flock convoy behind a holder connecting to a listener whose backlog is full: connect-stall', async () => {
+    const { holder, waiters } = await convoy({ kind: 'flock', mode: 'connect' }, 2, ['connect']);
+    const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]);
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 200 });
+    expectCulprit(d, 'connect-stall', holder.pid, waiters);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'SYN_SENT', remote: `127.0.0.1:${port}` });
+  });
+
+  test('two-level chain: waiters -> lock A -> holder waiting on lock B -> root reading a silent socket', async () => {
+    const lockB = path.join(dir, 'level-b.lock');
+    const lockA = path.join(dir, 'level-a.lock');
+    const root = await spawnHelper(['holder', lockB, 'flock', 'recv']);
+    await waitFor('root in recvfrom', () => syscallOf(root.pid) === 'recvfrom');
+    const middle = await spawnHelper(['holder', lockA, 'flock', `then-lock:${lockB}`]);
+    const outer = [
+      (await spawnHelper(['waiter', lockA, 'flock'])).pid,
+      (await spawnHelper(['waiter', lockA, 'flock'])).pid,
+    ];
+    await waitFor('both levels queued', () => {
+      const w = lockWaiters();
+      return w.has(middle.pid) && outer.every((p) => w.has(p));
+    });
+    const d = await diagnose({ pids: outer, samples: 2, intervalMs: 200 });
+    expectCulprit(d, 'half-open-read', root.pid, [middle.pid, ...outer]);
+    const chain = d.chains.find((c) => c.root === root.pid);
+    expect(chain?.links.map((l) => [l.lock.path, l.holder, l.waiters])).toEqual([
+      [lockB, root.pid, [middle.pid]],
+      [lockA, middle.pid, [...outer].sort((a, b) => a - b)],
+    ]);
+    expect(d.processes.find((p) => p.pid === middle.pid)?.role).toBe('holder');
+  });
+
+  test('two processes each waiting for the other\'s flock (flock has no deadlock detection): lock-cycle', async () => {
+    const a = path.join(dir, 'cycle-a.lock');
+    const b = path.join(dir, 'cycle-b.lock');
+    // Each takes its own lock, waits 1 s (so both hold one), then asks for the other's.
+    const x = await spawnHelper(['holder', a, 'flock', `after-1s-lock:${b}`]);
+    const y = await spawnHelper(['holder', b, 'flock', `after-1s-lock:${a}`]);
+    const outsider = (await spawnHelper(['waiter', a, 'flock'])).pid;
+    await waitFor('both in the cycle', () => {
+      const w = lockWaiters();
+      return w.has(x.pid) && w.has(y.pid) && w.has(outsider);
+    });
+    const d = await diagnose({ pids: [x.pid], samples: 2, intervalMs: 100 });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit?.kind).toBe('lock-cycle');
+    const cycle = d.chains.find((ch) => ch.kind === 'lock-cycle');
+    expect([...(cycle?.cycle ?? [])].sort((m, n) => m - n)).toEqual([x.pid, y.pid].sort((m, n) => m - n));
+    expect(d.culprit?.waiters).toEqual(expect.arrayContaining([outsider]));
+  });
+
+  test('an idle pool (accept, accept-mutex waiters) has no culprit', async () => {
+    const mutex = path.join(dir, 'accept.mutex');
+    const leader = await spawnHelper(['idle', mutex, '4']);
+    await waitFor('3 workers queued on the accept mutex', () => {
+      const pool = d0pids(leader.pid);
+      return pool.length === 4 && pool.filter((p) => lockWaiters().has(p)).length === 3 && pool.some((p) => syscallOf(p) === 'accept4' || syscallOf(p) === 'accept');
+    });
+    const d = await diagnose({ match: scope(), samples: 2, intervalMs: 200 });
+    expect(d.processes.length).toBe(4);
+    expect(d.verdict).toBe('healthy');
+    expect(d.culprit).toBeNull();
+    expect(d.chains.find((c) => c.waiters.length === 3)?.kind).toBe('idle');
+    expect(d.processes.some((p) => p.pid === leader.pid)).toBe(true);
+  });
+
+  test('processes exiting mid-scan never crash the diagnosis', async () => {
+    const { holder, waiters } = await convoy({ kind: 'flock', mode: 'recv' }, 2, ['recvfrom']);
+    const churn: ChildProcess[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = spawn('python3', ['-c', 'import time; time.sleep(0.01 * (1 + __import__("random").random()))', dir], {
+        stdio: 'ignore',
+        detached: true,
+      });
+      churn.push(c);
+      children.push(c);
+    }
+    const d = await diagnose({ match: scope(), samples: 3, intervalMs: 20 });
+    expect(d.culprit?.pid).toBe(holder.pid);
+    expect(d.culprit?.waiters).toEqual(expect.arrayContaining(waiters));
+  });
+
+  test('CLI: --pid prints JSON with the documented shape and exits 1 when stuck; bad flags are usage errors', async () => {
+    const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'recv' }, 2, ['recvfrom']);
+    let out = '';
+    const io: CliIO = {
+      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+      stderr: { write: () => true } as unknown as NodeJS.WritableStream,
+      env: {},
+      signal: new AbortController().signal,
+    };
+    const code = await diagnoseCommand(['--pid', String(waiters[0]), '--json', '--samples', '2', '--interval', '100'], io);
+    expect(code).toBe(1);
+    const json = JSON.parse(out) as Record<string, any>;
+    expect(json.verdict).toBe('stuck');
+    expect(json.culprit.pid).toBe(holder.pid);
+    expect(json.culprit.kind).toBe('half-open-read');
+    expect(json.culprit.resource.type).toBe('tcp');
+    expect(Array.isArray(json.chains)).toBe(true);
+    expect(Array.isArray(json.processes)).toBe(true);
+
+    out = '';
+    expect(await diagnoseCommand(['--match', dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], io)).toBe(1);
+    expect(out).toContain(`STUCK: half-open-read — pid ${holder.pid}`);
+
+    await expect(diagnoseCommand(['--pid', 'abc'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
+    await expect(diagnoseCommand(['--samples', '0', '--pid', '1'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
+    await expect(diagnoseCommand(['--match', '(unclosed'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
+    await expect(diagnoseCommand(['--json'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
+  });
+});
