@@ -1,0 +1,39 @@
+import { UsageError } from '../errors';
+import { connectDocker } from '../engine/docker';
+import { sweep } from '../engine/cleanup';
+import { parseFlags } from './args';
+import type { CliIO } from './io';
+
+const HELP = `Usage: faultline clean [--all] [--json]
+
+Removes the containers, networks and iptables rules that faultline runs left behind. Without
+--all, only what runs whose process is gone left (safe while other runs are alive); every run
+also does this when it starts. --all removes every resource labelled dev.faultline.run.`;
+
+export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags('clean', args, {
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length) {
+    throw new UsageError(`faultline clean: unexpected argument "${positionals[0]}" (see \`faultline clean --help\`)`);
+  }
+  const { docker } = await connectDocker(io.env);
+  const report = await sweep(docker, { all: values.all });
+  if (values.json) io.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    io.stdout.write(
+      `removed ${report.containers.length} containers, ${report.networks.length} networks` +
+        (report.iptablesTargets.length ? `, iptables rules in ${report.iptablesTargets.length} containers` : '') +
+        '\n',
+    );
+    for (const c of report.containers) io.stdout.write(`  container ${c}\n`);
+    for (const n of report.networks) io.stdout.write(`  network ${n}\n`);
+  }
+  return 0;
+}

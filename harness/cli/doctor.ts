@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import type Docker from 'dockerode';
+import { isFaultlineError } from '../errors';
+import { connectDocker } from '../engine/docker';
+import { ImageStore } from '../engine/images';
+import { ownerIsGone, RUN_LABEL } from '../engine/labels';
+import { parseFlags } from './args';
+import type { CliIO } from './io';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const HELP = `Usage: faultline doctor [--json]
+
+Checks what a run needs — a Docker engine and its API version, the images (or what building them
+offline needs), iptables in a NET_ADMIN sidecar, leftovers of dead runs — and says what to do
+about each missing piece. Exit 0 when everything is ready, 1 otherwise.`;
+
+function hasTool(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+async function registryReachable(docker: Docker, ref: string): Promise<boolean> {
+  // The distribution endpoint asks the registry for the manifest without pulling anything.
+  return docker
+    .getImage(ref)
+    .distribution()
+    .then(() => true)
+    .catch(() => false);
+}
+
+async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> {
+  const c = await docker.createContainer({
+    Image: image,
+    Cmd: ['sh', '-c', 'iptables -w -A OUTPUT -p tcp --dport 9 --tcp-flags FIN FIN -j DROP -m comment --comment faultline:doctor && iptables -w -A OUTPUT -m statistic --mode random --probability 0.5 -p tcp --dport 9 -j DROP && iptables -S OUTPUT'],
+    Labels: { [RUN_LABEL]: 'doctor', 'dev.faultline.role': 'doctor' },
+    HostConfig: { CapAdd: ['NET_ADMIN'], NetworkMode: 'none' },
+  });
+  try {
+    await c.start();
+    const { StatusCode } = await c.wait();
+    const logs = (await c.logs({ stdout: true, stderr: true })).toString('utf8');
+    return StatusCode === 0
+      ? { name: 'iptables', ok: true, detail: 'FIN-drop and random-loss rules work in a NET_ADMIN sidecar' }
+      : { name: 'iptables', ok: false, detail: `iptables failed in a NET_ADMIN sidecar: ${logs.trim().split('\n').pop()}`, fix: 'the host kernel needs the iptables (legacy) modules: `modprobe ip_tables iptable_filter xt_statistic xt_comment`' };
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const checks: Check[] = [];
+  let docker: Docker | undefined;
+  try {
+    const c = await connectDocker(io.env);
+    docker = c.docker;
+    const api = Number(c.info.apiVersion);
+    checks.push({
+      name: 'engine',
+      ok: api >= 1.41,
+      detail: `Docker ${c.info.serverVersion} (API ${c.info.apiVersion}) at ${c.info.socket}`,
+      fix: api >= 1.41 ? undefined : 'faultline needs Docker API >= 1.41 (Docker 20.10 or newer)',
+    });
+  } catch (e) {
+    checks.push({ name: 'engine', ok: false, detail: isFaultlineError(e) ? e.message : String(e), fix: 'start a Docker engine (see above)' });
+  }
+
+  if (docker) {
+    const store = new ImageStore(docker, { env: io.env });
+    const images = await store.list();
+    const missing = images.filter((i) => !i.present);
+    checks.push({
+      name: 'images',
+      ok: missing.length === 0,
+      detail: missing.length === 0 ? `all ${images.length} present (${images.map((i) => `${i.name}: ${i.source}`).join(', ')})` : `missing: ${missing.map((i) => i.name).join(', ')}`,
+      fix: missing.length ? 'run `faultline images build` (cold: a few minutes), or let the first run build them' : undefined,
+    });
+    if (missing.length) {
+      const online = await registryReachable(docker, 'debian:bookworm-slim');
+      if (online) {
+        checks.push({ name: 'registry', ok: true, detail: 'reachable: base and toxiproxy images will be pulled' });
+      } else {
+        const root = process.getuid?.() === 0;
+        const needs = [
+          ...(missing.some((i) => i.name !== 'toxiproxy') && !hasTool('debootstrap') ? ['debootstrap (`apt-get install debootstrap`)'] : []),
+          ...(missing.some((i) => i.name !== 'toxiproxy') && !root ? ['root (debootstrap)'] : []),
+          ...(missing.some((i) => i.name === 'toxiproxy') && !hasTool('go') ? ['Go >= 1.22 (to build Toxiproxy from its module)'] : []),
+        ];
+        checks.push({
+          name: 'offline build',
+          ok: needs.length === 0,
+          detail: needs.length === 0 ? 'no registry: images will be built offline (debootstrap, go install)' : `no registry, and the offline build needs ${needs.join(', ')}`,
+          fix: needs.length ? `install ${needs.join(', ')}, or make a registry reachable` : undefined,
+        });
+      }
+    }
+    const toolbox = images.find((i) => i.name === 'toolbox');
+    if (toolbox?.present) checks.push(await iptablesInSidecar(docker, toolbox.tag));
+    else checks.push({ name: 'iptables', ok: true, detail: 'not checked yet: the toolbox image is missing (checked once it is built)' });
+
+    const leftovers = (await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).filter((c) => ownerIsGone(c.Labels));
+    checks.push({
+      name: 'leftovers',
+      ok: leftovers.length === 0,
+      detail: leftovers.length === 0 ? 'no containers of dead runs' : `${leftovers.length} containers of dead runs`,
+      fix: leftovers.length ? 'run `faultline clean` (every run also sweeps them when it starts)' : undefined,
+    });
+  }
+
+  if (values.json) io.stdout.write(`${JSON.stringify({ ok: checks.every((c) => c.ok), checks })}\n`);
+  else {
+    for (const c of checks) {
+      io.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}\n`);
+      if (c.fix) io.stdout.write(`      fix: ${c.fix}\n`);
+    }
+  }
+  return checks.every((c) => c.ok) ? 0 : 1;
+}

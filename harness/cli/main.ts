@@ -1,0 +1,109 @@
+import { isFaultlineError } from '../errors';
+import { setTimeoutReal } from '../util/time';
+import type { Command, CliIO } from './io';
+import { cleanCommand } from './clean';
+import { doctorCommand } from './doctor';
+import { imagesCommand } from './images';
+import { listCommand } from './list';
+import { runCommand } from './run';
+
+export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
+
+Usage: faultline <command> [options]
+
+Commands:
+  run [scenario...]     run scenarios (all when none is named) on a real topology
+                        --variant incident|fixed|both (default both)  --json  --junit FILE
+  list                  the bundled scenarios, their variants and what each shows
+  diagnose              name the culprit of a hung worker pool from /proc
+                        (--match REGEX | --pid N[,N...] | --container NAME) [--json]
+                        [--samples N] [--interval MS]
+  images [build]        list faultline's images (tag, source, size); build builds missing ones
+  doctor                check what a run needs and say how to fix what is missing
+  clean [--all]         remove containers/networks left by dead runs (--all: every faultline resource)
+
+Options: -h, --help (also after a command), --version
+Exit codes: 0 every outcome as expected, 1 an outcome differed, 2 bad input, 130 interrupted.
+Docs: README.md`;
+
+async function diagnoseCommand(args: string[], io: CliIO): Promise<number> {
+  // Loaded lazily: the diagnoser is a library of its own and most commands do not need it.
+  const mod = (await import('./diagnose')) as { diagnoseCommand: Command };
+  return mod.diagnoseCommand(args, io);
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  list: listCommand,
+  diagnose: diagnoseCommand,
+  images: imagesCommand,
+  doctor: doctorCommand,
+  clean: cleanCommand,
+};
+
+/** Runs a command with the given IO; never exits the process (tests call this). */
+export async function main(args: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    io.stdout.write(`${HELP}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout.write(`${require('../../package.json').version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`faultline: unknown command "${name}": valid commands are ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (isFaultlineError(e)) {
+      // One line, no stack: the message names what failed and how to fix it.
+      const code = e.code === 'FAULTLINE_USAGE' ? '' : ` [${e.code}]`;
+      io.stderr.write(`faultline ${name}: ${e.message.replace(/^faultline \w+: /, '')}${code}\n`);
+      return e.code === 'FAULTLINE_USAGE' ? 2 : 1;
+    }
+    if (io.signal.aborted) return 130;
+    io.stderr.write(`faultline ${name}: unexpected error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+/** Hard deadline for cleanup after Ctrl+C / SIGTERM: the CLI cannot hang. */
+const CLEANUP_DEADLINE_MS = 30_000;
+
+/** Process entry point: signals, exit codes, and an exit that cannot hang. */
+export function cli(args: string[]): void {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write(`\nfaultline: ${sig}: stopping and cleaning up (press Ctrl+C again to quit at once; \`faultline clean\` removes leftovers)\n`);
+      controller.abort(new Error(`interrupted by ${sig}`));
+      setTimeoutReal(() => process.exit(130), CLEANUP_DEADLINE_MS).unref();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  main(args, io).then(
+    (code) => exit(controller.signal.aborted ? 130 : code),
+    (e) => {
+      process.stderr.write(`faultline: ${(e as Error).message}\n`);
+      exit(1);
+    },
+  );
+}
+
+/** Flushes stdout, then exits; a stuck handle cannot keep the process alive past the deadline. */
+function exit(code: number): void {
+  process.exitCode = code;
+  setTimeoutReal(() => process.exit(code), 2000).unref();
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,118 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors';
+import { connectDocker } from '../engine/docker';
+import { ImageStore } from '../engine/images';
+import { toJUnit } from '../report/junit';
+import { renderSummary } from '../report/terminal';
+import { webDiagnoser } from '../scenario/diagnoser';
+import { runScenario, type Progress } from '../scenario/runner';
+import { VARIANTS, type Scenario, type ScenarioResult, type Variant } from '../scenario/types';
+import { SCENARIOS } from '../../scenarios';
+import { parseFlags } from './args';
+import type { CliIO } from './io';
+import { imageProgressPrinter } from './progress';
+
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--json] [--junit FILE]
+
+Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
+a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
+
+Options:
+  --variant V    incident, fixed or both (default both)
+  --json         print exactly one JSON document on stdout: {"results":[...]}
+  --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
+  -h, --help     this help
+
+Progress goes to stderr. Exit 0 when every outcome matches what its scenario expects, 1 when one
+does not, 2 on bad input, 130 when interrupted.`;
+
+function loadScenarioFile(arg: string): Scenario[] {
+  const path = resolve(arg);
+  if (!existsSync(path)) throw new UsageError(`faultline run: scenario file ${arg} does not exist`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(path) as Record<string, unknown>;
+  const found = Object.values(mod).filter(
+    (v): v is Scenario => typeof v === 'object' && v !== null && typeof (v as Scenario).run === 'function' && typeof (v as Scenario).name === 'string',
+  );
+  if (found.length === 0) throw new UsageError(`faultline run: ${arg} exports no scenario (an object with name, variants and run)`);
+  return [...new Set(found)];
+}
+
+export function resolveScenarios(names: string[]): Scenario[] {
+  if (names.length === 0) return [...SCENARIOS];
+  const out: Scenario[] = [];
+  for (const name of names) {
+    const bundled = SCENARIOS.find((s) => s.name === name);
+    if (bundled) out.push(bundled);
+    else if (/\.(ts|js)$/.test(name)) out.push(...loadScenarioFile(name));
+    else {
+      throw new UsageError(
+        `faultline run: unknown scenario "${name}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts file)`,
+      );
+    }
+  }
+  return out;
+}
+
+export function resolveVariants(value: string | undefined): Variant[] {
+  if (value === undefined || value === 'both') return [...VARIANTS];
+  if ((VARIANTS as readonly string[]).includes(value)) return [value as Variant];
+  throw new UsageError(`faultline run: --variant must be incident, fixed or both, got "${value}"`);
+}
+
+function progressPrinter(io: CliIO): (p: Progress) => void {
+  let last = '';
+  return (p) => {
+    const pool = p.busy === undefined ? '' : `, busy workers ${p.busy}/${p.size}`;
+    const p99 = p.liveP99Ms === null ? '' : `, live p99 ${Math.round(p.liveP99Ms)} ms`;
+    const line = `[${p.scenario} ${p.variant}] ${p.phase} ${(p.elapsedMs / 1000).toFixed(0)}s${p99}${pool}`;
+    if (line !== last) io.stderr.write(`${line}\n`);
+    last = line;
+  };
+}
+
+export async function runCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags('run', args, {
+    variant: { type: 'string' },
+    json: { type: 'boolean' },
+    junit: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(`${RUN_HELP}\n`);
+    return 0;
+  }
+  const scenarios = resolveScenarios(positionals);
+  const variants = resolveVariants(values.variant);
+  if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
+
+  const { docker } = await connectDocker(io.env);
+  const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
+  const results: ScenarioResult[] = [];
+  const onProgress = progressPrinter(io);
+  for (const scenario of scenarios) {
+    for (const variant of variants) {
+      if (io.signal.aborted) break;
+      io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`);
+      const result = await runScenario(scenario, {
+        variant,
+        docker,
+        images,
+        env: io.env,
+        signal: io.signal,
+        onProgress,
+        diagnoser: webDiagnoser(),
+      });
+      results.push(result);
+      io.stderr.write(
+        `[${scenario.name} ${variant}] ${result.verdict}${result.matched ? ' as expected' : ` — NOT as expected: ${result.mismatch?.join('; ')}`} (${(result.durationMs / 1000).toFixed(1)} s)\n`,
+      );
+    }
+  }
+  if (values.junit) writeFileSync(values.junit, toJUnit(results));
+  if (values.json) io.stdout.write(`${JSON.stringify({ results })}\n`);
+  else io.stdout.write(`${renderSummary(results)}\n`);
+  if (io.signal.aborted) return 130;
+  return results.every((r) => r.matched) ? 0 : 1;
+}

@@ -1,0 +1,35 @@
+import type { ScenarioResult } from '../scenario/types';
+
+function culpritOf(r: ScenarioResult): string {
+  const d = r.diagnosis as { culprit?: { kind?: string; pid?: number; resource?: { service?: string } } | null } | undefined;
+  if (!d) return '-';
+  if (!d.culprit) return 'none';
+  return `${d.culprit.kind} on ${d.culprit.resource?.service ?? '?'} (pid ${d.culprit.pid})`;
+}
+
+/** The summary table printed at the end of `faultline run`. */
+export function renderSummary(results: ScenarioResult[]): string {
+  const rows = [
+    ['scenario', 'variant', 'expected', 'verdict', 'ok', 'health p99', 'errors', 'busy', 'culprit', 'time'],
+    ...results.map((r) => [
+      r.scenario,
+      r.variant,
+      r.expected,
+      r.verdict,
+      r.matched ? 'yes' : 'NO',
+      r.health.p99Ms === null ? '-' : `${r.health.p99Ms} ms`,
+      `${r.health.errors}/${r.health.total}`,
+      `${r.pool.busy}/${r.pool.size}`,
+      culpritOf(r),
+      `${(r.durationMs / 1000).toFixed(1)} s`,
+    ]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const lines = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const failed = results.filter((r) => !r.matched);
+  const tail = failed.length
+    ? `\n${failed.length} of ${results.length} outcomes NOT as expected:\n${failed.map((r) => `  ${r.scenario} ${r.variant}: ${r.mismatch?.join('; ')} (run ${r.runId})`).join('\n')}`
+    : `\nall ${results.length} outcomes as expected`;
+  return lines.join('\n') + tail;
+}

@@ -1,0 +1,39 @@
+import { ContainerProcReader, diagnose, toJson } from '../diagnose';
+import { startSidecar } from '../engine/sidecar';
+import type { StartedTopology } from '../topology/topology';
+import type { Diagnoser } from './runner';
+
+/**
+ * Diagnoses the web tier of a running topology from the inside, without changing it: a toolbox
+ * sidecar shares the web's PID and network namespaces with SYS_PTRACE (the `kubectl debug`
+ * pattern) and the diagnoser reads /proc through it. Remote addresses are named through the
+ * topology's service registry (the web only ever sees Toxiproxy's listeners).
+ */
+export function webDiagnoser(opts: { match?: RegExp; samples?: number; intervalMs?: number } = {}): Diagnoser {
+  return async (topo: StartedTopology, signal: AbortSignal) => {
+    const sidecar = await startSidecar({
+      docker: topo.docker,
+      target: topo.web.container.getId(),
+      sharePid: true,
+      capabilities: ['SYS_PTRACE'],
+      labels: topo.run.labels,
+      image: topo.toolboxImage,
+    });
+    try {
+      const d = await diagnose({
+        reader: new ContainerProcReader(sidecar, { name: 'web' }),
+        match: opts.match ?? /apache2/,
+        registry: topo.registry,
+        samples: opts.samples ?? 2,
+        intervalMs: opts.intervalMs ?? 500,
+        signal,
+      });
+      return {
+        json: toJson(d),
+        culprit: d.culprit ? { kind: d.culprit.kind, service: d.culprit.resource.service, pid: d.culprit.pid } : null,
+      };
+    } finally {
+      await sidecar.stop();
+    }
+  };
+}
