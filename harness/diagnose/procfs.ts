@@ -186,7 +186,8 @@ export function selfAndAncestors(root: string, startPid = process.pid): Set<numb
  * - any link (e.g. `PID/ns/net`) may be a regular file holding the link's target;
  * - `PID/mem.hex`: `0xADDRESS hexbytes…` lines;
  * - `PID/<file>.error`: holds an errno (EACCES, EPERM, ESRCH …) the read of `<file>` fails with;
- * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as.
+ * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as;
+ * - the sample's time is its recorded `uptime`.
  * Several roots make several samples: snapshot i reads roots[min(i, n-1)].
  */
 export class FixtureProcReader implements ProcReader {
@@ -222,6 +223,16 @@ export class FixtureProcReader implements ProcReader {
 }
 
 class FixtureSnapshot extends LocalSnapshot {
+  // A recorded tree's time is the /proc/uptime it recorded, so spans match the recording.
+  override readonly takenAtMs = ((): number => {
+    try {
+      const seconds = Number(fs.readFileSync(path.join(this.root, 'uptime'), 'utf8').trim().split(/\s+/)[0]);
+      return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : monotonicMs();
+    } catch {
+      return monotonicMs();
+    }
+  })();
+
   private injectedError(relPath: string): string | undefined {
     try {
       return fs.readFileSync(this.abs(`${relPath}.error`), 'utf8').trim() || 'EIO';

@@ -13,93 +13,8 @@ import type { CliIO } from '../../harness/cli/io';
 
 jest.setTimeout(60_000);
 
-const HELPER = String.raw`
-import fcntl, os, socket, sys, time
-
-def lock(path, kind):
-    f = open(path, 'a+')
-    if kind == 'flock':
-        fcntl.flock(f, fcntl.LOCK_EX)
-    else:
-        fcntl.lockf(f, fcntl.LOCK_EX)
-    return f
-
-def ready():
-    sys.stdout.write('ready\n'); sys.stdout.flush()
-
-def listener(backlog=5):
-    s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(backlog); return s
-
-role = sys.argv[1]
-if role == 'waiter':
-    ready(); lock(sys.argv[2], sys.argv[3]); time.sleep(3600)
-elif role == 'holder':
-    path, kind, mode = sys.argv[2], sys.argv[3], sys.argv[4]
-    keep = []
-    if mode in ('recv', 'recv-poll', 'send', 'trickle'):
-        srv = listener()
-        port = srv.getsockname()[1]
-        if mode == 'trickle':
-            # The peer is alive and answers, one byte every 50 ms.
-            if os.fork() == 0:
-                peer, _ = srv.accept()
-                try:
-                    for _ in range(100000):
-                        peer.send(b'x'); time.sleep(0.05)
-                finally:
-                    os._exit(0)
-        f = lock(path, kind)
-        c = socket.socket()
-        if mode == 'send':
-            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        c.connect(('127.0.0.1', port))
-        if mode != 'trickle':
-            peer, _ = srv.accept(); keep.append(peer)  # open, silent, never reads
-        sys.stdout.write('port %d\n' % port)
-        ready()
-        if mode == 'recv': c.recv(10)                          # blocks in recvfrom
-        elif mode == 'recv-poll': c.settimeout(3600); c.recv(10)  # blocks in poll
-        elif mode == 'send': c.sendall(b'x' * 50_000_000)       # blocks in sendto
-        else:
-            while True: c.recv(1)
-    elif mode == 'connect':
-        # listen(0) and never accept: once the accept queue is full the kernel drops new SYNs,
-        # so a blocking connect() stays in SYN_SENT.
-        srv = listener(0)
-        fillers = []
-        for _ in range(3):
-            x = socket.socket(); x.setblocking(False)
-            try: x.connect(('127.0.0.1', srv.getsockname()[1]))
-            except BlockingIOError: pass
-            fillers.append(x)
-        time.sleep(0.2)
-        f = lock(path, kind)
-        sys.stdout.write('port %d\n' % srv.getsockname()[1])
-        ready()
-        c = socket.socket(); c.connect(('127.0.0.1', srv.getsockname()[1]))
-    elif mode == 'spin':
-        f = lock(path, kind); ready()
-        while True: pass
-    elif mode == 'sleep':
-        f = lock(path, kind); ready(); time.sleep(3600)
-    elif mode.startswith('then-lock:'):
-        f = lock(path, kind); ready(); g = lock(mode.split(':', 1)[1], kind); time.sleep(3600)
-    elif mode.startswith('after-1s-lock:'):
-        f = lock(path, kind); ready(); time.sleep(1); g = lock(mode.split(':', 1)[1], kind); time.sleep(3600)
-    time.sleep(3600)
-elif role == 'idle':
-    # A prefork-like idle pool: workers share one listening socket; one holds the accept mutex
-    # (flock) and waits in accept, the others wait for the mutex.
-    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16)
-    for _ in range(int(sys.argv[3]) - 1):
-        if os.fork() == 0:
-            break
-    ready()
-    while True:
-        m = lock(sys.argv[2], 'flock')
-        conn, _ = srv.accept()
-        conn.close(); m.close()
-`;
+// The same helper records the unit tests' fixture trees (test/unit/diagnose/record-fixtures.ts).
+const HELPER_SOURCE = path.join(__dirname, '../unit/diagnose/fixtures/helper.py');
 
 const arch = normalizeArch(process.arch) ?? 'x86_64';
 let dir: string;
@@ -109,7 +24,7 @@ let children: ChildProcess[] = [];
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-diag-'));
   helperPath = path.join(dir, 'helper.py');
-  fs.writeFileSync(helperPath, HELPER);
+  fs.copyFileSync(HELPER_SOURCE, helperPath);
 });
 
 afterEach(() => {

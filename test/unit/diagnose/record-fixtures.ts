@@ -1,0 +1,346 @@
+/**
+ * Records the unit tests' /proc fixture trees from real local processes (loopback only):
+ *
+ *   npx tsx test/unit/diagnose/record-fixtures.ts [scenario ...]   (then derives the rest)
+ *   npx tsx test/unit/diagnose/record-fixtures.ts --derive          (only re-derive)
+ *
+ * Each scenario starts helpers (fixtures/helper.py), waits until they block, then copies what the
+ * diagnoser reads into fixtures/<scenario>/s0 and s1 (two samples 300 ms apart): /proc/locks and
+ * net/tcp filtered to the recorded processes, per-PID stat/status/syscall/wchan/cmdline/io/sched,
+ * fd links as `fd.links`, fdinfo of files and epoll fds, ns/net as a file, and the pollfd array of a
+ * process in poll as `mem.hex`. meta.json names the roles (holder, waiters …) by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const HELPER = path.join(FIXTURES, 'helper.py');
+const children: ChildProcess[] = [];
+let tmp = '';
+
+function spawnHelper(args: string[]): Promise<{ pid: number; lines: string[] }> {
+  const child = spawn('python3', [HELPER, ...args], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      for (const l of parts) {
+        lines.push(l);
+        if (l === 'ready') resolve({ pid: child.pid as number, lines });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`helper exited ${code}`)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function waiters(): Set<number> {
+  const out = new Set<number>();
+  for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+    const m = /->\s*\S+\s+\S+\s+\S+\s+([0-9]+)/.exec(line);
+    if (m) out.add(Number(m[1]));
+  }
+  return out;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await sleep(25);
+  if (!cond()) throw new Error('scenario did not settle');
+}
+
+function readOr(p: string): string | undefined {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function children0(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const stat = readOr(`/proc/${name}/stat`);
+    if (stat && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+  }
+  return out;
+}
+
+function recordSample(out: string, pids: number[]): void {
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'arch'), 'x86_64\n');
+  fs.writeFileSync(path.join(out, 'uptime'), readOr('/proc/uptime') ?? '');
+  const set = new Set(pids);
+  // /proc/locks: keep the groups that involve a recorded process.
+  const lines = (readOr('/proc/locks') ?? '').split('\n');
+  const kept: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.includes('->') || line.trim() === '') continue;
+    const group = [line];
+    for (let j = i + 1; j < lines.length && (lines[j] as string).includes('->'); j++) group.push(lines[j] as string);
+    if (group.some((g) => set.has(Number(/(?:->\s*)?\S+\s+\S+\s+\S+\s+(-?[0-9]+)\s+\S+:\S+:/.exec(g.replace(/^\s*[0-9]+:\s*/, ''))?.[1])))) {
+      kept.push(...group);
+    }
+  }
+  fs.writeFileSync(path.join(out, 'locks'), kept.length ? `${kept.join('\n')}\n` : '');
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    const dir = path.join(out, String(pid));
+    fs.mkdirSync(path.join(dir, 'fdinfo'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'ns'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'net'), { recursive: true });
+    for (const f of ['stat', 'status', 'syscall', 'wchan', 'cmdline', 'io']) {
+      let text = readOr(`/proc/${pid}/${f}`);
+      // status: only the fields the diagnoser reads keep the fixtures small and readable.
+      if (text !== undefined && f === 'status') {
+        text = `${text
+          .split('\n')
+          .filter((l) => /^(Name|State|Tgid|PPid|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches):/.test(l))
+          .join('\n')}\n`;
+      }
+      if (text !== undefined) fs.writeFileSync(path.join(dir, f), text);
+    }
+    const sched = readOr(`/proc/${pid}/sched`);
+    if (sched) fs.writeFileSync(path.join(dir, 'sched'), `${sched.split('\n').filter((l) => l.startsWith('se.exec_start')).join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'ns', 'net'), `${fs.readlinkSync(`/proc/${pid}/ns/net`)}\n`);
+    const links: string[] = [];
+    for (const name of fs.readdirSync(`/proc/${pid}/fd`)) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/${pid}/fd/${name}`);
+      } catch {
+        continue;
+      }
+      // Paths outside the scenario (the recorder's stdio) are anonymised.
+      if (target.startsWith('/') && !target.startsWith(tmp)) target = '/dev/null';
+      links.push(`${name} -> ${target.startsWith(tmp) ? target.replace(tmp, '/tmp/faultline-fixture') : target}`);
+      const inode = /^socket:\[([0-9]+)\]$/.exec(target)?.[1];
+      if (inode) inodes.add(inode);
+      if (target.startsWith('/tmp/faultline-fixture') || target.startsWith(tmp) || target === 'anon_inode:[eventpoll]') {
+        const info = readOr(`/proc/${pid}/fdinfo/${name}`);
+        if (info) fs.writeFileSync(path.join(dir, 'fdinfo', name), info);
+      }
+    }
+    fs.writeFileSync(path.join(dir, 'fd.links'), `${links.join('\n')}\n`);
+    // poll/ppoll: keep the pollfd array so the fixture exercises the /proc/PID/mem path.
+    const sc = (readOr(`/proc/${pid}/syscall`) ?? '').trim().split(' ');
+    if (sc[0] === '7' || sc[0] === '271') {
+      const addr = BigInt(sc[1] as string);
+      const n = Number(BigInt(sc[2] as string)) * 8;
+      const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+      const buf = Buffer.alloc(n);
+      fs.readSync(fd, buf, 0, n, addr);
+      fs.closeSync(fd);
+      fs.writeFileSync(path.join(dir, 'mem.hex'), `0x${addr.toString(16)} ${buf.toString('hex')}\n`);
+    }
+  }
+  // net/tcp of the recorded processes' sockets (written under each recorded PID).
+  for (const file of ['tcp', 'tcp6']) {
+    const text = readOr(`/proc/${pids[0]}/net/${file}`) ?? '';
+    const [header, ...rows] = text.split('\n');
+    const mine = rows.filter((r) => inodes.has(r.trim().split(/\s+/)[9] ?? ''));
+    for (const pid of pids) fs.writeFileSync(path.join(out, String(pid), 'net', file), `${[header, ...mine].join('\n')}\n`);
+  }
+  // Scrub the recorder's temp dir from command lines and lock paths.
+  for (const pid of pids) {
+    const p = path.join(out, String(pid), 'cmdline');
+    if (fs.existsSync(p)) fs.writeFileSync(p, fs.readFileSync(p, 'utf8').split(tmp).join('/tmp/faultline-fixture'));
+  }
+}
+
+async function record(name: string, pids: number[], meta: Record<string, unknown>, intervalMs = 300): Promise<void> {
+  const dir = path.join(FIXTURES, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  recordSample(path.join(dir, 's0'), pids);
+  await sleep(intervalMs);
+  recordSample(path.join(dir, 's1'), pids);
+  fs.writeFileSync(path.join(dir, 'meta.json'), `${JSON.stringify({ ...meta, intervalMs }, null, 2)}\n`);
+  console.log(`recorded ${name}: ${pids.length} processes`);
+}
+
+async function convoy(name: string, kind: string, mode: string, n: number, settleMs = 500): Promise<void> {
+  const lock = path.join(tmp, `${name}.lock`);
+  const holder = await spawnHelper(['holder', lock, kind, mode]);
+  const ws: number[] = [];
+  for (let i = 0; i < n; i++) ws.push((await spawnHelper(['waiter', lock, kind])).pid);
+  await until(() => ws.every((w) => waiters().has(w)));
+  await sleep(settleMs);
+  const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]) || undefined;
+  await record(name, [holder.pid, ...ws], { holder: holder.pid, waiters: ws, port, lockFile: lock.replace(tmp, '/tmp/faultline-fixture') });
+}
+
+const SCENARIOS: Record<string, () => Promise<void>> = {
+  'half-open-read-flock': () => convoy('half-open-read-flock', 'flock', 'recv', 3),
+  'half-open-read-poll-fcntl': () => convoy('half-open-read-poll-fcntl', 'fcntl', 'recv-poll', 2),
+  'stalled-write': () => convoy('stalled-write', 'flock', 'send', 2, 1500),
+  'busy-loop': () => convoy('busy-loop', 'fcntl', 'spin', 2),
+  'slow-holder': () => convoy('slow-holder', 'flock', 'sleep', 2),
+  'slow-peer': () => convoy('slow-peer', 'flock', 'trickle', 2),
+  'connect-stall': () => convoy('connect-stall', 'flock', 'connect', 2),
+  'two-level': async () => {
+    const b = path.join(tmp, 'b.lock');
+    const a = path.join(tmp, 'a.lock');
+    const root = await spawnHelper(['holder', b, 'flock', 'recv']);
+    await sleep(300);
+    const middle = await spawnHelper(['holder', a, 'flock', `then-lock:${b}`]);
+    const outer = [(await spawnHelper(['waiter', a, 'flock'])).pid, (await spawnHelper(['waiter', a, 'flock'])).pid];
+    await until(() => [middle.pid, ...outer].every((w) => waiters().has(w)));
+    await sleep(300);
+    await record('two-level', [root.pid, middle.pid, ...outer], { root: root.pid, middle: middle.pid, outer });
+  },
+  'lock-cycle': async () => {
+    const a = path.join(tmp, 'x.lock');
+    const b = path.join(tmp, 'y.lock');
+    const x = await spawnHelper(['holder', a, 'flock', `after-1s-lock:${b}`]);
+    const y = await spawnHelper(['holder', b, 'flock', `after-1s-lock:${a}`]);
+    const outsider = (await spawnHelper(['waiter', a, 'flock'])).pid;
+    await until(() => [x.pid, y.pid, outsider].every((w) => waiters().has(w)));
+    await record('lock-cycle', [x.pid, y.pid, outsider], { x: x.pid, y: y.pid, outsider });
+  },
+  'idle-pool': async () => {
+    const leader = await spawnHelper(['idle', path.join(tmp, 'accept.mutex'), '4']);
+    let pool: number[] = [];
+    await until(() => {
+      pool = [leader.pid, ...children0(leader.pid)];
+      return pool.length === 4 && pool.filter((p) => waiters().has(p)).length === 3;
+    });
+    await sleep(300);
+    await record('idle-pool', pool, { pool });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Derived fixtures: recorded trees rewritten to cover what this machine cannot record.
+
+function copyTree(from: string, to: string): void {
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.cpSync(from, to, { recursive: true });
+}
+
+function samplePidDirs(dir: string): Array<{ sample: string; pid: string }> {
+  const out: Array<{ sample: string; pid: string }> = [];
+  for (const sample of ['s0', 's1']) {
+    for (const name of fs.readdirSync(path.join(dir, sample))) {
+      if (/^[0-9]+$/.test(name)) out.push({ sample: path.join(dir, sample), pid: name });
+    }
+  }
+  return out;
+}
+
+function rewriteSyscall(file: string, map: Record<string, string>): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const [nr, ...rest] = text.trim().split(' ');
+  if (nr && map[nr]) fs.writeFileSync(file, `${[map[nr], ...rest].join(' ')}\n`);
+}
+
+/** aarch64 numbers: x86_64 flock 73 -> 32, fcntl 72 -> 25, recvfrom 45 -> 207, poll 7 -> ppoll 73. */
+function deriveAarch64(from: string, to: string): void {
+  copyTree(path.join(FIXTURES, from), path.join(FIXTURES, to));
+  for (const { sample, pid } of samplePidDirs(path.join(FIXTURES, to))) {
+    fs.writeFileSync(path.join(sample, 'arch'), 'aarch64\n');
+    const file = path.join(sample, pid, 'syscall');
+    const words = fs.readFileSync(file, 'utf8').trim().split(' ');
+    if (words[0] === '7') {
+      // ppoll(fds, nfds, tsp = NULL, sigmask, sigsetsize): NULL timespec waits forever.
+      words[0] = '73';
+      words[3] = '0x0';
+      fs.writeFileSync(file, `${words.join(' ')}\n`);
+    } else rewriteSyscall(file, { '73': '32', '72': '25', '45': '207', '44': '206' });
+  }
+}
+
+/** What an unprivileged reader sees: no syscall, fd, fdinfo, io, mem, ns links. */
+function deriveUnprivileged(from: string, to: string): void {
+  copyTree(path.join(FIXTURES, from), path.join(FIXTURES, to));
+  for (const { sample, pid } of samplePidDirs(path.join(FIXTURES, to))) {
+    const dir = path.join(sample, pid);
+    for (const f of ['syscall', 'wchan', 'io', 'fd.links', 'mem.hex']) fs.rmSync(path.join(dir, f), { force: true });
+    fs.rmSync(path.join(dir, 'fdinfo'), { recursive: true, force: true });
+    fs.rmSync(path.join(dir, 'ns'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(dir, 'ns'));
+    for (const f of ['syscall', 'wchan', 'io', 'fd', 'mem', 'ns/net']) fs.writeFileSync(path.join(dir, `${f}.error`), 'EACCES\n');
+  }
+}
+
+/** Truncated, garbled and vanished files: the diagnosis must survive and still name the holder. */
+function deriveMalformed(from: string, to: string): void {
+  copyTree(path.join(FIXTURES, from), path.join(FIXTURES, to));
+  const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, to, 'meta.json'), 'utf8')) as { holder: number; waiters: number[] };
+  const [w1, w2, w3] = meta.waiters.map(String);
+  for (const s of ['s0', 's1']) {
+    const sample = path.join(FIXTURES, to, s);
+    const put = (rel: string, text: string) => fs.writeFileSync(path.join(sample, rel), text);
+    const stat = fs.readFileSync(path.join(sample, String(w1), 'stat'), 'utf8');
+    put(`${w1}/stat`, stat.slice(0, stat.indexOf(')') + 5)); // truncated after the state
+    put(`${w1}/status`, 'Name:\tpy\u0000thon\nvoluntary_ctxt_switches:\tlots\nUid:');
+    put(`${w2}/syscall`, 'zz 0xZZ not-a-number\n');
+    put(`${w2}/cmdline`, 'python3\u0000-c\u0000\u00ff\ufffd odd) (name\n\u0000');
+    put(`${w2}/net/tcp`, '  sl  local_address\n   0: 0100007F:9E3F 0100\ngarbage line\n');
+    const holderTcp = fs.readFileSync(path.join(sample, String(meta.holder), 'net', 'tcp'), 'utf8');
+    put(`${meta.holder}/net/tcp`, `${holderTcp}  99: 0100007F:ZZZZ 00000000:0000 0A 0000\n  100:\n`);
+    fs.appendFileSync(path.join(sample, 'locks'), '7: FLOCK  ADVISORY  WRI\nnot a lock line\n8: -> POSIX ADVISORY WRITE x 00:00:1 0 EOF\n');
+    put(`${meta.holder}/sched`, 'se.exec_start : not-a-number\n');
+    if (s === 's1') fs.rmSync(path.join(sample, String(w3)), { recursive: true, force: true }); // exited mid-scan
+  }
+}
+
+/** /proc/PID/mem denied (e.g. YAMA ptrace_scope): the poll's fd comes from the process's sockets. */
+function deriveMemDenied(from: string, to: string): void {
+  copyTree(path.join(FIXTURES, from), path.join(FIXTURES, to));
+  for (const { sample, pid } of samplePidDirs(path.join(FIXTURES, to))) {
+    if (fs.existsSync(path.join(sample, pid, 'mem.hex'))) fs.writeFileSync(path.join(sample, pid, 'mem.error'), 'EPERM\n');
+  }
+}
+
+function derive(): void {
+  deriveAarch64('half-open-read-poll-fcntl', 'aarch64-half-open-read-ppoll-fcntl');
+  deriveAarch64('half-open-read-flock', 'aarch64-half-open-read-flock');
+  deriveAarch64('stalled-write', 'aarch64-stalled-write');
+  deriveUnprivileged('half-open-read-flock', 'unprivileged');
+  deriveMalformed('half-open-read-flock', 'malformed');
+  deriveMemDenied('half-open-read-poll-fcntl', 'mem-denied');
+  console.log('derived aarch64, unprivileged, malformed and mem-denied fixtures');
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--derive') {
+    derive();
+    return;
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-rec-'));
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
+  try {
+    for (const name of names) {
+      const run = SCENARIOS[name];
+      if (!run) throw new Error(`unknown scenario ${name}`);
+      await run();
+      for (const c of children.splice(0)) {
+        try {
+          process.kill(-(c.pid as number), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  } finally {
+    for (const c of children) {
+      try {
+        process.kill(-(c.pid as number), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  derive();
+}
+
+void main();

@@ -1,0 +1,218 @@
+/**
+ * Permissions, races and odd /proc text (derived fixtures), plus hand-written trees for the paths
+ * no recording covers: epoll and select waits, an upstream pile-up without locks, OFD locks.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { diagnose, FixtureProcReader, renderJson, renderText } from '../../../harness/diagnose';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const meta = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'meta.json'), 'utf8')) as { holder: number; waiters: number[] };
+const reader = (name: string) => new FixtureProcReader([path.join(FIXTURES, name, 's0'), path.join(FIXTURES, name, 's1')]);
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+describe('permissions', () => {
+  test('without ptrace access: the chain from /proc/locks, the holder named, CAP_SYS_PTRACE reported missing', async () => {
+    const m = meta('unprivileged');
+    const d = await diagnose({ reader: reader('unprivileged'), intervalMs: 0 });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit?.pid).toBe(m.holder);
+    expect(sorted(d.culprit?.waiters ?? [])).toEqual(sorted(m.waiters));
+    expect(d.culprit?.kind).toBe('unknown');
+    expect(d.warnings.join('\n')).toMatch(/fd, syscall unreadable for pid .*missing CAP_SYS_PTRACE/);
+    const holder = d.processes.find((p) => p.pid === m.holder);
+    expect(holder?.unreadable).toEqual(expect.arrayContaining(['syscall: EACCES (needs CAP_SYS_PTRACE)', 'fd: EACCES (needs CAP_SYS_PTRACE)']));
+    // Unprivileged data still shown: the holder's TCP sockets from net/tcp (public) by uid.
+    expect(d.culprit?.evidence.join('\n')).toMatch(/fds unreadable; TCP sockets of uid 0 in its netns/);
+    expect(renderText(d)).toContain('missing CAP_SYS_PTRACE');
+  });
+
+  test('/proc/PID/mem denied: the poll falls back to the process\'s sockets and still classifies', async () => {
+    const m = meta('mem-denied');
+    const d = await diagnose({ reader: reader('mem-denied'), intervalMs: 0 });
+    expect(d.culprit?.pid).toBe(m.holder);
+    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.evidence.join('\n')).toContain("pollfd array unreadable (EPERM): guessed from the process's sockets");
+  });
+});
+
+describe('odd /proc text never crashes', () => {
+  test('truncated stat, garbage syscall and net/tcp, junk lock lines, a process gone between samples', async () => {
+    const m = meta('malformed');
+    const d = await diagnose({ reader: reader('malformed'), intervalMs: 0 });
+    expect(d.culprit?.pid).toBe(m.holder);
+    expect(d.culprit?.kind).toBe('half-open-read');
+    // The third waiter exited before the second sample: it is no longer reported.
+    expect(d.culprit?.waiters).not.toContain(m.waiters[2]);
+    expect(d.culprit?.waiters).toEqual(expect.arrayContaining([m.waiters[0], m.waiters[1]]));
+    expect(() => renderText(d)).not.toThrow();
+    expect(() => JSON.parse(renderJson(d))).not.toThrow();
+  });
+
+  test('an empty procfs, and a procfs that does not exist', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-empty-'));
+    try {
+      const d = await diagnose({ reader: new FixtureProcReader(empty), intervalMs: 0 });
+      expect(d.verdict).toBe('healthy');
+      expect(d.warnings.join('\n')).toContain('/proc/locks unreadable');
+      const gone = await diagnose({ reader: new FixtureProcReader(path.join(empty, 'nope')), pids: [1], intervalMs: 0 });
+      expect(gone.processes).toEqual([]);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Hand-written trees
+
+function writeTree(root: string, files: Record<string, string>): void {
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  }
+}
+
+const stat = (pid: number, state = 'S', cpu = 5) => `${pid} (worker) ${state} 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 ${cpu} 1 0 0 20 0 1 0 100 1000 100\n`;
+const status = (ctxt: number) => `Name:\tworker\nUid:\t33\t33\t33\t33\nvoluntary_ctxt_switches:\t${ctxt}\nnonvoluntary_ctxt_switches:\t1\n`;
+const TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+// 0A00000A = 10.0.0.10 (little-endian word), port 0x1F90 = 8080 (a listener); 0B00000A = 10.0.0.11:0x2382 = 9090 upstream.
+const tcpRow = (sl: number, local: string, remote: string, st: string, inode: number, tx = 0, rx = 0, timer = '00:00000000') =>
+  `  ${sl}: ${local} ${remote} ${st} ${tx.toString(16).padStart(8, '0')}:${rx.toString(16).padStart(8, '0')} ${timer} 00000000    33        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+
+function worker(pid: number, syscall: string, fds: string, extra: Record<string, string> = {}, ctxt = 10): Record<string, string> {
+  return {
+    [`${pid}/stat`]: stat(pid),
+    [`${pid}/status`]: status(ctxt),
+    [`${pid}/syscall`]: syscall,
+    [`${pid}/cmdline`]: `php-fpm: pool www\0`,
+    [`${pid}/fd.links`]: fds,
+    [`${pid}/ns/net`]: 'net:[4026532000]\n',
+    ...extra,
+  };
+}
+
+describe('hand-written trees', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-hand-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('epoll_wait on a listening socket is an idle worker; epoll on an upstream socket is followed (fdinfo tfd lines)', async () => {
+    const net =
+      TCP_HEADER +
+      tcpRow(0, '0A00000A:1F90', '00000000:0000', '0A', 100) +
+      tcpRow(1, '0A00000A:C000', '0B00000A:2382', '01', 200);
+    const files: Record<string, string> = {
+      locks: '1: FLOCK  ADVISORY  WRITE 20 00:2a:77 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 21 00:2a:77 0 EOF\n',
+      ...worker(10, '232 0x4 0x7ffd0000 0x40 0xffffffff 0x0 0x0 0x0 0x0\n', '3 -> socket:[100]\n4 -> anon_inode:[eventpoll]\n', {
+        '10/fdinfo/4': 'pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\ntfd:        3 events:       19 data:                3  pos:0 ino:64 sdev:8\n',
+        '10/net/tcp': net,
+      }),
+      ...worker(20, '232 0x5 0x7ffd0000 0x40 0xffffffff 0x0 0x0 0x0 0x0\n', '5 -> anon_inode:[eventpoll]\n6 -> socket:[200]\n7 -> /var/lib/php/sessions/sess_abc\n', {
+        '20/fdinfo/5': 'pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\ntfd:        6 events:       19 data:                6  pos:0 ino:c8 sdev:8\n',
+        '20/fdinfo/7': 'pos:\t0\nflags:\t0100002\nmnt_id:\t30\nino:\t119\nlock:\t1: FLOCK  ADVISORY  WRITE 20 00:2a:77 0 EOF\n',
+        '20/net/tcp': net,
+      }),
+      ...worker(21, '73 0x3 0x2 0x0 0x0 0x0 0x0 0x0 0x0\n', '3 -> /var/lib/php/sessions/sess_abc\n', { '21/net/tcp': net }),
+    };
+    writeTree(dir, files);
+    const registry = { services: [{ name: 'storage', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [10, 21], samples: 2, intervalMs: 0, registry });
+    expect(d.processes.find((p) => p.pid === 10)?.role).toBe('idle');
+    expect(d.culprit?.pid).toBe(20);
+    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.waiters).toEqual([21]);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', fd: 6, remote: '10.0.0.11:9090', service: 'storage' });
+    expect(d.culprit?.holds[0]).toMatchObject({ path: '/var/lib/php/sessions/sess_abc', file: '00:2a:77' });
+    expect(d.culprit?.evidence.join('\n')).toContain("fds from the epoll fd's fdinfo");
+  });
+
+  test('select: the fds come from the fd_set bitmaps read through /proc/PID/mem', async () => {
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C000', '0B00000A:2382', '01', 300, 4096, 0, '04:00000100');
+    writeTree(dir, {
+      locks: '1: POSIX  ADVISORY  WRITE 30 00:2a:88 0 EOF\n1: -> POSIX  ADVISORY  WRITE 31 00:2a:88 0 EOF\n',
+      // select(nfds = 6, readfds = NULL, writefds = 0x1000, …): fd 5 is set in the write set.
+      ...worker(30, '23 0x6 0x0 0x1000 0x0 0x0 0x0 0x0 0x0\n', '4 -> /tmp/app.lock\n5 -> socket:[300]\n', {
+        '30/mem.hex': '0x1000 2000000000000000\n',
+        '30/net/tcp': net,
+        '30/fdinfo/4': 'pos:\t0\nlock:\t1: POSIX  ADVISORY  WRITE 30 00:2a:88 0 EOF\n',
+      }),
+      ...worker(31, '72 0x3 0x7 0x7ffd 0x0 0x0 0x0 0x0 0x0\n', '3 -> /tmp/app.lock\n', { '31/net/tcp': net }),
+    });
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [31], intervalMs: 0 });
+    expect(d.culprit?.pid).toBe(30);
+    expect(d.culprit?.kind).toBe('stalled-write');
+    expect(d.culprit?.resource).toMatchObject({ fd: 5, txQueue: 4096, timer: 'zero-window-probe' });
+    expect(d.culprit?.evidence.join('\n')).toContain('fd_set in /proc/PID/mem');
+  });
+
+  test('no lock: several workers stuck on the same upstream are a pile-up; one in-flight request is not', async () => {
+    const net =
+      TCP_HEADER +
+      tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401) +
+      tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402) +
+      tcpRow(2, '0A00000A:C003', '0C00000A:0CEA', '01', 403);
+    const tree = (pids: number[]) => {
+      const files: Record<string, string> = { locks: '' };
+      for (const [i, pid] of pids.entries()) {
+        Object.assign(
+          files,
+          worker(pid, '45 0x5 0x7ffd 0x2000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${401 + i}]\n`, { [`${pid}/net/tcp`]: net }),
+        );
+      }
+      return files;
+    };
+    writeTree(dir, tree([40, 41]));
+    const registry = { services: [{ name: 'db', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [40, 41], intervalMs: 0, registry });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: 40, kind: 'half-open-read', waiters: [41] });
+    expect(d.culprit?.resource.service).toBe('db');
+    expect(d.culprit?.evidence[0]).toBe('2 workers wait on the same upstream db (10.0.0.11:9090): pids 40, 41');
+
+    // A single worker waiting on another upstream, recently run: an ordinary request in flight.
+    const solo = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-hand-'));
+    try {
+      const files = worker(42, '45 0x5 0x7ffd 0x2000 0x0 0x0 0x0 0x0 0x0\n', '5 -> socket:[403]\n', { '42/net/tcp': net });
+      writeTree(solo, { locks: '', uptime: '1000.00 10.00\n', ...files, '42/sched': 'se.exec_start : 999900.000000\n' });
+      const healthy = await diagnose({ reader: new FixtureProcReader(solo), pids: [42], intervalMs: 0 });
+      expect(healthy.verdict).toBe('healthy');
+      expect(healthy.chains[0]?.culprit).toBe(false);
+      // The same wait, not run for 60 s: a stuck worker even alone.
+      fs.writeFileSync(path.join(solo, '42/sched'), 'se.exec_start : 940000.000000\n');
+      const stuck = await diagnose({ reader: new FixtureProcReader(solo), pids: [42], intervalMs: 0 });
+      expect(stuck.culprit).toMatchObject({ pid: 42, kind: 'half-open-read' });
+      expect(stuck.culprit?.evidence[0]).toContain('not run for 60 s');
+    } finally {
+      fs.rmSync(solo, { recursive: true, force: true });
+    }
+  });
+
+  test('OFD locks (pid -1): the holder is found through its fdinfo lock: line', async () => {
+    writeTree(dir, {
+      locks: '1: OFDLCK ADVISORY  WRITE -1 00:2a:99 0 EOF\n1: -> OFDLCK ADVISORY  WRITE -1 00:2a:99 0 EOF\n1: -> POSIX  ADVISORY  WRITE 51 00:2a:99 0 EOF\n',
+      ...worker(50, '35 0x7ffd 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n', '3 -> /srv/data.db\n', {
+        '50/fdinfo/3': 'pos:\t0\nlock:\t1: OFDLCK ADVISORY  WRITE -1 00:2a:99 0 EOF\n',
+      }),
+      ...worker(51, '72 0x3 0x7 0x7ffd 0x0 0x0 0x0 0x0 0x0\n', '3 -> /srv/data.db\n'),
+    });
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [50, 51], intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: 50, kind: 'slow-holder', waiters: [51] });
+    expect(d.culprit?.holds[0]).toMatchObject({ type: 'OFDLCK', path: '/srv/data.db' });
+  });
+
+  test('--match never selects the reader\'s own processes', async () => {
+    writeTree(dir, {
+      locks: '',
+      'own-pids': '60\n',
+      ...worker(60, '0 0x0 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n', ''),
+      ...worker(61, '0 0x0 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n', ''),
+    });
+    const d = await diagnose({ reader: new FixtureProcReader(dir), match: /php-fpm/, samples: 1 });
+    expect(d.processes.map((p) => p.pid)).toEqual([61]);
+  });
+});
