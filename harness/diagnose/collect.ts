@@ -111,10 +111,18 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
   const scope = lockComponent(selected, locks);
   // Holders whose fdinfo we read for `lock:` lines (to name the locked file's path and fd).
   const holders = new Set<number>();
+  // Processes /proc/locks already shows waiting need only stat, cmdline and syscall: a pool of
+  // 200 is mostly waiters, and status/io/sched/fd reads of each would triple the sample's cost.
+  // The first waiter of each lock keeps its fds (the lock's path when the holder's are unreadable).
+  const plainWaiters = new Set<number>();
+  const firstWaiters = new Set<number>();
   let anyOfd = false;
   for (const entry of locks ?? []) {
+    for (const w of entry.waiters) plainWaiters.add(w.pid);
+    if (entry.waiters[0]) firstWaiters.add(entry.waiters[0].pid);
     if (entry.pid > 0) holders.add(entry.pid);
-    else anyOfd = true;
+    // An OFD lock shows pid -1: its holder is found through fdinfo, needed only if someone waits.
+    else if (entry.waiters.length > 0) anyOfd = true;
   }
   const uptime = snap.read('uptime');
   const uptimeS = uptime.ok ? parseUptimeSeconds(uptime.text) : undefined;
@@ -123,10 +131,11 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
   const netnsOf = new Map<number, string>();
   const partial: Array<{ sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine> }> = [];
   for (const pid of [...scope].sort((a, b) => a - b)) {
-    const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS);
+    const light = plainWaiters.has(pid) && !holders.has(pid) && !firstWaiters.has(pid);
+    const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS, light);
     if (!proc) continue; // exited before we could read its stat
     processes.set(pid, proc.sample);
-    netnsOf.set(pid, proc.netns);
+    if (!light) netnsOf.set(pid, proc.netns);
     partial.push(proc);
   }
 
@@ -150,7 +159,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
   }
 
   for (const { sample, syscall } of partial) {
-    const table = tcp.get(netnsOf.get(sample.pid) as string);
+    const table = tcp.get(netnsOf.get(sample.pid) ?? 'unknown');
     for (const fd of sample.fds ?? []) {
       if (fd.socketInode !== undefined) {
         const sock = table?.get(fd.socketInode);
@@ -175,6 +184,7 @@ function readProcess(
   pid: number,
   wantLockInfo: boolean,
   uptimeS: number | undefined,
+  light = false,
 ): { sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine>; netns: string } | undefined {
   const unreadable: Unreadable[] = [];
   const note = (file: string, error: string): void => {
@@ -185,16 +195,30 @@ function readProcess(
   const stat = parseStat(statFile.text);
   if (!stat) return undefined;
 
-  const statusFile = snap.read(`${pid}/status`);
-  const status = statusFile.ok ? parseStatus(statusFile.text) : {};
-  if (!statusFile.ok) note('status', statusFile.error);
-
   const cmdFile = snap.read(`${pid}/cmdline`);
   const cmdline = cmdFile.ok ? parseCmdline(cmdFile.text) : '';
 
   const syscallFile = snap.read(`${pid}/syscall`);
   const syscall = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
   if (!syscallFile.ok) note('syscall', syscallFile.error);
+
+  if (light) {
+    const sample: ProcessSample = {
+      pid,
+      command: stat.comm,
+      cmdline,
+      state: stat.state,
+      ppid: stat.ppid,
+      syscall,
+      wait: { type: 'unknown', reason: 'not decoded' },
+      unreadable,
+    };
+    return { sample, syscall, netns: 'unknown' };
+  }
+
+  const statusFile = snap.read(`${pid}/status`);
+  const status = statusFile.ok ? parseStatus(statusFile.text) : {};
+  if (!statusFile.ok) note('status', statusFile.error);
 
   const wchanFile = snap.read(`${pid}/wchan`);
   const wchan = wchanFile.ok ? wchanFile.text.trim() || undefined : undefined;
