@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Host tools the diagnoser's live tests and bench need: strace and lsof (the scripted manual
+# method in bench/diagnose.ts), util-linux (flock, lslocks), python3 and perl (the live tests'
+# helper processes). Idempotent and fast when everything is there: apt-get runs only for what
+# is missing. faultline itself installs nothing; it only reads /proc.
+set -euo pipefail
+
+log() { printf '[ensure-host-tools] %s\n' "$*" >&2; }
+
+# command -> Debian package
+declare -A NEED=(
+  [strace]=strace
+  [lsof]=lsof
+  [flock]=util-linux
+  [lslocks]=util-linux
+  [perl]=perl-base
+  [python3]=python3
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  log "all present (strace, lsof, flock, lslocks, perl, python3)"
+  exit 0
+fi
+
+# Deduplicate package names.
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ]; then
+  log "missing ${pkgs[*]} and not root: run 'sudo apt-get install ${pkgs[*]}'"
+  exit 1
+fi
+log "installing ${pkgs[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || { log "still missing: $cmd"; exit 1; }
+done
+log "installed ${pkgs[*]}"
