@@ -1,6 +1,6 @@
 // Two projects: `unit` (fast, no Docker) and `integration` (real containers, run serially).
 // Type checking is done once by `tsc --noEmit` in `npm test`, so ts-jest only transpiles.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 module.exports = {
   projects: [
@@ -17,7 +17,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       // Real containers: one file at a time keeps a 2-core machine honest about timings.
       maxWorkers: 1,
-      testTimeout: 300000,
+      setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts'],
     },
   ],
 };

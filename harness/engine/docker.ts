@@ -16,13 +16,21 @@ function describeEndpoint(env: NodeJS.ProcessEnv): string {
   return env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
+/** Client options from the given env's DOCKER_HOST (unix://PATH or tcp://HOST:PORT). */
+export function dockerOptions(env: NodeJS.ProcessEnv): Docker.DockerOptions {
+  const host = env.DOCKER_HOST;
+  if (!host) return { socketPath: '/var/run/docker.sock' };
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, env.DOCKER_TLS_VERIFY ? 'https:' : 'http:'));
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+}
+
 /**
  * A Docker client that is known to answer. Fails with FAULTLINE_DOCKER_UNAVAILABLE (one line,
  * saying how to start an engine) when none does. `env` is a parameter, never read from globals.
  */
 export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Docker; info: EngineInfo }> {
-  // dockerode reads DOCKER_HOST / DOCKER_CERT_PATH itself when given no options.
-  const docker = env.DOCKER_HOST ? new Docker() : new Docker({ socketPath: '/var/run/docker.sock' });
+  const docker = new Docker(dockerOptions(env));
   try {
     const version = await withTimeout(docker.version(), 5000, 'docker engine version check');
     return {

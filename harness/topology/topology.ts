@@ -22,6 +22,9 @@ export interface TopologyOptions {
   profiles: Record<string, string>;
   /** Env passed to the web container on top of faultline's (timeouts of the fixed variants ...). */
   webEnv: Record<string, string>;
+  /** A user's image for the web tier instead of the bundled Apache/PHP app. */
+  webImage?: string;
+  webHealthPath: string;
   startTimeoutMs: number;
 }
 
@@ -56,6 +59,7 @@ export class Topology {
     maxWorkers: 8,
     profiles: { 'profile:alice': '{"name":"alice","plan":"pro"}', 'profile:bob': '{"name":"bob","plan":"free"}' },
     webEnv: {},
+    webHealthPath: '/health.php',
     startTimeoutMs: 180_000,
   };
 
@@ -81,6 +85,16 @@ export class Topology {
     return this;
   }
 
+  /**
+   * Serves the web tier from another image (a user's app): it must listen on port 80 and answer
+   * GET /health.php (or the path given) with 200 once ready.
+   */
+  withWebImage(image: string, opts: { healthPath?: string } = {}): this {
+    this.options.webImage = image;
+    if (opts.healthPath) this.options.webHealthPath = opts.healthPath;
+    return this;
+  }
+
   withStartTimeout(ms: number): this {
     this.options.startTimeoutMs = ms;
     return this;
@@ -99,13 +113,18 @@ export class Topology {
     if (swept.containers.length + swept.networks.length > 0) {
       say(`swept leftovers of dead runs: ${swept.containers.length} containers, ${swept.networks.length} networks`);
     }
-    const tags = await images.ensureAll(['toxiproxy', 'storage', 'web', 'toolbox']);
+    const tags = await images.ensureAll(this.options.webImage ? ['toxiproxy', 'storage', 'toolbox'] : ['toxiproxy', 'storage', 'web', 'toolbox']);
     const topo = new StartedTopology(docker, run, images, tags.toolbox);
     const started = monotonicMs();
+    const work = this.startInto(topo, docker, tags, say);
     try {
-      await withTimeout(this.startInto(topo, docker, tags, say), this.options.startTimeoutMs, 'topology start');
+      await withTimeout(work, this.options.startTimeoutMs, 'topology start');
     } catch (e) {
+      // Stop what exists (a container still waiting to be ready is removed by label, which ends
+      // its wait), let in-flight steps settle (no new step starts once stopping), sweep again.
       await topo.stop().catch(() => undefined);
+      await withTimeout(work, 20_000, 'abandoned topology start').catch(() => undefined);
+      await sweep(docker, { runId: run.runId }).catch(() => undefined);
       throw e instanceof FaultlineError
         ? e
         : new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', `topology start failed: ${(e as Error).message}`, { cause: e });
@@ -122,13 +141,19 @@ export class Topology {
   ): Promise<void> {
     const { labels, runId } = topo.run;
     const o = this.options;
+    // No container may wait for readiness past the topology's own deadline.
+    const deadline = monotonicMs() + o.startTimeoutMs;
+    const within = (ms: number) => Math.max(1000, Math.min(ms, deadline - monotonicMs()));
 
     say('network');
     const network = await docker.createNetwork({ Name: `faultline-${runId}`, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
     topo.onStop(() => network.remove());
     const networkId = network.id;
 
-    const withRole = (role: string) => ({ ...labels, [ROLE_LABEL]: role });
+    const withRole = (role: string) => {
+      topo.assertStarting();
+      return { ...labels, [ROLE_LABEL]: role };
+    };
     const track = (c: StartedTestContainer) => {
       topo.onStop(() => c.stop({ timeout: 1000 }).then(() => undefined));
       return c;
@@ -136,7 +161,7 @@ export class Topology {
 
     say('toxiproxy');
     const proxyContainer = track(
-      await toxiproxyContainer(tags.toxiproxy)
+      await toxiproxyContainer(tags.toxiproxy, within(30_000))
         .withNetworkMode(networkId)
         .withNetworkAliases('toxiproxy')
         .withLabels(withRole('toxiproxy'))
@@ -159,7 +184,7 @@ export class Topology {
           .withEnvironment(env)
           .withExposedPorts(STORAGE_PORT)
           .withWaitStrategy(Wait.forListeningPorts())
-          .withStartupTimeout(30_000)
+          .withStartupTimeout(within(30_000))
           .start(),
       );
       const ip = await inspectIp(docker, container.getId(), networkId);
@@ -184,15 +209,15 @@ export class Topology {
     const startWeb = async () => {
       say('web');
       return track(
-        await new FaultlineContainer(tags.web)
+        await new FaultlineContainer(o.webImage ?? tags.web)
           .withNetworkMode(networkId)
           .withNetworkAliases('web')
           .withLabels(withRole('web'))
           .withName(`faultline-${runId}-web`)
           .withEnvironment(webEnv)
           .withExposedPorts(80)
-          .withWaitStrategy(Wait.forHttp('/health.php', 80).forStatusCode(200))
-          .withStartupTimeout(60_000)
+          .withWaitStrategy(Wait.forHttp(o.webHealthPath, 80).forStatusCode(200))
+          .withStartupTimeout(within(60_000))
           .start(),
       );
     };
@@ -262,9 +287,21 @@ export class StartedTopology implements AsyncDisposable {
     return this.run.runId;
   }
 
-  /** Registers an undo step; steps run in reverse order of registration on stop. */
+  /**
+   * Registers an undo step; steps run in reverse order of registration on stop. A step
+   * registered once stopping has begun (a start step that finished late) runs at once.
+   */
   onStop(step: () => Promise<unknown>): void {
+    if (this.stopping) {
+      void this.stopping.finally(() => step().catch(() => undefined));
+      return;
+    }
     this.teardown.push(step);
+  }
+
+  /** Throws once the topology is stopping: a start step must not create anything then. */
+  assertStarting(): void {
+    if (this.stopping) throw new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', 'topology is stopping');
   }
 
   service(name: string): StartedService {

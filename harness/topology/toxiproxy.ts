@@ -9,11 +9,11 @@ export const TOXIPROXY_CONTROL_PORT = 8474;
  * (@testcontainers/toxiproxy exists only as 12.x, which needs Node >= 22.22: this is the thin
  * wrapper we need instead.)
  */
-export function toxiproxyContainer(image: string): FaultlineContainer {
+export function toxiproxyContainer(image: string, startupTimeoutMs = 30_000): FaultlineContainer {
   return new FaultlineContainer(image)
     .withExposedPorts(TOXIPROXY_CONTROL_PORT)
     .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_CONTROL_PORT).forStatusCode(200))
-    .withStartupTimeout(30_000) as FaultlineContainer;
+    .withStartupTimeout(startupTimeoutMs) as FaultlineContainer;
 }
 
 export class StartedToxiproxy {

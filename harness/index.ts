@@ -1,0 +1,28 @@
+/**
+ * faultline's public API: topologies, faults, probes, scenarios and the diagnoser.
+ *
+ *   await using topo = await new Topology().withStorageNodes(1).start();
+ *   const fault = await lostFin('profile').inject(topo);
+ *   ...
+ *   await fault.heal();
+ */
+export { FaultlineError, UsageError, type FaultlineErrorCode } from './errors';
+export { connectDocker } from './engine/docker';
+export { ImageStore, IMAGE_NAMES, type ImageName, type ImageInfo, type ImageProgress } from './engine/images';
+export { sweep } from './engine/cleanup';
+export { startSidecar, type Sidecar } from './engine/sidecar';
+export { RUN_LABEL, newRun } from './engine/labels';
+export { Topology, StartedTopology, type StartedService, type StartedWeb } from './topology/topology';
+export { ServiceRegistry } from './topology/registry';
+export type { Fault, ActiveFault } from './faults/fault';
+export { toxic, proxyDown, type ToxicType } from './faults/proxy';
+export { lostFin, droppedRst, synBlackhole, randomLoss, partition } from './faults/packet';
+export { pauseNode, killNode, stopNode, restartNode } from './faults/node';
+export { History, summarize } from './probes/history';
+export { httpCall } from './probes/http';
+export { PoolProbe } from './probes/pool';
+export { SimUser, LoadLoop } from './probes/users';
+export { runScenario, type RunOptions, type Progress } from './scenario/runner';
+export { webDiagnoser } from './scenario/diagnoser';
+export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict } from './scenario/types';
+export { diagnose, renderText, toJson, LocalProcReader, ContainerProcReader } from './diagnose';

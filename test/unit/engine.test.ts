@@ -1,0 +1,64 @@
+import { dockerOptions } from '../../harness/engine/docker';
+import { contextHash } from '../../harness/engine/images';
+import { newRun, ownerIsGone, HOST_LABEL, PID_LABEL, PID_START_LABEL, RUN_LABEL } from '../../harness/engine/labels';
+import { ServiceRegistry } from '../../harness/topology/registry';
+import { parseDuration } from '../../harness/util/time';
+
+describe('run identity and sweeping decisions', () => {
+  test('a new run carries the run label and who owns it', () => {
+    const run = newRun();
+    expect(run.labels[RUN_LABEL]).toBe(run.runId);
+    expect(run.labels[PID_LABEL]).toBe(String(process.pid));
+    expect(run.labels[PID_START_LABEL]).toMatch(/^\d+$/);
+  });
+
+  test('our own live process is not gone; a dead pid or a reused pid is', () => {
+    const live = newRun().labels;
+    expect(ownerIsGone(live)).toBe(false);
+    expect(ownerIsGone({ ...live, [PID_LABEL]: '999999999' })).toBe(true);
+    expect(ownerIsGone({ ...live, [PID_START_LABEL]: '1' })).toBe(true);
+  });
+
+  test("another host's run is never judged gone", () => {
+    expect(ownerIsGone({ ...newRun().labels, [HOST_LABEL]: 'some-other-ci-runner', [PID_LABEL]: '999999999' })).toBe(false);
+  });
+});
+
+describe('image tags', () => {
+  test('are stable for an unchanged context and depend on the base', () => {
+    expect(contextHash('web', ['faultline/base:a'])).toBe(contextHash('web', ['faultline/base:a']));
+    expect(contextHash('web', ['faultline/base:a'])).not.toBe(contextHash('web', ['faultline/base:b']));
+    expect(contextHash('storage')).not.toBe(contextHash('web'));
+  });
+});
+
+describe('DOCKER_HOST', () => {
+  test('unix and tcp forms, default socket', () => {
+    expect(dockerOptions({})).toEqual({ socketPath: '/var/run/docker.sock' });
+    expect(dockerOptions({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' })).toEqual({ socketPath: '/run/user/1000/docker.sock' });
+    expect(dockerOptions({ DOCKER_HOST: 'tcp://127.0.0.1:2376' })).toMatchObject({ host: '127.0.0.1', port: 2376, protocol: 'http' });
+  });
+});
+
+describe('service registry', () => {
+  const registry = new ServiceRegistry([
+    { name: 'profile', proxy: { name: 'profile', listen: { host: '172.20.0.2', port: 10000 } }, upstream: { container: 'p', host: '172.20.0.3', port: 9000 } },
+    { name: 'storage-1', proxy: { name: 'storage-1', listen: { host: '172.20.0.2', port: 10001 } }, upstream: { container: 's', host: '172.20.0.4', port: 9000 } },
+  ]);
+  test('names the service behind a proxy listener or an upstream address', () => {
+    expect(registry.serviceAt('172.20.0.2', 10000)).toBe('profile');
+    expect(registry.serviceAt('172.20.0.2', 10001)).toBe('storage-1');
+    expect(registry.serviceAt('172.20.0.4', 9000)).toBe('storage-1');
+    expect(registry.serviceAt('172.20.0.2', 9999)).toBeUndefined();
+  });
+});
+
+describe('durations', () => {
+  test('accepts ms, s, m and numbers; names the field otherwise', () => {
+    expect(parseDuration('250ms', 'x')).toBe(250);
+    expect(parseDuration('2s', 'x')).toBe(2000);
+    expect(parseDuration('1.5m', 'x')).toBe(90_000);
+    expect(parseDuration(40, 'x')).toBe(40);
+    expect(() => parseDuration('soon', 'fault.after')).toThrow(/fault\.after must be a duration like "250ms"/);
+  });
+});
