@@ -44,6 +44,8 @@ interface Classification {
   persistent: boolean;
   /** For upstream grouping: `ip:port` of the peer of an outbound TCP wait. */
   upstream?: string;
+  /** The wait's own timeout when known (poll/select argument); -1 or undefined: none. */
+  timeoutMs?: number;
 }
 
 const SEVERITY: Record<ChainKind, number> = {
@@ -313,6 +315,10 @@ class Analysis {
       const c = this.classify(pid, false);
       if (!c.upstream || !c.persistent) continue;
       if (!['half-open-read', 'stalled-write', 'connect-stall', 'slow-peer'].includes(c.kind)) continue;
+      // A silent wait that times out by itself soon is a bounded wait, not a hang (the fixed
+      // code's per-read timeouts look like this). A trickle is different: each chunk restarts
+      // the timeout, so slow-peer counts whatever the timeout.
+      if (c.kind !== 'slow-peer' && c.timeoutMs !== undefined && c.timeoutMs >= 0 && c.timeoutMs < this.stuckAfterMs) continue;
       const list = byUpstream.get(c.upstream) ?? [];
       list.push({ pid, c });
       byUpstream.set(c.upstream, list);
@@ -512,6 +518,7 @@ class Analysis {
         evidence: [...evidence, why],
         persistent: sameSocket,
         upstream,
+        timeoutMs: w.timeoutMs,
       });
       if (tcp.state === 'SYN_SENT' || primary.t.direction === 'connect') {
         return result('connect-stall', `the connection never completed: SYN sent, no SYN-ACK (peer down, filtered, or its accept backlog is full)`);
@@ -528,7 +535,9 @@ class Analysis {
       return result(
         'half-open-read',
         tcp.state === 'ESTABLISHED'
-          ? 'the connection looks ESTABLISHED with nothing in flight and no timer: the peer is gone or silent (lost FIN/RST), and the read has no timeout'
+          ? `the connection looks ESTABLISHED with nothing in flight and no timer: the peer is gone or silent (lost FIN/RST)${
+              w.timeoutMs !== undefined && w.timeoutMs >= 0 ? `; the wait times out after ${w.timeoutMs} ms` : ', and the read has no timeout'
+            }`
           : `the read waits on a ${tcp.state} connection that will deliver nothing`,
       );
     }

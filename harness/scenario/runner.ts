@@ -138,6 +138,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     samplePool,
     async diagnose() {
       if (!opts.diagnoser) return undefined;
+      // Diagnose what an operator would: a variant expected to hang, or a pool that is (nearly)
+      // full now. A responsive pool has nothing to name, and the diagnosis costs ~1 s.
+      const occ = await samplePool().catch(() => undefined);
+      if (!spec.culprit && !(occ && occ.busy >= occ.size - 1)) {
+        history.event('note', 'diagnosis skipped', `pool not saturated (${occ?.busy ?? '?'}/${occ?.size ?? '?'} busy)`);
+        return undefined;
+      }
       diagnosis = await opts.diagnoser(topo, controller.signal);
       history.event('note', 'diagnosis', diagnosis.culprit ? `${diagnosis.culprit.kind} on ${diagnosis.culprit.service ?? '?'}` : 'no culprit');
       return diagnosis;

@@ -150,6 +150,32 @@ describe('hand-written trees', () => {
     expect(d.culprit?.evidence.join('\n')).toContain('fd_set in /proc/PID/mem');
   });
 
+  test('workers polling an upstream with a short timeout are bounded waits, not a pile-up; with no timeout they are', async () => {
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 501) + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 502);
+    // poll(fds = 0x1000, nfds = 1, timeout): the pollfd at 0x1000 is fd 5, events POLLIN.
+    const tree = (timeout: string) => {
+      const files: Record<string, string> = { locks: '' };
+      for (const [i, pid] of [50, 51].entries()) {
+        Object.assign(files, worker(pid, `7 0x1000 0x1 ${timeout} 0x0 0x0 0x0 0x0 0x0\n`, `5 -> socket:[${501 + i}]\n`, {
+          [`${pid}/mem.hex`]: '0x1000 0500000001000000\n',
+          [`${pid}/net/tcp`]: net,
+        }));
+      }
+      return files;
+    };
+    const registry = { services: [{ name: 'profile', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    writeTree(dir, tree('0x7d0'));
+    const bounded = await diagnose({ reader: new FixtureProcReader(dir), pids: [50, 51], intervalMs: 0, registry });
+    expect(bounded.verdict).toBe('healthy');
+    expect(bounded.culprit).toBeNull();
+
+    writeTree(dir, tree('0xffffffff'));
+    const stuck = await diagnose({ reader: new FixtureProcReader(dir), pids: [50, 51], intervalMs: 0, registry });
+    expect(stuck.verdict).toBe('stuck');
+    expect(stuck.culprit).toMatchObject({ pid: 50, kind: 'half-open-read', waiters: [51], resource: { service: 'profile' } });
+    expect(stuck.culprit?.evidence.join('\n')).toContain('and the read has no timeout');
+  });
+
   test('no lock: several workers stuck on the same upstream are a pile-up; one in-flight request is not', async () => {
     const net =
       TCP_HEADER +
