@@ -15,7 +15,8 @@ export const IMAGE_NAMES: readonly ImageName[] = ['base', 'toxiproxy', 'toolbox'
 export type ImageSource = 'pulled' | 'built-offline' | 'built';
 
 export interface ImageProgress {
-  image: ImageName;
+  /** A faultline image, or `app:<name>` for a user's Dockerfile. */
+  image: string;
   /** e.g. "Step 3/7 : RUN apt-get install ..." or "pulling debian:bookworm-slim". */
   step: string;
   elapsedMs: number;
@@ -55,7 +56,10 @@ function listFiles(dir: string): string[] {
 
 /** Hash of an image's build context (every file's path and bytes) plus what it builds FROM. */
 export function contextHash(name: ImageName, extra: string[] = []): string {
-  const dir = join(CONTAINERS_DIR, name);
+  return hashDir(join(CONTAINERS_DIR, name), extra);
+}
+
+function hashDir(dir: string, extra: string[]): string {
   const h = createHash('sha256');
   h.update(`recipe:${BUILD_RECIPE_VERSION}\n`);
   for (const file of listFiles(dir)) {
@@ -148,7 +152,28 @@ export class ImageStore {
     }
   }
 
-  private progress(image: ImageName, started: number, step: string): void {
+  /**
+   * A user's image from a Dockerfile directory (e.g. their own web tier). Tagged by the hash of
+   * the directory and the base, so an unchanged app is never rebuilt. The Dockerfile may use
+   * `ARG BASE` / `FROM \${BASE}` to build on faultline's Debian base (pulled or built offline).
+   */
+  async ensureContext(dir: string, name: string): Promise<string> {
+    const slug = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
+    const base = await this.ensure('base');
+    const tag = `faultline/app-${slug}:${hashDir(dir, [base])}`;
+    if (await this.inspect(tag)) return tag;
+    const started = monotonicMs();
+    const label = `app:${slug}`;
+    try {
+      await this.buildDir(label, tag, started, dir, { BASE: base }, 'built');
+    } catch (e) {
+      throw new FaultlineError('FAULTLINE_IMAGE_BUILD_FAILED', `app image ${name} from ${dir} could not be built: ${(e as Error).message}`, { cause: e });
+    }
+    this.progress(label, started, `ready as ${tag}`);
+    return tag;
+  }
+
+  private progress(image: string, started: number, step: string): void {
     this.opts.onProgress?.({ image, step, elapsedMs: monotonicMs() - started });
   }
 
@@ -180,7 +205,7 @@ export class ImageStore {
   }
 
   /** Tries the official image; resolves false at once when there is no registry. */
-  private async tryPull(name: ImageName, ref: string, started: number): Promise<boolean> {
+  private async tryPull(name: string, ref: string, started: number): Promise<boolean> {
     this.progress(name, started, `pulling ${ref}`);
     try {
       await withTimeout(
@@ -289,7 +314,7 @@ export class ImageStore {
   }
 
   private async buildContext(
-    name: ImageName,
+    name: string,
     tag: string,
     started: number,
     files: Record<string, string>,
@@ -305,7 +330,7 @@ export class ImageStore {
   }
 
   private async buildDir(
-    name: ImageName,
+    name: string,
     tag: string,
     started: number,
     ctx: string,

@@ -2,6 +2,7 @@ import { ContainerProcReader, diagnose, toJson } from '../diagnose';
 import { startSidecar } from '../engine/sidecar';
 import type { StartedTopology } from '../topology/topology';
 import type { Diagnoser } from './runner';
+import type { WorkerSpec } from './types';
 
 /**
  * Diagnoses the web tier of a running topology from the inside, without changing it: a toolbox
@@ -9,8 +10,8 @@ import type { Diagnoser } from './runner';
  * pattern) and the diagnoser reads /proc through it. Remote addresses are named through the
  * topology's service registry (the web only ever sees Toxiproxy's listeners).
  */
-export function webDiagnoser(opts: { match?: RegExp; samples?: number; intervalMs?: number } = {}): Diagnoser {
-  return async (topo: StartedTopology, signal: AbortSignal) => {
+export function webDiagnoser(opts: { samples?: number; intervalMs?: number } = {}): Diagnoser {
+  return async (topo: StartedTopology, signal: AbortSignal, workers: WorkerSpec) => {
     const sidecar = await startSidecar({
       docker: topo.docker,
       target: topo.web.container.getId(),
@@ -22,7 +23,7 @@ export function webDiagnoser(opts: { match?: RegExp; samples?: number; intervalM
     try {
       const d = await diagnose({
         reader: new ContainerProcReader(sidecar, { name: 'web' }),
-        match: opts.match ?? /apache2/,
+        match: workers.match ?? new RegExp(workers.comm),
         registry: topo.registry,
         samples: opts.samples ?? 2,
         intervalMs: opts.intervalMs ?? 500,

@@ -8,7 +8,7 @@ import { LoadLoop, SimUser } from '../probes/users';
 import { Topology, type StartedTopology } from '../topology/topology';
 import { clearIntervalReal, monotonicMs, setIntervalReal, sleep, withTimeout } from '../util/time';
 import { judgeHealth, observedHealth, peakPool } from './judge';
-import type { DiagnosisOutcome, Scenario, ScenarioContext, ScenarioResult, Variant } from './types';
+import type { DiagnosisOutcome, Scenario, ScenarioContext, ScenarioResult, Variant, WorkerSpec } from './types';
 
 export interface Progress {
   scenario: string;
@@ -21,7 +21,9 @@ export interface Progress {
   size?: number;
 }
 
-export type Diagnoser = (topo: StartedTopology, signal: AbortSignal) => Promise<DiagnosisOutcome>;
+export type Diagnoser = (topo: StartedTopology, signal: AbortSignal, workers: WorkerSpec) => Promise<DiagnosisOutcome>;
+
+const APACHE_WORKERS: WorkerSpec = { comm: 'apache2', match: /apache2/ };
 
 export interface RunOptions {
   variant: Variant;
@@ -58,7 +60,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     onProgress: (m) => opts.onProgress?.({ scenario: scenario.name, variant, phase: `start: ${m}`, elapsedMs: monotonicMs() - started, liveP99Ms: null }),
   });
   opts.onStarted?.(topo);
-  const pool = new PoolProbe(topo);
+  const workers = scenario.workers ?? APACHE_WORKERS;
+  const pool = new PoolProbe(topo, workers.comm);
   const faults: Array<{ active: ActiveFault; injectedAtMs: number; healedAtMs?: number }> = [];
   const loops: LoadLoop[] = [];
   const users = new Map<string, SimUser>();
@@ -145,7 +148,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
         history.event('note', 'diagnosis skipped', `pool not saturated (${occ?.busy ?? '?'}/${occ?.size ?? '?'} busy)`);
         return undefined;
       }
-      diagnosis = await opts.diagnoser(topo, controller.signal);
+      diagnosis = await opts.diagnoser(topo, controller.signal, workers);
       history.event('note', 'diagnosis', diagnosis.culprit ? `${diagnosis.culprit.kind} on ${diagnosis.culprit.service ?? '?'}` : 'no culprit');
       return diagnosis;
     },

@@ -28,6 +28,13 @@ export interface ExpectedCulprit {
   kind: string;
 }
 
+export interface WorkerSpec {
+  /** Process name (/proc/PID/comm) of the pool's master and workers. */
+  comm: string;
+  /** Full command lines the diagnoser starts from (default: the comm). */
+  match?: RegExp;
+}
+
 export interface VariantSpec {
   expected: Verdict;
   /** For hung variants: what the diagnosis must name. */
@@ -71,7 +78,12 @@ export interface Scenario {
   /** The incident or failure class it replays. */
   shows: string;
   variants: Record<Variant, VariantSpec>;
-  /** Adjusts the topology (workers, storage nodes ...). */
+  /**
+   * The web tier's worker processes, for pool occupancy and diagnosis. Default: Apache prefork
+   * (`apache2`). A user's app names its own (e.g. `{ comm: 'python3', match: /app\.py/ }`).
+   */
+  workers?: WorkerSpec;
+  /** Adjusts the topology (workers, storage nodes, a user's web image ...). */
   topology?(t: Topology): Topology;
   /** Runs the phases: steady → inject → observe → heal → verify. */
   run(ctx: ScenarioContext): Promise<void>;

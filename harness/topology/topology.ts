@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type Docker from 'dockerode';
 import { Wait, type StartedTestContainer } from 'testcontainers';
 import { FaultlineError, UsageError } from '../errors';
@@ -24,6 +25,7 @@ export interface TopologyOptions {
   webEnv: Record<string, string>;
   /** A user's image for the web tier instead of the bundled Apache/PHP app. */
   webImage?: string;
+  webDockerfile?: { dir: string; name: string };
   webHealthPath: string;
   startTimeoutMs: number;
 }
@@ -95,6 +97,13 @@ export class Topology {
     return this;
   }
 
+  /** Builds the web tier from a user's Dockerfile directory (see withWebImage for the contract). */
+  withWebDockerfile(dir: string, opts: { name?: string; healthPath?: string } = {}): this {
+    this.options.webDockerfile = { dir, name: opts.name ?? basename(dir) };
+    if (opts.healthPath) this.options.webHealthPath = opts.healthPath;
+    return this;
+  }
+
   withStartTimeout(ms: number): this {
     this.options.startTimeoutMs = ms;
     return this;
@@ -113,7 +122,9 @@ export class Topology {
     if (swept.containers.length + swept.networks.length > 0) {
       say(`swept leftovers of dead runs: ${swept.containers.length} containers, ${swept.networks.length} networks`);
     }
-    const tags = await images.ensureAll(this.options.webImage ? ['toxiproxy', 'storage', 'toolbox'] : ['toxiproxy', 'storage', 'web', 'toolbox']);
+    const custom = this.options.webImage ?? (this.options.webDockerfile && (await images.ensureContext(this.options.webDockerfile.dir, this.options.webDockerfile.name)));
+    const tags = await images.ensureAll(custom ? ['toxiproxy', 'storage', 'toolbox'] : ['toxiproxy', 'storage', 'web', 'toolbox']);
+    if (custom) tags.web = custom;
     const topo = new StartedTopology(docker, run, images, tags.toolbox);
     const started = monotonicMs();
     const work = this.startInto(topo, docker, tags, say);
@@ -209,7 +220,7 @@ export class Topology {
     const startWeb = async () => {
       say('web');
       return track(
-        await new FaultlineContainer(o.webImage ?? tags.web)
+        await new FaultlineContainer(tags.web)
           .withNetworkMode(networkId)
           .withNetworkAliases('web')
           .withLabels(withRole('web'))
