@@ -108,14 +108,9 @@ async function containerMode(): Promise<string> {
   const identity = newRun('bench');
   const name = `faultline-bench-diag-${identity.runId}`;
   const labels = Object.entries(identity.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  let image = 'faultline/toolbox:dev';
-  try {
-    await run('docker', ['image', 'inspect', image]);
-  } catch {
-    const { connectDocker } = await import('../harness/engine/docker');
-    const { ImageStore } = await import('../harness/engine/images');
-    image = await new ImageStore((await connectDocker()).docker).ensure('toolbox');
-  }
+  const { connectDocker } = await import('../harness/engine/docker');
+  const { ImageStore } = await import('../harness/engine/images');
+  const image = await new ImageStore((await connectDocker()).docker).ensure('toolbox');
   await run('docker', ['run', '-d', '--name', name, ...labels, image, 'sleep', 'infinity']);
   try {
     await run('docker', ['exec', name, 'sh', '-c', `perl -e '${HOLDER_PL.replace(/'/g, `'\\''`)}' >/dev/null 2>&1 &`]);

@@ -4,8 +4,7 @@
  * target. The target runs the toolbox image too (it has perl and util-linux's flock): a perl
  * holder flocks a session file and reads from a silent loopback peer; `flock` waiters queue up.
  *
- * Image: `faultline/toolbox:dev` when the docker CLI finds it, else the engine's ImageStore
- * builds the toolbox image (startSidecar without `image`).
+ * Image: the toolbox image from the engine's ImageStore (built or pulled on demand).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,6 +13,8 @@ import { diagnoseCommand } from '../../harness/cli/diagnose';
 import type { CliIO } from '../../harness/cli/io';
 import { startSidecar, type Sidecar } from '../../harness/engine/sidecar';
 import { newRun } from '../../harness/engine/labels';
+import { connectDocker } from '../../harness/engine/docker';
+import { ImageStore } from '../../harness/engine/images';
 
 const run = promisify(execFile);
 const docker = async (...args: string[]): Promise<string> => (await run('docker', args, { maxBuffer: 16 << 20 })).stdout.trim();
@@ -30,24 +31,20 @@ my $buf; sysread($c, $buf, 10);
 
 const identity = newRun('diag');
 const name = `faultline-diag-target-${identity.runId}`;
-let image: string | undefined;
+let image: string;
 let sidecar: Sidecar | undefined;
 let holderPid = 0;
 let port = 0;
 
-async function toolboxImage(): Promise<string | undefined> {
-  try {
-    await docker('image', 'inspect', '--format', '{{.Id}}', 'faultline/toolbox:dev');
-    return 'faultline/toolbox:dev';
-  } catch {
-    return undefined;
-  }
+async function toolboxImage(): Promise<string> {
+  const { docker: engine } = await connectDocker();
+  return new ImageStore(engine).ensure('toolbox');
 }
 
 beforeAll(async () => {
   image = await toolboxImage();
   const labels = Object.entries(identity.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  await docker('run', '-d', '--name', name, ...labels, image ?? 'faultline/toolbox:dev', 'sleep', 'infinity');
+  await docker('run', '-d', '--name', name, ...labels, image, 'sleep', 'infinity');
   holderPid = Number(await docker('exec', name, 'sh', '-c', `perl -e '${HOLDER.replace(/'/g, `'\\''`)}' >/dev/null 2>&1 & echo $!`));
   await docker('exec', name, 'sh', '-c', 'for i in 1 2 3 4 5; do flock /tmp/sess_abc true >/dev/null 2>&1 & done');
   // Wait (bounded) until the five waiters show in /proc/locks and the holder reads its socket.
