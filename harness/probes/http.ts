@@ -16,6 +16,8 @@ export interface RequestRecord {
   status?: number;
   body?: string;
   error?: string;
+  /** What the probe knows about the request (e.g. an upload's key and sha256), for checkers. */
+  meta?: Record<string, string>;
 }
 
 export interface HttpCall {

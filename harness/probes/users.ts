@@ -9,6 +9,8 @@ export interface UserRequest {
   body?: Buffer;
   deadlineMs: number;
   headers?: Record<string, string>;
+  /** Copied into the history record (an upload's key and sha256, for the data checker). */
+  meta?: Record<string, string>;
 }
 
 /**
@@ -51,8 +53,9 @@ export class SimUser {
       end: this.history.now(),
       outcome: result.outcome,
       status: result.status,
-      body: result.body.slice(0, 300),
+      body: result.body.slice(0, 2000),
       error: result.error,
+      meta: req.meta,
     });
     return result;
   }

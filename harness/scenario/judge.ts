@@ -29,6 +29,18 @@ export function judgeHealth({ history }: JudgeInput): Verdict {
   return 'degraded';
 }
 
+/**
+ * Health first (a hung pool is the bigger news), then data: an acknowledged upload that storage
+ * does not hold is lost; an answer that storage contradicts is misreported.
+ */
+export function judgeHealthAndData(input: JudgeInput): Verdict {
+  const health = judgeHealth(input);
+  if (health !== 'responsive' || !input.data) return health;
+  if (input.data.lost > 0) return 'data-lost';
+  if (input.data.misreported > 0) return 'data-misreported';
+  return health;
+}
+
 /** Peak pool occupancy while the fault was in place. */
 export function peakPool(history: History, poolSize: number): { busy: number; size: number } {
   const window = history.phaseWindow('observe');

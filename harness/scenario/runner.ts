@@ -7,7 +7,8 @@ import { PoolProbe } from '../probes/pool';
 import { LoadLoop, SimUser } from '../probes/users';
 import { Topology, type StartedTopology } from '../topology/topology';
 import { clearIntervalReal, monotonicMs, setIntervalReal, sleep, withTimeout } from '../util/time';
-import { judgeHealth, observedHealth, peakPool } from './judge';
+import { judgeHealthAndData, observedHealth, peakPool } from './judge';
+import { checkUploads, type DataReport } from '../probes/data';
 import type { DiagnosisOutcome, Scenario, ScenarioContext, ScenarioResult, Variant, WorkerSpec } from './types';
 
 export interface Progress {
@@ -131,7 +132,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     loop(req, everyMs, user) {
       let anon = 0;
       const l = new LoadLoop(
-        () => (user ?? new SimUser(`${req.kind}-${++anon}`, topo.web.url, history, variant)).request(req),
+        () => {
+          const r = typeof req === 'function' ? req() : req;
+          return (user ?? new SimUser(`${r.kind}-${++anon}`, topo.web.url, history, variant)).request(r);
+        },
         everyMs,
         controller.signal,
       );
@@ -178,8 +182,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     for (const f of faults.reverse()) await f.active.heal().catch(() => undefined);
   }
 
+  let data: DataReport | undefined;
+  if (scenario.checksData && !error) {
+    data = await checkUploads(topo, history).catch((e: Error) => {
+      error = e;
+      return undefined;
+    });
+  }
   const poolSize = topo.web.maxWorkers;
-  const verdict = (scenario.judge ?? judgeHealth)({ history, variant, poolSize });
+  const verdict = (scenario.judge ?? judgeHealthAndData)({ history, variant, poolSize, data });
   const mismatch: string[] = [];
   if (error) mismatch.push(`run failed: ${(error as Error).message}`);
   if (verdict !== spec.expected) mismatch.push(`expected ${spec.expected}, observed ${verdict}`);
@@ -205,6 +216,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     notes,
   };
   if (diagnosis) result.diagnosis = diagnosis.json;
+  if (data) result.data = data;
+  if (spec.recoversWithinMs !== undefined) {
+    const ms = history.recoveryMs;
+    if (ms === undefined || ms > spec.recoversWithinMs) {
+      mismatch.push(`pool did not recover within ${spec.recoversWithinMs} ms of the heal${ms !== undefined ? ` (took ${ms} ms)` : ''}`);
+    }
+  }
   if (spec.culprit && verdict === spec.expected) {
     const named = diagnosis?.culprit;
     if (!opts.diagnoser) mismatch.push('no diagnoser configured to name the culprit');

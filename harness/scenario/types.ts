@@ -1,4 +1,5 @@
 import type { ActiveFault, Fault } from '../faults/fault';
+import type { DataReport } from '../probes/data';
 import type { History, LatencySummary } from '../probes/history';
 import type { PoolOccupancy } from '../probes/pool';
 import type { LoadLoop, SimUser, UserRequest } from '../probes/users';
@@ -39,6 +40,8 @@ export interface VariantSpec {
   expected: Verdict;
   /** For hung variants: what the diagnosis must name. */
   culprit?: ExpectedCulprit;
+  /** The pool must answer health again within this long after the heal (measured by the scenario). */
+  recoversWithinMs?: number;
 }
 
 export interface ScenarioContext {
@@ -51,8 +54,11 @@ export interface ScenarioContext {
   phase<T>(name: string, body: () => Promise<T>): Promise<T>;
   inject(fault: Fault): Promise<ActiveFault>;
   user(name: string): SimUser;
-  /** A background loop of requests by `user` (default: a fresh anonymous user per request). */
-  loop(req: UserRequest, everyMs: number, user?: SimUser): LoadLoop;
+  /**
+   * A background loop of requests by `user` (default: a fresh anonymous user per request). Pass
+   * a function to make each request anew (a fresh upload key and body, say).
+   */
+  loop(req: UserRequest | (() => UserRequest), everyMs: number, user?: SimUser): LoadLoop;
   /** Samples pool occupancy (also recorded in the history). */
   samplePool(): Promise<PoolOccupancy>;
   sleep(ms: number): Promise<void>;
@@ -85,6 +91,11 @@ export interface Scenario {
   workers?: WorkerSpec;
   /** Adjusts the topology (workers, storage nodes, a user's web image ...). */
   topology?(t: Topology): Topology;
+  /**
+   * Uploads happen: after the run, every upload answer is checked against storage
+   * (`data` in the result; lost or misreported data changes the verdict).
+   */
+  checksData?: boolean;
   /** Runs the phases: steady → inject → observe → heal → verify. */
   run(ctx: ScenarioContext): Promise<void>;
   /** Judges the recorded history. Default: the health probe's behaviour during "observe". */
@@ -95,6 +106,7 @@ export interface JudgeInput {
   history: History;
   variant: Variant;
   poolSize: number;
+  data?: DataReport;
 }
 
 export interface ScenarioResult {
@@ -110,7 +122,7 @@ export interface ScenarioResult {
   phases: PhaseRecord[];
   faults: Array<{ name: string; layer: string; description: string; injectedAtMs: number; healedAtMs?: number }>;
   diagnosis?: unknown;
-  data?: { acknowledged: number; lost: number; misreported: number };
+  data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
   runId: string;
   durationMs: number;
   notes: Array<{ name: string; detail?: string }>;

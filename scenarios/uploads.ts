@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { partition } from '../harness/faults/packet';
+import { pauseNode } from '../harness/faults/node';
+import { toxic } from '../harness/faults/proxy';
+import type { Fault } from '../harness/faults/fault';
+import { sha256 } from '../harness/probes/data';
+import type { UserRequest } from '../harness/probes/users';
+import type { Scenario, ScenarioContext } from '../harness/scenario/types';
+import { measureRecovery, steadyState } from './common';
+
+let uploadSeq = 0;
+
+/** An upload request with a fresh key and random body; its key and sha256 go into the history. */
+export function upload(sizeBytes: number, opts: { replicas?: number; node?: number; deadlineMs?: number } = {}): UserRequest {
+  const body = randomBytes(sizeBytes);
+  const key = `up-${process.pid}-${Date.now().toString(36)}-${++uploadSeq}`;
+  const params = new URLSearchParams({ key });
+  if (opts.replicas) params.set('replicas', String(opts.replicas));
+  if (opts.node) params.set('node', String(opts.node));
+  return {
+    kind: 'upload',
+    method: 'POST',
+    path: `/upload.php?${params}`,
+    body,
+    headers: { 'content-type': 'application/octet-stream' },
+    deadlineMs: opts.deadlineMs ?? 4000,
+    meta: { key, sha256: sha256(body) },
+  };
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * One user's uploads during a fault: a large upload first (larger than every socket buffer on
+ * the way, so a writer really blocks), then smaller re-tries with the same session cookie.
+ */
+async function sessionUploadsUnderFault(
+  ctx: ScenarioContext,
+  fault: Fault,
+  opts: { firstBytes: number; observeMs: number; retryEveryMs: number; diagnoseAtMs: number },
+): Promise<void> {
+  await steadyState(ctx, { durationMs: 1500, users: [] });
+  const steadyUpload = await ctx.user('alice').request(upload(64 * KiB));
+  if (steadyUpload.outcome !== 'ok') throw new Error(`${ctx.scenario}: steady state not reached: upload answered ${steadyUpload.status ?? steadyUpload.error}`);
+  const active = await ctx.phase('inject', () => ctx.inject(fault));
+  await ctx.phase('observe', async () => {
+    const alice = ctx.user('alice');
+    const first = alice.request(upload(opts.firstBytes, { deadlineMs: 3000 }));
+    await ctx.sleep(300);
+    const retries = ctx.loop(() => upload(64 * KiB, { deadlineMs: 2000 }), opts.retryEveryMs, alice);
+    await ctx.sleep(opts.diagnoseAtMs);
+    await ctx.diagnose();
+    await ctx.sleep(Math.max(0, opts.observeMs - opts.diagnoseAtMs - 300));
+    await retries.stop();
+    await first;
+  });
+  await ctx.phase('heal', () => active.heal());
+}
+
+/**
+ * Incident 2 of the brief: a storage node stops reading (frozen) while a worker writes an upload
+ * to it. The incident code writes with ext/sockets and no SO_SNDTIMEO, holding the session lock.
+ */
+export const stalledWriteScenario: Scenario = {
+  name: 'stalled-write',
+  summary: 'storage-1 frozen (docker pause) during a 24 MiB upload; the user retries',
+  shows: 'incident 2: a worker blocked writing to a node that stopped reading, the session lock behind it',
+  checksData: true,
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'stalled-write' } },
+    fixed: { expected: 'responsive' },
+  },
+  run: (ctx) => sessionUploadsUnderFault(ctx, pauseNode('storage-1'), { firstBytes: 24 * MiB, observeMs: 11_000, retryEveryMs: 700, diagnoseAtMs: 8000 }),
+};
+
+/**
+ * The web cut from storage-1 (every packet dropped both ways), then healed. The point is the
+ * recovery: once the partition heals, retransmissions get through and the pool must drain.
+ */
+export const partitionHealScenario: Scenario = {
+  name: 'partition-heal',
+  summary: 'the web partitioned from storage-1 for 10 s during uploads, then healed',
+  shows: 'the pool recovers within 25 s of the heal (connect retries go through once the path is back)',
+  checksData: true,
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall' }, recoversWithinMs: 25_000 },
+    fixed: { expected: 'responsive', recoversWithinMs: 5_000 },
+  },
+  async run(ctx) {
+    await sessionUploadsUnderFault(ctx, partition('storage-1'), { firstBytes: 64 * KiB, observeMs: 10_000, retryEveryMs: 700, diagnoseAtMs: 7000 });
+    await measureRecovery(ctx, 30_000);
+  },
+};
+
+/**
+ * Three replicas, one slowed to a trickle (Toxiproxy bandwidth, 32 KB/s toward the node) during
+ * replicated 8 MiB writes. The incident code writes to the nodes one after another with
+ * per-operation timeouts that a trickle never trips; the fixed code writes to all three at once
+ * with one deadline and answers on a quorum of 2.
+ */
+export const slowNodeScenario: Scenario = {
+  name: 'slow-node',
+  summary: 'storage-3 of three replicas trickles at 32 KB/s during replicated 8 MiB uploads',
+  shows: 'per-operation timeouts never fire on a trickle; a deadline plus quorum writes stay responsive',
+  checksData: true,
+  topology: (t) => t.withStorageNodes(3),
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'storage-3', kind: 'slow-peer' } },
+    fixed: { expected: 'responsive' },
+  },
+  async run(ctx) {
+    await steadyState(ctx, { durationMs: 1500, users: [] });
+    const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
+    if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
+    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: 32 }, { stream: 'upstream' })));
+    await ctx.phase('observe', async () => {
+      // Fresh users: no session lock in play, the pile-up is on the upstream itself.
+      const uploads = ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600);
+      await ctx.sleep(8000);
+      await ctx.diagnose();
+      await ctx.sleep(2500);
+      await uploads.stop();
+    });
+    await ctx.phase('heal', () => active.heal());
+  },
+};
+
+/**
+ * Toxiproxy resets the connection to storage-1 as soon as upload bytes arrive (reset_peer,
+ * upstream). No worker hangs; the question is what the client is told. The incident code
+ * reports "stored" once its bytes left the process, whatever the node answered (nothing); the
+ * fixed code waits for `OK <sha256>` and reports the failure.
+ */
+export const resetMidTransferScenario: Scenario = {
+  name: 'reset-mid-transfer',
+  summary: 'connections to storage-1 reset while uploads are in flight (Toxiproxy reset_peer)',
+  shows: 'incident code acknowledges uploads that were never stored; fixed code reports the failure',
+  checksData: true,
+  variants: {
+    incident: { expected: 'data-lost' },
+    fixed: { expected: 'responsive' },
+  },
+  async run(ctx) {
+    await steadyState(ctx, { durationMs: 1500, users: [] });
+    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-1', 'reset_peer', { timeout: 0 }, { stream: 'upstream' })));
+    await ctx.phase('observe', async () => {
+      const uploads = ctx.loop(() => upload(64 * KiB, { deadlineMs: 4000 }), 300);
+      await ctx.sleep(5000);
+      await uploads.stop();
+    });
+    await ctx.phase('heal', () => active.heal());
+  },
+};
