@@ -44,17 +44,19 @@ async function sessionUploadsUnderFault(
   const steadyUpload = await ctx.user('alice').request(upload(64 * KiB));
   if (steadyUpload.outcome !== 'ok') throw new Error(`${ctx.scenario}: steady state not reached: upload answered ${steadyUpload.status ?? steadyUpload.error}`);
   const active = await ctx.phase('inject', () => ctx.inject(fault));
+  const alice = ctx.user('alice');
+  let first: Promise<unknown> = Promise.resolve();
   await ctx.phase('observe', async () => {
-    const alice = ctx.user('alice');
-    const first = alice.request(upload(opts.firstBytes, { deadlineMs: 3000 }));
+    first = alice.request(upload(opts.firstBytes, { deadlineMs: 5000 }));
     await ctx.sleep(300);
-    const retries = ctx.loop(() => upload(64 * KiB, { deadlineMs: 2000 }), opts.retryEveryMs, alice);
+    // The server's own deadline (fixed) is 3 s: a 5 s client deadline lets the client be told.
+    const retries = ctx.loop(() => upload(64 * KiB, { deadlineMs: 5000 }), opts.retryEveryMs, alice);
     await ctx.sleep(opts.diagnoseAtMs);
     await ctx.diagnose();
     await ctx.sleep(Math.max(0, opts.observeMs - opts.diagnoseAtMs - 300));
     await retries.stop();
-    await first;
   });
+  await first;
   await ctx.phase('heal', () => active.heal());
 }
 

@@ -9,23 +9,30 @@ import { webDiagnoser } from '../scenario/diagnoser';
 import { runScenario, type Progress } from '../scenario/runner';
 import { VARIANTS, type Scenario, type ScenarioResult, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
-import { parseFlags } from './args';
+import { intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--json] [--junit FILE]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--parallel N] [--json] [--junit FILE]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
 
 Options:
   --variant V    incident, fixed or both (default both)
+  --parallel N   run up to N scenario runs at once, each on its own topology (default 2)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
   -h, --help     this help
 
 Progress goes to stderr. Exit 0 when every outcome matches what its scenario expects, 1 when one
 does not, 2 on bad input, 130 when interrupted.`;
+
+/**
+ * Two runs at once: topologies are mostly idle (a hung pool sleeps), so two fit on 2 cores
+ * without bending the timings the verdicts rest on.
+ */
+const DEFAULT_PARALLEL = 2;
 
 function loadScenarioFile(arg: string): Scenario[] {
   const path = resolve(arg);
@@ -77,6 +84,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     variant: { type: 'string' },
     json: { type: 'boolean' },
     junit: { type: 'string' },
+    parallel: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -86,14 +94,20 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const scenarios = resolveScenarios(positionals);
   const variants = resolveVariants(values.variant);
   if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
+  const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
 
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
-  const results: ScenarioResult[] = [];
   const onProgress = progressPrinter(io);
-  for (const scenario of scenarios) {
-    for (const variant of variants) {
-      if (io.signal.aborted) break;
+  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
+  // Images first, once: parallel runs must not race to build the same image.
+  await images.ensureAll(['toxiproxy', 'storage', 'web', 'toolbox']);
+  const results: ScenarioResult[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length && !io.signal.aborted) {
+      const index = next++;
+      const { scenario, variant } = jobs[index];
       io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`);
       const result = await runScenario(scenario, {
         variant,
@@ -104,15 +118,17 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         onProgress,
         diagnoser: webDiagnoser(),
       });
-      results.push(result);
+      results[index] = result;
       io.stderr.write(
         `[${scenario.name} ${variant}] ${result.verdict}${result.matched ? ' as expected' : ` — NOT as expected: ${result.mismatch?.join('; ')}`} (${(result.durationMs / 1000).toFixed(1)} s)\n`,
       );
     }
-  }
-  if (values.junit) writeFileSync(values.junit, toJUnit(results));
-  if (values.json) io.stdout.write(`${JSON.stringify({ results })}\n`);
-  else io.stdout.write(`${renderSummary(results)}\n`);
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
+  const done = results.filter((r): r is ScenarioResult => r !== undefined);
+  if (values.junit) writeFileSync(values.junit, toJUnit(done));
+  if (values.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
+  else io.stdout.write(`${renderSummary(done)}\n`);
   if (io.signal.aborted) return 130;
-  return results.every((r) => r.matched) ? 0 : 1;
+  return done.every((r) => r.matched) ? 0 : 1;
 }

@@ -82,10 +82,18 @@ export class LoadLoop {
     })();
   }
 
-  /** Stops issuing requests; waits for those in flight (each is bounded by its own deadline). */
+  /**
+   * Stops issuing requests. Those in flight finish on their own (each is bounded by its deadline):
+   * a phase that ends does not wait for them, `drain()` does.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
+  }
+
+  /** Stops, and waits for the requests in flight. */
+  async drain(): Promise<void> {
+    await this.stop();
     await Promise.all([...this.inflight]);
   }
 }

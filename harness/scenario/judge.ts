@@ -12,14 +12,17 @@ export function observedHealth(history: History) {
 }
 
 /**
- * Default verdict from the health probe while the fault was in place:
- * hung when, in the last 40% of the window, >= 80% of health requests failed; responsive when
+ * Default verdict from the health probe while the fault was in place (requests that finished
+ * before the heal): hung when, in the last 40% of the window, >= 80% of health requests failed;
+ * responsive when
  * none failed and p99 stayed under 1 s; degraded otherwise.
  */
 export function judgeHealth({ history }: JudgeInput): Verdict {
   const window = history.phaseWindow('observe');
   if (!window) return 'degraded';
-  const health = history.select('health', window);
+  // Only requests that finished while the fault was still in place: one answered after the heal
+  // says nothing about the fault.
+  const health = history.select('health', window).filter((r) => r.end <= window.to);
   const lateFrom = window.from + 0.6 * (window.to - window.from);
   const late = health.filter((r) => r.start >= lateFrom);
   const lateErrors = late.filter((r) => r.outcome !== 'ok').length;

@@ -178,7 +178,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     clearIntervalReal(ticker);
     controller.abort();
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    await Promise.all(loops.map((l) => l.stop())).catch(() => undefined);
+    await Promise.all(loops.map((l) => l.drain())).catch(() => undefined);
     for (const f of faults.reverse()) await f.active.heal().catch(() => undefined);
   }
 

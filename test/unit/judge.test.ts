@@ -36,6 +36,12 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ history: h, variant: 'fixed', poolSize: 8 })).toBe('degraded');
   });
 
+  test('requests answered only after the heal do not count as evidence', () => {
+    // Failing from 4 s on; the last requests of the window were answered once the fault healed.
+    const h = historyWith((t) => (t < 4000 ? { outcome: 'ok', ms: 5 } : t < 8000 ? { outcome: 'timeout', ms: 2000 } : { outcome: 'ok', ms: 2500 }));
+    expect(judgeHealth({ history: h, variant: 'incident', poolSize: 8 })).toBe('hung');
+  });
+
   test('requests outside the observe window do not count', () => {
     const h = historyWith(() => ({ outcome: 'ok', ms: 5 }));
     h.requests.push({ id: -1, kind: 'health', start: 12_000, end: 14_000, outcome: 'timeout' });
