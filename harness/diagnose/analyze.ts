@@ -326,10 +326,13 @@ class Analysis {
     const chains: ChainReport[] = [];
     for (const [upstream, list] of byUpstream) {
       list.sort((a, b) => a.pid - b.pid);
-      const head = list[0] as { pid: number; c: Classification };
-      // The upstream's signature is the worst one among the workers stuck on it.
-      const kind = [...list].sort((a, b) => SEVERITY[a.c.kind] - SEVERITY[b.c.kind])[0]?.c.kind ?? head.c.kind;
-      const others = list.slice(1).map((x) => x.pid);
+      // An upstream that moves bytes for any of its workers is alive: slow, not dead. Workers that
+      // happened not to wake between two samples do not make it a stalled or half-open peer.
+      // Otherwise the upstream's signature is the worst one among the workers stuck on it.
+      const moving = list.find((x) => x.c.kind === 'slow-peer');
+      const head = moving ?? (list[0] as { pid: number; c: Classification });
+      const kind = moving ? 'slow-peer' : ([...list].sort((a, b) => SEVERITY[a.c.kind] - SEVERITY[b.c.kind])[0]?.c.kind ?? head.c.kind);
+      const others = list.filter((x) => x !== head).map((x) => x.pid);
       const notRun = this.last.processes.get(head.pid)?.notRunForMs;
       const pileUp = list.length >= 2;
       const longStuck = kind !== 'slow-peer' && notRun !== undefined && notRun >= this.stuckAfterMs;

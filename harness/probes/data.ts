@@ -16,7 +16,7 @@ export interface DataReport {
    * the data intact, or an HTTP status that disagrees with the body's `ok`.
    */
   misreported: number;
-  /** One line per problem, for the report. */
+  /** One line per problem, for the report (the first MAX_PROBLEMS, then a count of the rest). */
   problems: string[];
 }
 
@@ -27,6 +27,8 @@ interface UploadAnswer {
   nodes?: number[];
   quorum?: number;
 }
+
+const MAX_PROBLEMS = 10;
 
 /** sha256 hex of a body: what an upload's record carries to be checked later. */
 export function sha256(body: Buffer): string {
@@ -112,6 +114,10 @@ export async function checkUploads(topo: StartedTopology, history: History): Pro
         report.problems.push(`${key}: acknowledged to the client, held intact by ${held.length} of ${nodes.length} nodes (quorum ${quorum})`);
       }
     }
+  }
+  if (report.problems.length > MAX_PROBLEMS) {
+    const rest = report.problems.length - MAX_PROBLEMS;
+    report.problems = [...report.problems.slice(0, MAX_PROBLEMS), `(+${rest} more)`];
   }
   return report;
 }

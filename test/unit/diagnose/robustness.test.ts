@@ -176,6 +176,27 @@ describe('hand-written trees', () => {
     expect(stuck.culprit?.evidence.join('\n')).toContain('and the read has no timeout');
   });
 
+  test('a pile-up on an upstream that moves bytes for one worker is a slow peer, not a stalled one', async () => {
+    // Two workers blocked in sendto to the same upstream, send queues full; between the samples
+    // worker 60 woke 30 times (its peer reads, slowly), worker 61 did not wake at all.
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 601, 3_000_000, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 602, 3_000_000, 0, '04:00000100');
+    const sample = (ctxt60: number) => {
+      const files: Record<string, string> = { locks: '' };
+      for (const [i, pid] of [60, 61].entries()) {
+        Object.assign(files, worker(pid, '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${601 + i}]\n`, { [`${pid}/net/tcp`]: net }, pid === 60 ? ctxt60 : 10));
+      }
+      return files;
+    };
+    const s0 = path.join(dir, 's0');
+    const s1 = path.join(dir, 's1');
+    writeTree(s0, sample(10));
+    writeTree(s1, sample(40));
+    const registry = { services: [{ name: 'storage-3', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    const d = await diagnose({ reader: new FixtureProcReader([s0, s1]), pids: [60, 61], intervalMs: 0, registry });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: 60, kind: 'slow-peer', waiters: [61], resource: { service: 'storage-3' } });
+  });
+
   test('no lock: several workers stuck on the same upstream are a pile-up; one in-flight request is not', async () => {
     const net =
       TCP_HEADER +
