@@ -96,14 +96,14 @@ export const partitionHealScenario: Scenario = {
 };
 
 /**
- * Three replicas, one slowed to a trickle (Toxiproxy bandwidth, 32 KB/s toward the node) during
+ * Three replicas, one slowed to a trickle (Toxiproxy bandwidth, 256 KB/s toward the node) during
  * replicated 8 MiB writes. The incident code writes to the nodes one after another with
  * per-operation timeouts that a trickle never trips; the fixed code writes to all three at once
  * with one deadline and answers on a quorum of 2.
  */
 export const slowNodeScenario: Scenario = {
   name: 'slow-node',
-  summary: 'storage-3 of three replicas trickles at 32 KB/s during replicated 8 MiB uploads',
+  summary: 'storage-3 of three replicas trickles at 256 KB/s during replicated 8 MiB uploads',
   shows: 'per-operation timeouts never fire on a trickle; a deadline plus quorum writes stay responsive',
   checksData: true,
   topology: (t) => t.withStorageNodes(3),
@@ -115,7 +115,7 @@ export const slowNodeScenario: Scenario = {
     await steadyState(ctx, { durationMs: 1500, users: [] });
     const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
     if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
-    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: 32 }, { stream: 'upstream' })));
+    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: 256 }, { stream: 'upstream' })));
     await ctx.phase('observe', async () => {
       // Fresh users: no session lock in play, the pile-up is on the upstream itself.
       const uploads = ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600);

@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
 }
 
 export const DEFAULT_STUCK_AFTER_MS = 10_000;
+/** Send-queue shrinkage between samples that counts as bytes moving (see classify). */
+export const DRAIN_PROGRESS_BYTES = 32 * 1024;
 
 interface Classification {
   kind: ChainKind;
@@ -501,15 +503,18 @@ class Analysis {
       const timeoutWakeups =
         w.timeoutMs !== undefined && w.timeoutMs > 0 ? Math.floor(this.spanMs / w.timeoutMs) + 1 : 0;
       const wokeWithData = woke !== undefined && woke > timeoutWakeups;
-      // Queues alone are no proof: a closed window still shrinks a little as the receiver collapses
-      // its buffers, without the blocked writer ever waking up.
-      const moved = (ioDelta !== undefined && ioDelta > 0) || wokeWithData;
+      // A shrinking send queue is progress only past a margin: a closed window still shrinks a
+      // little as the receiver collapses its buffers, without the blocked writer ever waking up.
+      // A peer that reads slowly drains it in whole chunks, though the writer (blocked until a
+      // large share of its buffer frees) may not wake for many seconds.
+      const drained = tcp0 !== undefined && tcp.txQueue > 0 && tcp0.txQueue - tcp.txQueue >= DRAIN_PROGRESS_BYTES;
+      const moved = (ioDelta !== undefined && ioDelta > 0) || wokeWithData || drained;
       const sockLine = `fd ${primary.t.fd} is ${primary.fd?.target}: TCP ${endpointText(tcp.local)} -> ${endpointText(tcp.remote)} ${tcp.state}, tx_queue ${tcp.txQueue}, rx_queue ${tcp.rxQueue}, timer ${TCP_TIMERS[tcp.timer] ?? tcp.timer}${tcp.retransmits ? `, ${tcp.retransmits} retransmits` : ''}`;
       const evidence = [base, sockLine];
       if (resource.service) evidence.push(`peer ${endpointText(tcp.remote)} is service ${resource.service}`);
       const progress = this.multi
         ? moved
-          ? `bytes moving across ${span}: ${woke !== undefined ? `woke ${woke} times in the same wait` : ''}${ioDelta ? `, ${ioDelta} bytes read/written (rchar+wchar)` : ''}${queuesMoved ? `, queues tx ${tcp0?.txQueue}->${tcp.txQueue} rx ${tcp0?.rxQueue}->${tcp.rxQueue}` : ''}`
+          ? `bytes moving across ${span}: ${woke !== undefined ? `woke ${woke} times in the same wait` : ''}${drained ? `, send queue drained ${(tcp0?.txQueue ?? 0) - tcp.txQueue} bytes` : ''}${ioDelta ? `, ${ioDelta} bytes read/written (rchar+wchar)` : ''}${queuesMoved ? `, queues tx ${tcp0?.txQueue}->${tcp.txQueue} rx ${tcp0?.rxQueue}->${tcp.rxQueue}` : ''}`
           : `no progress across ${span}: same syscall, same queues${ioDelta !== undefined ? ', 0 bytes read/written' : ''}${woke !== undefined ? `, voluntary_ctxt_switches ${woke === 0 ? `unchanged at ${p.voluntaryCtxt}` : `+${woke} (woke without data: timeouts)`}` : ''}${notRun}`
         : `one sample: cannot tell stuck from slow${notRun}`;
       evidence.push(progress);

@@ -197,6 +197,33 @@ describe('hand-written trees', () => {
     expect(d.culprit).toMatchObject({ pid: 60, kind: 'slow-peer', waiters: [61], resource: { service: 'storage-3' } });
   });
 
+  test('a send queue draining in whole chunks is a slow peer; a queue that barely shrinks is a stalled write', async () => {
+    const registry = { services: [{ name: 'storage-3', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    const run = async (txAfter: number) => {
+      const sample = (tx: number) => {
+        const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 701, tx, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 702, 3_000_000, 0, '04:00000100');
+        const files: Record<string, string> = { locks: '' };
+        for (const [i, pid] of [70, 71].entries()) {
+          Object.assign(files, worker(pid, '1 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${701 + i}]\n`, { [`${pid}/net/tcp`]: net }));
+        }
+        return files;
+      };
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-drain-'));
+      writeTree(path.join(root, 's0'), sample(3_000_000));
+      writeTree(path.join(root, 's1'), sample(txAfter));
+      try {
+        return await diagnose({ reader: new FixtureProcReader([path.join(root, 's0'), path.join(root, 's1')]), pids: [70, 71], intervalMs: 0, registry });
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    };
+    const slow = await run(3_000_000 - 5 * 32768);
+    expect(slow.culprit).toMatchObject({ pid: 70, kind: 'slow-peer', waiters: [71] });
+    expect(slow.culprit?.evidence.join('\n')).toContain('send queue drained 163840 bytes');
+    const stalled = await run(3_000_000 - 4096);
+    expect(stalled.culprit).toMatchObject({ kind: 'stalled-write', resource: { service: 'storage-3' } });
+  });
+
   test('no lock: several workers stuck on the same upstream are a pile-up; one in-flight request is not', async () => {
     const net =
       TCP_HEADER +
