@@ -26,3 +26,7 @@ export { runScenario, type RunOptions, type Progress } from './scenario/runner';
 export { webDiagnoser } from './scenario/diagnoser';
 export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict } from './scenario/types';
 export { diagnose, renderText, toJson, LocalProcReader, ContainerProcReader } from './diagnose';
+export { SCENARIOS } from '../scenarios';
+export { profileUnderFault } from '../scenarios/lost-fin';
+export { upload } from '../scenarios/uploads';
+export { steadyState, measureRecovery, HEALTH } from '../scenarios/common';

@@ -1,9 +1,9 @@
 import { FaultlineError } from '../harness/errors';
 import type { ScenarioContext } from '../harness/scenario/types';
-import type { LoadLoop } from '../harness/probes/users';
+import type { LoadLoop, UserRequest } from '../harness/probes/users';
 
 /** Health probe: a fresh visitor every 250 ms, giving up after 2 s like an impatient browser. */
-export const HEALTH = { kind: 'health', path: '/health.php', deadlineMs: 2000 } as const;
+export const HEALTH: UserRequest = { kind: 'health', path: '/health.php', deadlineMs: 2000 };
 export const HEALTH_EVERY_MS = 250;
 
 /**
@@ -12,10 +12,10 @@ export const HEALTH_EVERY_MS = 250;
  */
 export async function steadyState(
   ctx: ScenarioContext,
-  opts: { durationMs: number; users: Array<{ name: string; kind: string; path: string }> },
+  opts: { durationMs: number; users: Array<{ name: string; kind: string; path: string }>; health?: UserRequest },
 ): Promise<LoadLoop> {
   return ctx.phase('steady', async () => {
-    const health = ctx.loop(HEALTH, HEALTH_EVERY_MS);
+    const health = ctx.loop(opts.health ?? HEALTH, HEALTH_EVERY_MS);
     for (const u of opts.users) {
       const r = await ctx.user(u.name).request({ kind: u.kind, path: u.path, deadlineMs: 5000 });
       if (r.outcome !== 'ok') {
@@ -38,11 +38,11 @@ export async function steadyState(
  * After the heal: waits (bounded) until a health request answers again and notes how long that
  * took. Recovery is reported, not judged, unless a scenario makes it its point.
  */
-export async function measureRecovery(ctx: ScenarioContext, limitMs: number): Promise<number | undefined> {
+export async function measureRecovery(ctx: ScenarioContext, limitMs: number, health: UserRequest = HEALTH): Promise<number | undefined> {
   return ctx.phase('recover', async () => {
     const from = ctx.history.now();
     while (ctx.history.now() - from < limitMs) {
-      const r = await ctx.user(`recovery-${Math.round(ctx.history.now())}`).request({ ...HEALTH, kind: 'recovery', deadlineMs: 1000 });
+      const r = await ctx.user(`recovery-${Math.round(ctx.history.now())}`).request({ ...health, kind: 'recovery', deadlineMs: 1000 });
       if (r.outcome === 'ok') {
         const ms = Math.round(ctx.history.now() - from);
         ctx.history.recoveryMs = ms;

@@ -1,6 +1,7 @@
 import { lostFin, synBlackhole } from '../harness/faults/packet';
 import { toxic } from '../harness/faults/proxy';
 import type { Fault } from '../harness/faults/fault';
+import type { UserRequest } from '../harness/probes/users';
 import type { Scenario, ScenarioContext, VariantSpec, Variant } from '../harness/scenario/types';
 import { steadyState } from './common';
 
@@ -14,12 +15,21 @@ const OBSERVE_MS = 10_000;
 const RELOAD_EVERY_MS = 500;
 const PROFILE = { kind: 'profile', path: '/profile.php' };
 
-export async function profileUnderFault(ctx: ScenarioContext, fault: Fault): Promise<void> {
-  await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...PROFILE }, { name: 'bob', ...PROFILE }] });
+/**
+ * Steady state, then the fault while alice reloads her profile. `app` names the endpoints of a
+ * web tier that is not the bundled one (a user's app with the same bug class).
+ */
+export async function profileUnderFault(
+  ctx: ScenarioContext,
+  fault: Fault,
+  app: { profile?: { kind: string; path: string }; health?: UserRequest } = {},
+): Promise<void> {
+  const profile = app.profile ?? PROFILE;
+  await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...profile }, { name: 'bob', ...profile }], health: app.health });
   const active = await ctx.phase('inject', () => ctx.inject(fault));
   await ctx.phase('observe', async () => {
     // alice's request meets the fault; she gives up after 2 s and reloads, as a browser user does.
-    const reloads = ctx.loop({ ...PROFILE, deadlineMs: 2000 }, RELOAD_EVERY_MS, ctx.user('alice'));
+    const reloads = ctx.loop({ ...profile, deadlineMs: 2000 }, RELOAD_EVERY_MS, ctx.user('alice'));
     await ctx.sleep(OBSERVE_MS - 2000);
     await ctx.diagnose();
     await ctx.sleep(2000);

@@ -2,6 +2,7 @@ import { isFaultlineError } from '../errors';
 import { setTimeoutReal } from '../util/time';
 import type { Command, CliIO } from './io';
 import { cleanCommand } from './clean';
+import { diagnoseCommand } from './diagnose';
 import { doctorCommand } from './doctor';
 import { imagesCommand } from './images';
 import { listCommand } from './list';
@@ -26,11 +27,6 @@ Options: -h, --help (also after a command), --version
 Exit codes: 0 every outcome as expected, 1 an outcome differed, 2 bad input, 130 interrupted.
 Docs: README.md`;
 
-async function diagnoseCommand(args: string[], io: CliIO): Promise<number> {
-  // Loaded lazily: the diagnoser is a library of its own and most commands do not need it.
-  const mod = (await import('./diagnose')) as { diagnoseCommand: Command };
-  return mod.diagnoseCommand(args, io);
-}
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
@@ -63,7 +59,8 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     if (isFaultlineError(e)) {
       // One line, no stack: the message names what failed and how to fix it.
       const code = e.code === 'FAULTLINE_USAGE' ? '' : ` [${e.code}]`;
-      io.stderr.write(`faultline ${name}: ${e.message.replace(/^faultline \w+: /, '')}${code}\n`);
+      const message = e.message.replace(/^faultline \w+: /, '').replace(new RegExp(`^${name}: `), '');
+      io.stderr.write(`faultline ${name}: ${message}${code}\n`);
       return e.code === 'FAULTLINE_USAGE' ? 2 : 1;
     }
     if (io.signal.aborted) return 130;

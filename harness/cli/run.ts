@@ -7,6 +7,7 @@ import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
 import { webDiagnoser } from '../scenario/diagnoser';
 import { runScenario, type Progress } from '../scenario/runner';
+import { Topology } from '../topology/topology';
 import { VARIANTS, type Scenario, type ScenarioResult, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
 import { intFlag, parseFlags } from './args';
@@ -100,8 +101,9 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   const onProgress = progressPrinter(io);
   const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
-  // Images first, once: parallel runs must not race to build the same image.
-  await images.ensureAll(['toxiproxy', 'storage', 'web', 'toolbox']);
+  // Images first, once, and only those needed: parallel runs then share them.
+  const bundledWeb = scenarios.some((s) => (s.topology ? s.topology(new Topology()) : new Topology()).usesBundledWeb);
+  await images.ensureAll(bundledWeb ? ['toxiproxy', 'storage', 'web', 'toolbox'] : ['toxiproxy', 'storage', 'toolbox']);
   const results: ScenarioResult[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {

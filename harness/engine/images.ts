@@ -97,7 +97,8 @@ function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
  * rebuilt. One instance per process; concurrent requests for the same image share one build.
  */
 export class ImageStore {
-  private readonly inflight = new Map<ImageName, Promise<string>>();
+  /** Builds under way, by image name (or app directory): concurrent callers share one build. */
+  private readonly inflight = new Map<string, Promise<string>>();
 
   constructor(
     private readonly docker: Docker,
@@ -128,11 +129,15 @@ export class ImageStore {
 
   /** Returns the tag of an image that exists locally, building (or pulling) it if needed. */
   ensure(name: ImageName): Promise<string> {
-    let p = this.inflight.get(name);
+    return this.once(name, () => this.ensureUncached(name));
+  }
+
+  private once(key: string, build: () => Promise<string>): Promise<string> {
+    let p = this.inflight.get(key);
     if (!p) {
-      p = this.ensureUncached(name);
-      this.inflight.set(name, p);
-      p.catch(() => this.inflight.delete(name));
+      p = build();
+      this.inflight.set(key, p);
+      p.catch(() => this.inflight.delete(key));
     }
     return p;
   }
@@ -157,7 +162,11 @@ export class ImageStore {
    * the directory and the base, so an unchanged app is never rebuilt. The Dockerfile may use
    * `ARG BASE` / `FROM \${BASE}` to build on faultline's Debian base (pulled or built offline).
    */
-  async ensureContext(dir: string, name: string): Promise<string> {
+  ensureContext(dir: string, name: string): Promise<string> {
+    return this.once(`app:${resolve(dir)}`, () => this.buildContextDir(dir, name));
+  }
+
+  private async buildContextDir(dir: string, name: string): Promise<string> {
     const slug = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
     const base = await this.ensure('base');
     const tag = `faultline/app-${slug}:${hashDir(dir, [base])}`;

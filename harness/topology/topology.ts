@@ -104,6 +104,11 @@ export class Topology {
     return this;
   }
 
+  /** Whether the web tier is the bundled Apache/PHP app (so its image is needed). */
+  get usesBundledWeb(): boolean {
+    return !this.options.webImage && !this.options.webDockerfile;
+  }
+
   withStartTimeout(ms: number): this {
     this.options.startTimeoutMs = ms;
     return this;

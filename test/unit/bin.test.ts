@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { BIN } from '../helpers/cli';
+
+/** The real entry point (bin/faultline.js through tsx), as `npx faultline` runs it. */
+function faultline(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('bin/faultline.js', () => {
+  test('every command loads and answers --help with exit 0', () => {
+    for (const cmd of ['run', 'list', 'diagnose', 'images', 'doctor', 'clean']) {
+      const r = faultline(cmd, '--help');
+      expect({ cmd, status: r.status, stderr: r.stderr }).toEqual({ cmd, status: 0, stderr: '' });
+      expect(r.stdout).toMatch(/usage/i);
+    }
+  });
+
+  test('bad input: one line on stderr, exit 2, no stack trace', () => {
+    const r = faultline('diagnose');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^faultline diagnose: say which processes: --match REGEX/);
+  });
+});
