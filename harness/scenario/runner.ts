@@ -217,6 +217,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   };
   if (diagnosis) result.diagnosis = diagnosis.json;
   if (data) result.data = data;
+  if (history.recoveryMs !== undefined) result.recoveryMs = history.recoveryMs;
   if (spec.recoversWithinMs !== undefined) {
     const ms = history.recoveryMs;
     if (ms === undefined || ms > spec.recoversWithinMs) {

@@ -123,6 +123,8 @@ export interface ScenarioResult {
   faults: Array<{ name: string; layer: string; description: string; injectedAtMs: number; healedAtMs?: number }>;
   diagnosis?: unknown;
   data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
+  /** Time from the heal until health answered again, when the scenario measured it. */
+  recoveryMs?: number;
   runId: string;
   durationMs: number;
   notes: Array<{ name: string; detail?: string }>;
