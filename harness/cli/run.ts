@@ -5,10 +5,9 @@ import { connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
-import { webDiagnoser } from '../scenario/diagnoser';
-import { runScenario, type Progress } from '../scenario/runner';
-import { Topology } from '../topology/topology';
-import { VARIANTS, type Scenario, type ScenarioResult, type Variant } from '../scenario/types';
+import { runLibrary } from '../scenario/library';
+import type { Progress } from '../scenario/runner';
+import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
 import { intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
@@ -99,35 +98,19 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
 
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
-  const onProgress = progressPrinter(io);
-  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
-  // Images first, once, and only those needed: parallel runs then share them.
-  const bundledWeb = scenarios.some((s) => (s.topology ? s.topology(new Topology()) : new Topology()).usesBundledWeb);
-  await images.ensureAll(bundledWeb ? ['toxiproxy', 'storage', 'web', 'toolbox'] : ['toxiproxy', 'storage', 'toolbox']);
-  const results: ScenarioResult[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length && !io.signal.aborted) {
-      const index = next++;
-      const { scenario, variant } = jobs[index];
-      io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`);
-      const result = await runScenario(scenario, {
-        variant,
-        docker,
-        images,
-        env: io.env,
-        signal: io.signal,
-        onProgress,
-        diagnoser: webDiagnoser(),
-      });
-      results[index] = result;
+  const done = await runLibrary(scenarios, variants, {
+    docker,
+    images,
+    env: io.env,
+    signal: io.signal,
+    parallel,
+    onProgress: progressPrinter(io),
+    onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`),
+    onResult: (r) =>
       io.stderr.write(
-        `[${scenario.name} ${variant}] ${result.verdict}${result.matched ? ' as expected' : ` — NOT as expected: ${result.mismatch?.join('; ')}`} (${(result.durationMs / 1000).toFixed(1)} s)\n`,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
-  const done = results.filter((r): r is ScenarioResult => r !== undefined);
+        `[${r.scenario} ${r.variant}] ${r.verdict}${r.matched ? ' as expected' : ` — NOT as expected: ${r.mismatch?.join('; ')}`} (${(r.durationMs / 1000).toFixed(1)} s)\n`,
+      ),
+  });
   if (values.junit) writeFileSync(values.junit, toJUnit(done));
   if (values.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
   else io.stdout.write(`${renderSummary(done)}\n`);

@@ -1,0 +1,46 @@
+import { faultlineMatchers } from '../../harness/jest/matchers';
+import type { ScenarioResult } from '../../harness/scenario/types';
+
+expect.extend(faultlineMatchers);
+
+const base: ScenarioResult = {
+  scenario: 'stalled-write',
+  variant: 'fixed',
+  expected: 'responsive',
+  verdict: 'responsive',
+  matched: true,
+  health: { p50Ms: 2, p99Ms: 40, errors: 0, total: 50 },
+  pool: { busy: 2, size: 8 },
+  phases: [],
+  faults: [],
+  runId: 'fl-test',
+  durationMs: 1000,
+  notes: [],
+};
+
+describe('faultline jest matchers', () => {
+  test('toStayResponsive checks p99 and the error rate', () => {
+    expect(base).toStayResponsive({ p99Ms: 100 });
+    expect(base).not.toStayResponsive({ p99Ms: 10 });
+    const someErrors = { ...base, health: { ...base.health, errors: 5 } };
+    expect(someErrors).toStayResponsive({ p99Ms: 100, errorRate: 0.1 });
+    expect(someErrors).not.toStayResponsive({ p99Ms: 100, errorRate: 0.05 });
+    expect(() => expect(someErrors).toStayResponsive({ p99Ms: 100 })).toThrow(/observed p99 40 ms, 5\/50 errors/);
+  });
+
+  test('toNameCulprit compares kind and service of the diagnosis', () => {
+    const hung = { ...base, diagnosis: { verdict: 'stuck', culprit: { pid: 17, kind: 'stalled-write', resource: { service: 'storage-1' } } } };
+    expect(hung).toNameCulprit({ service: 'storage-1', kind: 'stalled-write' });
+    expect(hung).not.toNameCulprit({ service: 'storage-2' });
+    expect(() => expect(hung).toNameCulprit({ kind: 'half-open-read' })).toThrow(/it named stalled-write on storage-1 \(pid 17\)/);
+    expect(() => expect(base).toNameCulprit({ kind: 'stalled-write' })).toThrow(/no diagnosis/);
+  });
+
+  test('toLoseNoData needs a data check with nothing lost or misreported', () => {
+    expect({ ...base, data: { acknowledged: 4, lost: 0, misreported: 0 } }).toLoseNoData();
+    expect(() => expect({ ...base, data: { acknowledged: 4, lost: 1, misreported: 1, problems: ['k1: acknowledged, held by 0 of 1'] } }).toLoseNoData()).toThrow(
+      /4 acknowledged, 1 lost, 1 misreported\n {2}k1: acknowledged/,
+    );
+    expect(() => expect(base).toLoseNoData()).toThrow(/no data check/);
+  });
+});
