@@ -15,8 +15,8 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      // Real containers: one file at a time keeps a 2-core machine honest about timings.
-      maxWorkers: 1,
+      // Real containers: one file at a time (`npm test` passes --runInBand) keeps a 2-core
+      // machine honest about the timings verdicts rest on.
       setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts'],
     },
   ],

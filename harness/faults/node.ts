@@ -25,15 +25,20 @@ export function pauseNode(service: string): Fault {
   };
 }
 
-/** SIGKILL: the kernel closes the node's sockets (peers see FIN/RST); heal starts it again. */
-export function killNode(service: string): Fault {
+/** A fault that takes the node down one way and starts it again on heal. */
+function downUntilHeal(
+  service: string,
+  name: string,
+  description: string,
+  takeDown: (c: ReturnType<typeof containerOf>) => Promise<unknown>,
+): Fault {
   return {
-    name: `kill(${service})`,
+    name: `${name}(${service})`,
     layer: 'node',
-    description: `${service} killed (SIGKILL); restarted on heal`,
+    description,
     async inject(topo) {
       const c = containerOf(topo, service);
-      await c.kill({ signal: 'SIGKILL' });
+      await takeDown(c);
       return activeFault(topo, this, async () => {
         const state = await c.inspect();
         if (!state.State.Running) await c.start();
@@ -42,21 +47,14 @@ export function killNode(service: string): Fault {
   };
 }
 
+/** SIGKILL: the kernel closes the node's sockets (peers see FIN/RST); heal starts it again. */
+export function killNode(service: string): Fault {
+  return downUntilHeal(service, 'kill', `${service} killed (SIGKILL); restarted on heal`, (c) => c.kill({ signal: 'SIGKILL' }));
+}
+
 /** Graceful stop (SIGTERM, then SIGKILL after 1 s); heal starts it again. */
 export function stopNode(service: string): Fault {
-  return {
-    name: `stop(${service})`,
-    layer: 'node',
-    description: `${service} stopped; started again on heal`,
-    async inject(topo) {
-      const c = containerOf(topo, service);
-      await c.stop({ t: 1 });
-      return activeFault(topo, this, async () => {
-        const state = await c.inspect();
-        if (!state.State.Running) await c.start();
-      });
-    },
-  };
+  return downUntilHeal(service, 'stop', `${service} stopped; started again on heal`, (c) => c.stop({ t: 1 }));
 }
 
 /** Restart: a short outage, all connections to the node reset. Nothing to heal afterwards. */

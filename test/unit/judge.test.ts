@@ -2,7 +2,7 @@ import { History } from '../../harness/probes/history';
 import type { Outcome } from '../../harness/probes/http';
 import { judgeHealth, peakPool } from '../../harness/scenario/judge';
 import { toJUnit } from '../../harness/report/junit';
-import type { ScenarioResult } from '../../harness/scenario/types';
+import { resultWith } from '../helpers/results';
 
 /** A history whose observe phase spans [0, 10000) with health requests every 250 ms. */
 function historyWith(outcomeAt: (t: number) => { outcome: Outcome; ms: number }): History {
@@ -56,20 +56,7 @@ describe('judgeHealth', () => {
 });
 
 describe('JUnit report', () => {
-  const base: ScenarioResult = {
-    scenario: 'lost-fin',
-    variant: 'incident',
-    expected: 'hung',
-    verdict: 'hung',
-    matched: true,
-    health: { p50Ms: 1, p99Ms: 2, errors: 0, total: 3 },
-    pool: { busy: 8, size: 8 },
-    phases: [],
-    faults: [],
-    runId: 'fl-x',
-    durationMs: 1500,
-    notes: [],
-  };
+  const base = resultWith({ scenario: 'lost-fin', variant: 'incident', expected: 'hung', verdict: 'hung', durationMs: 1500 });
 
   test('a mismatch becomes a failure with its reasons, escaped', () => {
     const xml = toJUnit([base, { ...base, variant: 'fixed', expected: 'responsive', matched: false, mismatch: ['expected responsive, observed <hung>'] }]);

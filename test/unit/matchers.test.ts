@@ -1,22 +1,9 @@
 import { faultlineMatchers } from '../../harness/jest/matchers';
-import type { ScenarioResult } from '../../harness/scenario/types';
+import { resultWith } from '../helpers/results';
 
 expect.extend(faultlineMatchers);
 
-const base: ScenarioResult = {
-  scenario: 'stalled-write',
-  variant: 'fixed',
-  expected: 'responsive',
-  verdict: 'responsive',
-  matched: true,
-  health: { p50Ms: 2, p99Ms: 40, errors: 0, total: 50 },
-  pool: { busy: 2, size: 8 },
-  phases: [],
-  faults: [],
-  runId: 'fl-test',
-  durationMs: 1000,
-  notes: [],
-};
+const base = resultWith();
 
 describe('faultline jest matchers', () => {
   test('toStayResponsive checks p99 and the error rate', () => {
