@@ -10,7 +10,7 @@ function culpritOf(r: ScenarioResult): string {
 /** The summary table printed at the end of `faultline run`. */
 export function renderSummary(results: ScenarioResult[]): string {
   const rows = [
-    ['scenario', 'variant', 'expected', 'verdict', 'ok', 'health p99', 'errors', 'busy', 'culprit', 'time'],
+    ['scenario', 'variant', 'expected', 'verdict', 'ok', 'health p99', 'errors', 'busy', 'culprit', 'data', 'time'],
     ...results.map((r) => [
       r.scenario,
       r.variant,
@@ -21,6 +21,7 @@ export function renderSummary(results: ScenarioResult[]): string {
       `${r.health.errors}/${r.health.total}`,
       `${r.pool.busy}/${r.pool.size}`,
       culpritOf(r),
+      r.data ? `${r.data.lost} lost, ${r.data.misreported} misreported of ${r.data.acknowledged} acked` : '-',
       `${(r.durationMs / 1000).toFixed(1)} s`,
     ]),
   ];
