@@ -72,7 +72,7 @@ function hashDir(dir: string, extra: string[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
-function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void }): Promise<void> {
+function spawnChecked(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void }): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
@@ -250,7 +250,7 @@ export class ImageStore {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-rootfs-'));
     try {
       this.progress('base', started, 'debootstrap --variant=minbase bookworm');
-      await runCommand('bash', [join(CONTAINERS_DIR, 'base', 'build-rootfs.sh'), dir], {
+      await spawnChecked('bash', [join(CONTAINERS_DIR, 'base', 'build-rootfs.sh'), dir], {
         onLine: (l) => {
           // debootstrap prints a line per package; report only its phases.
           if (/^I: (Resolving|Checking|Installing core|Unpacking the base|Configuring the base|Base system)/.test(l)) this.progress('base', started, l);
@@ -290,7 +290,7 @@ export class ImageStore {
       cpSync(join(CONTAINERS_DIR, 'toxiproxy'), ctx, { recursive: true });
       this.progress('toxiproxy', started, `go install ${TOXIPROXY_MODULE}`);
       const env = { ...(this.opts.env ?? process.env), CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
-      await runCommand('go', ['install', TOXIPROXY_MODULE], { env }).catch((e: Error) => {
+      await spawnChecked('go', ['install', TOXIPROXY_MODULE], { env }).catch((e: Error) => {
         if (/ENOENT/.test(e.message)) {
           throw new FaultlineError(
             'FAULTLINE_IMAGE_BUILD_FAILED',

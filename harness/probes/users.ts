@@ -70,7 +70,7 @@ export class LoadLoop {
   constructor(
     make: () => Promise<unknown>,
     everyMs: number,
-    private readonly signal?: AbortSignal,
+    signal?: AbortSignal,
   ) {
     this.done = (async () => {
       while (!this.stopped && !signal?.aborted) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { faultlineMatchers } from '../../harness/jest/matchers';
 import { runCli } from '../helpers/cli';
 
@@ -13,10 +16,11 @@ const SCENARIOS = ['stalled-write', 'slow-node', 'connect-blackhole', 'reset-mid
 describe('incident library on the real topology', () => {
   let results: Array<Record<string, any>>;
   let code: number | null;
+  const junitFile = join(mkdtempSync(join(tmpdir(), 'faultline-junit-')), 'junit.xml');
   const result = (scenario: string, variant: string) => results.find((r) => r.scenario === scenario && r.variant === variant)!;
 
   beforeAll(async () => {
-    const run = await runCli(['run', ...SCENARIOS, '--variant', 'both', '--json']);
+    const run = await runCli(['run', ...SCENARIOS, '--variant', 'both', '--json', '--junit', junitFile]);
     code = run.code;
     results = JSON.parse(run.stdout).results;
     if (code !== 0) console.error(run.stderr.slice(-4000));
@@ -27,6 +31,12 @@ describe('incident library on the real topology', () => {
       SCENARIOS.flatMap((s) => [`${s}/incident: ok`, `${s}/fixed: ok`]),
     );
     expect(code).toBe(0);
+  });
+
+  test('--junit writes one test case per scenario x variant, none failed', () => {
+    const xml = readFileSync(junitFile, 'utf8');
+    expect(xml).toMatch(new RegExp(`<testsuite name="faultline" tests="${SCENARIOS.length * 2}" failures="0"`));
+    expect(xml).toContain('<testcase classname="faultline.slow-node" name="slow-node [incident] is hung"');
   });
 
   test.each([
