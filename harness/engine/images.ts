@@ -250,10 +250,16 @@ export class ImageStore {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-rootfs-'));
     try {
       this.progress('base', started, 'debootstrap --variant=minbase bookworm');
+      let lastReport = 0;
       await spawnChecked('bash', [join(CONTAINERS_DIR, 'base', 'build-rootfs.sh'), dir], {
         onLine: (l) => {
-          // debootstrap prints a line per package; report only its phases.
-          if (/^I: (Resolving|Checking|Installing core|Unpacking the base|Configuring the base|Base system)/.test(l)) this.progress('base', started, l);
+          // debootstrap prints a line per package: report its phases, and otherwise the package
+          // it is at every few seconds, so a minute-long step is never silent.
+          const phase = /^I: (Resolving|Checking|Installing core|Unpacking the base|Configuring the base|Base system)/.test(l);
+          if (phase || (l.startsWith('I: ') && monotonicMs() - lastReport >= 5000)) {
+            lastReport = monotonicMs();
+            this.progress('base', started, l);
+          }
         },
       }).catch((e: Error) => {
         if (/ENOENT|debootstrap: command not found|debootstrap: not found/.test(e.message)) {
