@@ -30,7 +30,7 @@ describe('lost-fin on the real topology', () => {
     expect(r).toMatchObject({ scenario: 'lost-fin', expected: 'hung', verdict: 'hung' });
     expect(r.health.errors).toBeGreaterThan(0);
     expect(r.pool.busy).toBe(r.pool.size);
-    expect(r.phases.map((p: { name: string }) => p.name)).toEqual(['steady', 'inject', 'observe', 'heal', 'recover']);
+    expect(r.phases.map((p: { name: string }) => p.name)).toEqual(['steady', 'inject', 'observe', 'heal']);
     expect(r.faults[0]).toMatchObject({ name: 'lost-fin(profile)', layer: 'packet' });
     expect(r.faults[0].healedAtMs).toBeGreaterThan(r.faults[0].injectedAtMs);
   });
