@@ -23,6 +23,26 @@ async function killMidScenario(): Promise<number> {
   return pid;
 }
 
+describe('Ctrl+C mid-scenario', () => {
+  test('the run heals, removes everything it started and exits 130', async () => {
+    const { docker } = await connectDocker();
+    let pid = 0;
+    const run = await runCli(['run', 'lost-fin', '--variant', 'incident'], {
+      onStderr: (chunk: string, child: ChildProcess) => {
+        if (!pid && /\] observe /.test(chunk)) {
+          pid = child.pid!;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/SIGINT: stopping and cleaning up/);
+    const byPid = { label: [`${PID_LABEL}=${pid}`] };
+    expect(await docker.listContainers({ all: true, filters: byPid })).toHaveLength(0);
+    expect(await docker.listNetworks({ filters: byPid })).toHaveLength(0);
+  });
+});
+
 describe('after kill -9 mid-scenario', () => {
   test('the dead run left containers, a network and its FIN-drop rule; `faultline clean` removes them all', async () => {
     const { docker } = await connectDocker();
