@@ -2,23 +2,31 @@ import type { ChildProcess } from 'node:child_process';
 import { connectDocker } from '../../harness/engine/docker';
 import { PID_LABEL, RUN_LABEL } from '../../harness/engine/labels';
 import { Topology } from '../../harness/topology/topology';
-import { runCli } from '../helpers/cli';
+import { runCli, type CliRun } from '../helpers/cli';
 
 /**
- * Nothing leaks after a kill -9: the next run (or `faultline clean`) removes the containers,
- * the network and — with the web's network namespace — the iptables rules a dead run left.
+ * Nothing leaks after a Ctrl+C (the run cleans up) or a kill -9 (the next run, or `faultline
+ * clean`, removes the containers, the network and — with the web's network namespace — the
+ * iptables rules a dead run left).
  */
-async function killMidScenario(): Promise<number> {
+
+/** Runs lost-fin (incident) through the CLI and sends `signal` once the fault is in place. */
+async function interruptMidScenario(signal: NodeJS.Signals): Promise<{ pid: number; run: CliRun }> {
   let pid = 0;
   const run = await runCli(['run', 'lost-fin', '--variant', 'incident'], {
     onStderr: (chunk: string, child: ChildProcess) => {
       // The fault is in place once the observe phase reports progress.
       if (!pid && /\] observe /.test(chunk)) {
         pid = child.pid!;
-        child.kill('SIGKILL');
+        child.kill(signal);
       }
     },
   });
+  return { pid, run };
+}
+
+async function killMidScenario(): Promise<number> {
+  const { pid, run } = await interruptMidScenario('SIGKILL');
   expect(run.signal).toBe('SIGKILL');
   return pid;
 }
@@ -26,15 +34,7 @@ async function killMidScenario(): Promise<number> {
 describe('Ctrl+C mid-scenario', () => {
   test('the run heals, removes everything it started and exits 130', async () => {
     const { docker } = await connectDocker();
-    let pid = 0;
-    const run = await runCli(['run', 'lost-fin', '--variant', 'incident'], {
-      onStderr: (chunk: string, child: ChildProcess) => {
-        if (!pid && /\] observe /.test(chunk)) {
-          pid = child.pid!;
-          child.kill('SIGINT');
-        }
-      },
-    });
+    const { pid, run } = await interruptMidScenario('SIGINT');
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(/SIGINT: stopping and cleaning up/);
     const byPid = { label: [`${PID_LABEL}=${pid}`] };
