@@ -1,6 +1,7 @@
 import { FaultlineError, UsageError } from '../errors';
 import { IPTABLES_COMMENT_PREFIX } from '../engine/cleanup';
-import { startSidecar, type Sidecar } from '../engine/sidecar';
+import type { Sidecar } from '../engine/sidecar';
+import { webSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 import { activeFault, type Fault } from './fault';
 
@@ -11,26 +12,9 @@ import { activeFault, type Fault } from './fault';
  * Every rule carries the comment `faultline:<run>:<fault>` so a sweep can always remove it.
  */
 
-const sidecars = new WeakMap<StartedTopology, Promise<Sidecar>>();
-
-/** One NET_ADMIN sidecar per topology, in the web's network namespace; stopped with the topology. */
+/** The NET_ADMIN sidecar in the web's network namespace (one per topology). */
 export function netAdminSidecar(topo: StartedTopology): Promise<Sidecar> {
-  let s = sidecars.get(topo);
-  if (!s) {
-    s = startSidecar({
-      docker: topo.docker,
-      target: topo.web.container.getId(),
-      sharePid: false,
-      capabilities: ['NET_ADMIN'],
-      labels: topo.run.labels,
-      image: topo.toolboxImage,
-    }).then((sidecar) => {
-      topo.onStop(() => sidecar.stop());
-      return sidecar;
-    });
-    sidecars.set(topo, s);
-  }
-  return s;
+  return webSidecar(topo, 'net-admin');
 }
 
 let faultSeq = 0;

@@ -1,4 +1,4 @@
-import { startSidecar, type Sidecar } from '../engine/sidecar';
+import { webSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 
 export interface PoolOccupancy {
@@ -17,7 +17,6 @@ const IDLE_SYSCALLS: Record<string, number[]> = { x86_64: [43, 288], aarch64: [2
  * is the only reliable view. Workers are the children of the pool's master process.
  */
 export class PoolProbe {
-  private sidecar?: Promise<Sidecar>;
   private arch?: string;
 
   constructor(
@@ -25,23 +24,8 @@ export class PoolProbe {
     private readonly workerComm = 'apache2',
   ) {}
 
-  private ensureSidecar(): Promise<Sidecar> {
-    this.sidecar ??= startSidecar({
-      docker: this.topo.docker,
-      target: this.topo.web.container.getId(),
-      sharePid: true,
-      capabilities: ['SYS_PTRACE'],
-      labels: this.topo.run.labels,
-      image: this.topo.toolboxImage,
-    }).then((s) => {
-      this.topo.onStop(() => s.stop());
-      return s;
-    });
-    return this.sidecar;
-  }
-
   async sample(): Promise<PoolOccupancy> {
-    const sidecar = await this.ensureSidecar();
+    const sidecar = await webSidecar(this.topo, 'ptrace');
     // One exec per sample: pid, ppid, state and the syscall line of every worker-named process.
     const script =
       `uname -m; for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null) || continue; [ "$c" = "${this.workerComm}" ] || continue; ` +

@@ -1,5 +1,5 @@
 import { ContainerProcReader, diagnose, toJson } from '../diagnose';
-import { startSidecar } from '../engine/sidecar';
+import { webSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 import type { Diagnoser } from './runner';
 import type { WorkerSpec } from './types';
@@ -12,29 +12,19 @@ import type { WorkerSpec } from './types';
  */
 export function webDiagnoser(opts: { samples?: number; intervalMs?: number } = {}): Diagnoser {
   return async (topo: StartedTopology, signal: AbortSignal, workers: WorkerSpec) => {
-    const sidecar = await startSidecar({
-      docker: topo.docker,
-      target: topo.web.container.getId(),
-      sharePid: true,
-      capabilities: ['SYS_PTRACE'],
-      labels: topo.run.labels,
-      image: topo.toolboxImage,
+    // The same SYS_PTRACE sidecar the pool probe reads through; it goes with the topology.
+    const sidecar = await webSidecar(topo, 'ptrace');
+    const d = await diagnose({
+      reader: new ContainerProcReader(sidecar, { name: 'web' }),
+      match: workers.match ?? new RegExp(workers.comm),
+      registry: topo.registry,
+      samples: opts.samples ?? 2,
+      intervalMs: opts.intervalMs ?? 500,
+      signal,
     });
-    try {
-      const d = await diagnose({
-        reader: new ContainerProcReader(sidecar, { name: 'web' }),
-        match: workers.match ?? new RegExp(workers.comm),
-        registry: topo.registry,
-        samples: opts.samples ?? 2,
-        intervalMs: opts.intervalMs ?? 500,
-        signal,
-      });
-      return {
-        json: toJson(d),
-        culprit: d.culprit ? { kind: d.culprit.kind, service: d.culprit.resource.service, pid: d.culprit.pid } : null,
-      };
-    } finally {
-      await sidecar.stop();
-    }
+    return {
+      json: toJson(d),
+      culprit: d.culprit ? { kind: d.culprit.kind, service: d.culprit.resource.service, pid: d.culprit.pid } : null,
+    };
   };
 }
