@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
 import { connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
-import { ownerIsGone, RUN_LABEL } from '../engine/labels';
+import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
@@ -37,7 +37,8 @@ async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> 
   const c = await docker.createContainer({
     Image: image,
     Cmd: ['sh', '-c', 'iptables -w -A OUTPUT -p tcp --dport 9 --tcp-flags FIN FIN -j DROP -m comment --comment faultline:doctor && iptables -w -A OUTPUT -m statistic --mode random --probability 0.5 -p tcp --dport 9 -j DROP && iptables -S OUTPUT'],
-    Labels: { [RUN_LABEL]: 'doctor', 'dev.faultline.role': 'doctor' },
+    // A run identity like any other: if doctor is killed mid-check, the next sweep removes it.
+    Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
     HostConfig: { CapAdd: ['NET_ADMIN'], NetworkMode: 'none' },
   });
   try {

@@ -202,19 +202,18 @@ function readProcess(
   const syscall = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
   if (!syscallFile.ok) note('syscall', syscallFile.error);
 
-  if (light) {
-    const sample: ProcessSample = {
-      pid,
-      command: stat.comm,
-      cmdline,
-      state: stat.state,
-      ppid: stat.ppid,
-      syscall,
-      wait: { type: 'unknown', reason: 'not decoded' },
-      unreadable,
-    };
-    return { sample, syscall, netns: 'unknown' };
-  }
+  // What every sample carries; waiters already seen in /proc/locks ("light") get no more.
+  const base: ProcessSample = {
+    pid,
+    command: stat.comm,
+    cmdline,
+    state: stat.state,
+    ppid: stat.ppid,
+    syscall,
+    wait: { type: 'unknown', reason: 'not decoded' },
+    unreadable,
+  };
+  if (light) return { sample: base, syscall, netns: 'unknown' };
 
   const statusFile = snap.read(`${pid}/status`);
   const status = statusFile.ok ? parseStatus(statusFile.text) : {};
@@ -256,24 +255,17 @@ function readProcess(
 
   const cpu = stat.utimeTicks + stat.stimeTicks;
   const sample: ProcessSample = {
-    pid,
-    command: stat.comm,
-    cmdline,
-    state: stat.state,
-    ppid: stat.ppid,
+    ...base,
     uid: status.uid,
     threads: Number.isFinite(stat.threads) ? stat.threads : undefined,
     cpuTicks: Number.isFinite(cpu) ? cpu : undefined,
     voluntaryCtxt: status.voluntaryCtxt,
     nonvoluntaryCtxt: status.nonvoluntaryCtxt,
-    syscall,
     wchan,
     fds,
     netns,
     io,
     notRunForMs,
-    wait: { type: 'unknown', reason: 'not decoded' },
-    unreadable,
   };
   return { sample, syscall, netns };
 }

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { diagnose, ContainerProcReader } from '../../harness/diagnose';
 import { diagnoseCommand } from '../../harness/cli/diagnose';
-import type { CliIO } from '../../harness/cli/io';
+import { captureIO } from '../helpers/io';
 import { startSidecar, type Sidecar } from '../../harness/engine/sidecar';
 import { newRun } from '../../harness/engine/labels';
 import { connectDocker } from '../../harness/engine/docker';
@@ -83,16 +83,10 @@ describe('diagnose inside a container through a sidecar', () => {
 
   test('--container through the CLI; nothing is left in or added to the target', async () => {
     const before = await docker('top', name, '-eo', 'pid,args');
-    let out = '';
-    const io: CliIO = {
-      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-      stderr: { write: () => true } as unknown as NodeJS.WritableStream,
-      env: {},
-      signal: new AbortController().signal,
-    };
+    const io = captureIO({});
     const code = await diagnoseCommand(['--container', name, '--json', '--samples', '1'], io);
     expect(code).toBe(1);
-    const json = JSON.parse(out) as { culprit: { pid: number; kind: string; waiters: number[] } };
+    const json = JSON.parse(io.out()) as { culprit: { pid: number; kind: string; waiters: number[] } };
     expect(json.culprit.pid).toBe(holderPid);
     expect(json.culprit.waiters).toHaveLength(5);
     const after = await docker('top', name, '-eo', 'pid,args');

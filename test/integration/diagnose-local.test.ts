@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { diagnose, decodeSyscall, normalizeArch, type Diagnosis } from '../../harness/diagnose';
 import { diagnoseCommand } from '../../harness/cli/diagnose';
-import type { CliIO } from '../../harness/cli/io';
+import { captureIO } from '../helpers/io';
 
 jest.setTimeout(60_000);
 
@@ -289,16 +289,10 @@ describe('diagnose on live local processes', () => {
 
   test('CLI: --pid prints JSON with the documented shape and exits 1 when stuck; bad flags are usage errors', async () => {
     const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'recv' }, 2, ['recvfrom']);
-    let out = '';
-    const io: CliIO = {
-      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-      stderr: { write: () => true } as unknown as NodeJS.WritableStream,
-      env: {},
-      signal: new AbortController().signal,
-    };
+    const io = captureIO({});
     const code = await diagnoseCommand(['--pid', String(waiters[0]), '--json', '--samples', '2', '--interval', '100'], io);
     expect(code).toBe(1);
-    const json = JSON.parse(out) as Record<string, any>;
+    const json = JSON.parse(io.out()) as Record<string, any>;
     expect(json.verdict).toBe('stuck');
     expect(json.culprit.pid).toBe(holder.pid);
     expect(json.culprit.kind).toBe('half-open-read');
@@ -306,9 +300,9 @@ describe('diagnose on live local processes', () => {
     expect(Array.isArray(json.chains)).toBe(true);
     expect(Array.isArray(json.processes)).toBe(true);
 
-    out = '';
-    expect(await diagnoseCommand(['--match', dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], io)).toBe(1);
-    expect(out).toContain(`STUCK: half-open-read — pid ${holder.pid}`);
+    const text = captureIO({});
+    expect(await diagnoseCommand(['--match', dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], text)).toBe(1);
+    expect(text.out()).toContain(`STUCK: half-open-read — pid ${holder.pid}`);
 
     await expect(diagnoseCommand(['--pid', 'abc'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
     await expect(diagnoseCommand(['--samples', '0', '--pid', '1'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
