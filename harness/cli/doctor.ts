@@ -4,6 +4,7 @@ import { isFaultlineError } from '../errors';
 import { connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
+import { configureTestcontainers } from '../topology/container';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
@@ -17,7 +18,7 @@ interface Check {
 const HELP = `Usage: faultline doctor [--json]
 
 Checks what a run needs — a Docker engine and its API version, the images (or what building them
-offline needs), iptables in a NET_ADMIN sidecar, leftovers of dead runs — and says what to do
+offline needs), iptables in a NET_ADMIN sidecar, that ports published on 127.0.0.1 answer, leftovers of dead runs — and says what to do
 about each missing piece. Exit 0 when everything is ready, 1 otherwise.`;
 
 function hasTool(cmd: string): boolean {
@@ -53,6 +54,42 @@ async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> 
   }
 }
 
+/**
+ * Every port faultline publishes binds to 127.0.0.1: a job that runs in a sibling container of the
+ * engine (socket mounted in) cannot reach them. Publishes Toxiproxy's control port and asks it.
+ */
+async function portsAnswer(docker: Docker, image: string): Promise<Check> {
+  const c = await docker.createContainer({
+    Image: image,
+    ExposedPorts: { '8474/tcp': {} },
+    Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
+    HostConfig: { PortBindings: { '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+  });
+  try {
+    await c.start();
+    const port = (await c.inspect()).NetworkSettings.Ports['8474/tcp']?.[0]?.HostPort;
+    let last = 'no port was published';
+    for (let i = 0; port && i < 50; i++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return { name: 'ports', ok: true, detail: `a port published on 127.0.0.1:${port} answers` };
+        last = `HTTP ${res.status}`;
+      } catch (e) {
+        last = String((e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      name: 'ports',
+      ok: false,
+      detail: `a port published on 127.0.0.1${port ? `:${port}` : ''} does not answer here (${last})`,
+      fix: 'run faultline in the network namespace of the engine (on its host, or with --network host when faultline itself runs in a container)',
+    };
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+}
+
 export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -60,6 +97,11 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
     return 0;
   }
   const checks: Check[] = [];
+  try {
+    configureTestcontainers(io.env, {});
+  } catch (e) {
+    checks.push({ name: 'engine location', ok: false, detail: (e as Error).message });
+  }
   let docker: Docker | undefined;
   try {
     const c = await connectDocker(io.env);
@@ -107,6 +149,9 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
     const toolbox = images.find((i) => i.name === 'toolbox');
     if (toolbox?.present) checks.push(await iptablesInSidecar(docker, toolbox.tag));
     else checks.push({ name: 'iptables', ok: true, detail: 'not checked yet: the toolbox image is missing (checked once it is built)' });
+    const toxiproxy = images.find((i) => i.name === 'toxiproxy');
+    if (toxiproxy?.present) checks.push(await portsAnswer(docker, toxiproxy.tag));
+    else checks.push({ name: 'ports', ok: true, detail: 'not checked yet: the toxiproxy image is missing (checked once it is built)' });
 
     const leftovers = (await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).filter((c) => ownerIsGone(c.Labels));
     checks.push({

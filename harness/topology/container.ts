@@ -1,4 +1,5 @@
 import { GenericContainer } from 'testcontainers';
+import { UsageError } from '../errors';
 
 /**
  * GenericContainer with faultline's house rules: published ports bind to 127.0.0.1 only, and the
@@ -18,7 +19,28 @@ export class FaultlineContainer extends GenericContainer {
   }
 }
 
-/** Ryuk (testcontainers' reaper) cannot be pulled offline; faultline owns cleanup via labels + sweep. */
-export function disableRyukUnlessAsked(env: NodeJS.ProcessEnv = process.env): void {
-  env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Settings testcontainers reads from process.env, decided once per start:
+ * - Ryuk (testcontainers' reaper) cannot be pulled offline; faultline owns cleanup via labels + sweep.
+ * - The host testcontainers' wait strategies connect to. faultline publishes every port on
+ *   127.0.0.1 only, so that is the one address that answers. Left alone, testcontainers picks the
+ *   docker0 gateway (e.g. 172.17.0.1) whenever /.dockerenv exists (a CI job in a container, a
+ *   sandbox), where nothing listens, and every wait times out.
+ * A DOCKER_HOST on another machine cannot work with 127.0.0.1-only ports: that is a usage error.
+ */
+export function configureTestcontainers(env: NodeJS.ProcessEnv = process.env, target: NodeJS.ProcessEnv = process.env): void {
+  const host = env.DOCKER_HOST;
+  if (host && /^(tcp|https?):\/\//.test(host)) {
+    const hostname = new URL(host.replace(/^tcp:/, 'http:')).hostname;
+    if (!LOOPBACK.has(hostname)) {
+      throw new UsageError(
+        `DOCKER_HOST=${host} is an engine on another machine, but faultline publishes ports on 127.0.0.1 only: ` +
+          'run faultline on the machine (or in the network namespace) where the engine runs, or unset DOCKER_HOST',
+      );
+    }
+  }
+  target.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  target.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 }

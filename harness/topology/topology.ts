@@ -7,7 +7,7 @@ import { ImageStore, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
 import { sweep } from '../engine/cleanup';
 import { monotonicMs, withTimeout } from '../util/time';
-import { disableRyukUnlessAsked, FaultlineContainer } from './container';
+import { configureTestcontainers, FaultlineContainer } from './container';
 import { StartedToxiproxy, toxiproxyContainer } from './toxiproxy';
 import { ServiceRegistry, type Endpoint } from './registry';
 
@@ -117,7 +117,7 @@ export class Topology {
   /** Starts everything in order; a start that fails halfway stops what it started, then rethrows. */
   async start(opts: StartOptions = {}): Promise<StartedTopology> {
     const env = opts.env ?? process.env;
-    disableRyukUnlessAsked(env);
+    configureTestcontainers(env);
     const docker = opts.docker ?? (await connectDocker(env)).docker;
     const run = opts.run ?? newRun();
     const images = opts.images ?? new ImageStore(docker, { onProgress: opts.onImageProgress, env });

@@ -1,6 +1,7 @@
 import { dockerOptions } from '../../harness/engine/docker';
 import { contextHash } from '../../harness/engine/images';
 import { newRun, ownerIsGone, HOST_LABEL, PID_LABEL, PID_START_LABEL, RUN_LABEL } from '../../harness/engine/labels';
+import { configureTestcontainers } from '../../harness/topology/container';
 import { ServiceRegistry } from '../../harness/topology/registry';
 import { parseDuration } from '../../harness/util/time';
 
@@ -37,6 +38,26 @@ describe('DOCKER_HOST', () => {
     expect(dockerOptions({})).toEqual({ socketPath: '/var/run/docker.sock' });
     expect(dockerOptions({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' })).toEqual({ socketPath: '/run/user/1000/docker.sock' });
     expect(dockerOptions({ DOCKER_HOST: 'tcp://127.0.0.1:2376' })).toMatchObject({ host: '127.0.0.1', port: 2376, protocol: 'http' });
+  });
+});
+
+describe('testcontainers settings', () => {
+  it('points waits at 127.0.0.1, where ports are published, and disables Ryuk', () => {
+    const target: NodeJS.ProcessEnv = {};
+    configureTestcontainers({}, target);
+    expect(target).toEqual({ TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1', TESTCONTAINERS_RYUK_DISABLED: 'true' });
+  });
+
+  it('keeps what the user set', () => {
+    const target: NodeJS.ProcessEnv = { TESTCONTAINERS_HOST_OVERRIDE: '10.0.0.5', TESTCONTAINERS_RYUK_DISABLED: 'false' };
+    configureTestcontainers({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }, target);
+    expect(target.TESTCONTAINERS_HOST_OVERRIDE).toBe('10.0.0.5');
+    expect(target.TESTCONTAINERS_RYUK_DISABLED).toBe('false');
+  });
+
+  it('accepts a loopback tcp engine and refuses a remote one, naming DOCKER_HOST', () => {
+    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }, {})).not.toThrow();
+    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://docker:2375' }, {})).toThrow(/^DOCKER_HOST=tcp:\/\/docker:2375 .*unset DOCKER_HOST$/);
   });
 });
 
