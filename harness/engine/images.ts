@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { FaultlineError } from '../errors';
 import { monotonicMs, withTimeout } from '../util/time';
+import { isIgnored, readDockerignore } from './dockerignore';
 import { IMAGE_LABEL, SOURCE_LABEL } from './labels';
 
 /** The images a topology needs. */
@@ -42,15 +43,23 @@ const BUILD_RECIPE_VERSION = '1';
 /** Pulls fail in ~50 ms without a registry; a slow registry still must not stall a run. */
 const PULL_TIMEOUT_MS = 120_000;
 
-function listFiles(dir: string): string[] {
+/**
+ * Every file of a build context, sorted: what the hash covers and what is sent to the engine.
+ * `.dockerignore` is honoured (so editing an ignored README does not make a new tag);
+ * node_modules is never sent.
+ */
+function listFiles(root: string): string[] {
+  const rules = readDockerignore(root);
   const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name === 'node_modules') continue;
-      out.push(...listFiles(full));
-    } else if (entry.isFile()) out.push(full);
-  }
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(full);
+      } else if (entry.isFile() && !isIgnored(rules, relative(root, full).split(sep).join('/'))) out.push(full);
+    }
+  };
+  walk(root);
   return out.sort();
 }
 
@@ -59,7 +68,7 @@ export function contextHash(name: ImageName, extra: string[] = []): string {
   return hashDir(join(CONTAINERS_DIR, name), extra);
 }
 
-function hashDir(dir: string, extra: string[]): string {
+export function hashDir(dir: string, extra: string[] = []): string {
   const h = createHash('sha256');
   h.update(`recipe:${BUILD_RECIPE_VERSION}\n`);
   for (const file of listFiles(dir)) {

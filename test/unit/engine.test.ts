@@ -1,5 +1,9 @@
 import { dockerOptions } from '../../harness/engine/docker';
-import { contextHash } from '../../harness/engine/images';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isIgnored, parseDockerignore } from '../../harness/engine/dockerignore';
+import { contextHash, hashDir } from '../../harness/engine/images';
 import { newRun, ownerIsGone, HOST_LABEL, PID_LABEL, PID_START_LABEL, RUN_LABEL } from '../../harness/engine/labels';
 import { configureTestcontainers } from '../../harness/topology/container';
 import { ServiceRegistry } from '../../harness/topology/registry';
@@ -30,6 +34,44 @@ describe('image tags', () => {
     expect(contextHash('web', ['faultline/base:a'])).toBe(contextHash('web', ['faultline/base:a']));
     expect(contextHash('web', ['faultline/base:a'])).not.toBe(contextHash('web', ['faultline/base:b']));
     expect(contextHash('storage')).not.toBe(contextHash('web'));
+  });
+});
+
+describe('.dockerignore', () => {
+  const rules = parseDockerignore(['# docs', '*.md', '!KEEP.md', '/tmp/', 'logs/**', '**/*.pyc', 'data?', 'Dockerfile', ''].join('\n'));
+
+  test.each([
+    ['README.md', true],
+    ['KEEP.md', false],
+    ['docs/README.md', false], // `*` stays within the root segment, as in Docker
+    ['tmp/a/b.txt', true],
+    ['logs/x/y.log', true],
+    ['app/x/mod.pyc', true],
+    ['mod.pyc', true],
+    ['data1', true],
+    ['data12', false],
+    ['app.py', false],
+    ['Dockerfile', false], // always sent
+  ])('%s ignored: %s', (path, ignored) => {
+    expect(isIgnored(rules, path)).toBe(ignored);
+  });
+
+  test('an ignored file does not change an app image tag; a sent file does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-ctx-'));
+    try {
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM x\n');
+      writeFileSync(join(dir, '.dockerignore'), 'README.md\nnotes/\n');
+      writeFileSync(join(dir, 'app.py'), 'print(1)\n');
+      const before = hashDir(dir);
+      writeFileSync(join(dir, 'README.md'), 'edited\n');
+      mkdirSync(join(dir, 'notes'));
+      writeFileSync(join(dir, 'notes', 'n.txt'), 'n\n');
+      expect(hashDir(dir)).toBe(before);
+      writeFileSync(join(dir, 'app.py'), 'print(2)\n');
+      expect(hashDir(dir)).not.toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
