@@ -14,7 +14,8 @@ Usage: faultline <command> [options]
 
 Commands:
   run [scenario...]     run scenarios (all when none is named) on a real topology
-                        --variant incident|fixed|both (default both)  --json  --junit FILE
+                        --variant incident|fixed|both (default both)  --parallel N
+                        --json  --junit FILE
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
