@@ -67,6 +67,15 @@ describe('without a Docker engine', () => {
     expect(lines[0]).toMatch(/dockerd|docker\.io/);
   });
 
+  test('run refuses an engine on another machine with exit 2, before connecting to it', async () => {
+    // 203.0.113.0/24 is TEST-NET-3: never contacted, the refusal comes first.
+    const io = captureIO({ ...process.env, DOCKER_HOST: 'tcp://203.0.113.7:2375' });
+    expect(await main(['run', 'lost-fin'], io)).toBe(2);
+    const lines = io.err().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/DOCKER_HOST=tcp:\/\/203\.0\.113\.7:2375 .*127\.0\.0\.1/);
+  });
+
   test('doctor reports the missing engine and exits 1', async () => {
     const io = captureIO({ ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(await main(['doctor'], io)).toBe(1);
