@@ -128,7 +128,7 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
       fix: missing.length ? 'run `faultline images build` (cold: a few minutes), or let the first run build them' : undefined,
     });
     if (missing.length) {
-      const online = await registryReachable(docker, 'debian:bookworm-slim');
+      const online = await registryReachable(docker, store.pullRef('base'));
       if (online) {
         checks.push({ name: 'registry', ok: true, detail: 'reachable: base and toxiproxy images will be pulled' });
       } else {

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
-import { FaultlineError } from '../errors';
+import { FaultlineError, UsageError } from '../errors';
 import { monotonicMs, withTimeout } from '../util/time';
 import { isIgnored, readDockerignore } from './dockerignore';
 import { IMAGE_LABEL, SOURCE_LABEL } from './labels';
@@ -33,10 +33,29 @@ export interface ImageInfo {
 }
 
 const CONTAINERS_DIR = resolve(__dirname, '..', '..', 'containers');
-const OFFICIAL: Partial<Record<ImageName, string>> = {
+export type PulledImage = 'base' | 'toxiproxy';
+const OFFICIAL: Record<PulledImage, string> = {
   base: 'debian:bookworm-slim',
   toxiproxy: 'ghcr.io/shopify/toxiproxy:2.12.0',
 };
+/** Env vars that point a pulled image at another reference (an internal mirror, a pinned digest). */
+export const IMAGE_OVERRIDE_ENV: Record<PulledImage, string> = {
+  base: 'FAULTLINE_BASE_IMAGE',
+  toxiproxy: 'FAULTLINE_TOXIPROXY_IMAGE',
+};
+// [registry[:port]/]path[:tag][@digest], lower-case path components.
+const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** The reference pulled for `name`: the official image unless the env overrides it. */
+export function officialRef(name: PulledImage, env: NodeJS.ProcessEnv = process.env): string {
+  const key = IMAGE_OVERRIDE_ENV[name];
+  const value = env[key];
+  if (value === undefined || value === '') return OFFICIAL[name];
+  if (!IMAGE_REF.test(value)) {
+    throw new UsageError(`${key}=${value} is not an image reference: use e.g. ${key}=registry.example.com:5000/${OFFICIAL[name].replace(/^ghcr\.io\//, '')}, or unset it`);
+  }
+  return value;
+}
 const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0';
 /** Bump to force every image to be rebuilt when the build procedure itself changes. */
 const BUILD_RECIPE_VERSION = '1';
@@ -114,9 +133,24 @@ export class ImageStore {
     private readonly opts: { onProgress?: ProgressListener; env?: NodeJS.ProcessEnv } = {},
   ) {}
 
+  private get env(): NodeJS.ProcessEnv {
+    return this.opts.env ?? process.env;
+  }
+
+  /** What a registry would serve for a pulled image (see IMAGE_OVERRIDE_ENV). */
+  pullRef(name: PulledImage): string {
+    return officialRef(name, this.env);
+  }
+
   /** The tag an image has (or will have) for the current recipes. */
   tagFor(name: ImageName): string {
-    const extra = name === 'base' || name === 'toxiproxy' ? [] : [this.tagFor('base')];
+    // A pulled image's tag also covers an overridden reference (the official one keeps the
+    // tags images had before overrides existed); a built image's covers its base.
+    const pulledFrom = (n: PulledImage): string[] => {
+      const ref = officialRef(n, this.env);
+      return ref === OFFICIAL[n] ? [] : [`from:${ref}`];
+    };
+    const extra = name === 'base' || name === 'toxiproxy' ? pulledFrom(name) : [this.tagFor('base')];
     return `faultline/${name}:${contextHash(name, extra)}`;
   }
 
@@ -245,7 +279,7 @@ export class ImageStore {
   }
 
   private async buildBase(tag: string, started: number): Promise<void> {
-    const official = OFFICIAL.base!;
+    const official = this.pullRef('base');
     if (await this.tryPull('base', official, started)) {
       await this.buildContext('base', tag, started, { Dockerfile: `FROM ${official}\n` }, 'pulled');
       return;
@@ -295,7 +329,7 @@ export class ImageStore {
   }
 
   private async buildToxiproxy(tag: string, started: number): Promise<void> {
-    const official = OFFICIAL.toxiproxy!;
+    const official = this.pullRef('toxiproxy');
     if (await this.tryPull('toxiproxy', official, started)) {
       await this.buildContext('toxiproxy', tag, started, { Dockerfile: `FROM ${official}\n` }, 'pulled');
       return;
@@ -304,7 +338,7 @@ export class ImageStore {
     try {
       cpSync(join(CONTAINERS_DIR, 'toxiproxy'), ctx, { recursive: true });
       this.progress('toxiproxy', started, `go install ${TOXIPROXY_MODULE}`);
-      const env = { ...(this.opts.env ?? process.env), CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
+      const env = { ...this.env, CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
       await spawnChecked('go', ['install', TOXIPROXY_MODULE], { env }).catch((e: Error) => {
         if (/ENOENT/.test(e.message)) {
           throw new FaultlineError(

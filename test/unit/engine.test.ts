@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIgnored, parseDockerignore } from '../../harness/engine/dockerignore';
-import { contextHash, hashDir } from '../../harness/engine/images';
+import { contextHash, hashDir, officialRef } from '../../harness/engine/images';
 import { newRun, ownerIsGone, HOST_LABEL, PID_LABEL, PID_START_LABEL, RUN_LABEL } from '../../harness/engine/labels';
 import { configureTestcontainers } from '../../harness/topology/container';
 import { ServiceRegistry } from '../../harness/topology/registry';
@@ -72,6 +72,18 @@ describe('.dockerignore', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('pulled image references', () => {
+  test('official unless overridden; an override must be an image reference', () => {
+    expect(officialRef('toxiproxy', {})).toBe('ghcr.io/shopify/toxiproxy:2.12.0');
+    expect(officialRef('base', { FAULTLINE_BASE_IMAGE: '' })).toBe('debian:bookworm-slim');
+    for (const ref of ['mirror.corp:5000/library/debian:bookworm-slim', 'registry.example.com/shopify/toxiproxy', `debian@sha256:${'a'.repeat(64)}`]) {
+      expect(officialRef('base', { FAULTLINE_BASE_IMAGE: ref })).toBe(ref);
+    }
+    expect(() => officialRef('toxiproxy', { FAULTLINE_TOXIPROXY_IMAGE: 'Not A Ref' })).toThrow(/^FAULTLINE_TOXIPROXY_IMAGE=Not A Ref is not an image reference/);
+    expect(() => officialRef('base', { FAULTLINE_BASE_IMAGE: 'https://mirror/debian' })).toThrow(/FAULTLINE_BASE_IMAGE/);
   });
 });
 
