@@ -1,6 +1,7 @@
 import type { ScenarioResult } from '../scenario/types';
 
-function culpritOf(r: ScenarioResult): string {
+/** The culprit a run's diagnosis named, in one phrase: `-` (not diagnosed), `none`, or kind on service (pid). */
+export function culpritOf(r: ScenarioResult): string {
   const d = r.diagnosis as { culprit?: { kind?: string; pid?: number; resource?: { service?: string } } | null } | undefined;
   if (!d) return '-';
   if (!d.culprit) return 'none';

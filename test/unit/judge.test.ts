@@ -64,4 +64,12 @@ describe('JUnit report', () => {
     expect(xml).toContain('<failure message="expected responsive, observed &lt;hung&gt;">');
     expect(xml.match(/<testcase /g)).toHaveLength(2);
   });
+
+  test('a failure names the culprit the diagnoser found', () => {
+    const hung = { ...base, variant: 'fixed' as const, expected: 'responsive' as const, matched: false, mismatch: ['expected responsive, observed hung'] };
+    const diagnosis = { verdict: 'stuck', culprit: { pid: 41, kind: 'half-open-read', resource: { type: 'tcp', service: 'profile' } } };
+    const xml = toJUnit([{ ...hung, diagnosis }]);
+    expect(xml).toContain('<failure message="expected responsive, observed hung; culprit: half-open-read on profile (pid 41)">');
+    expect(toJUnit([hung])).toContain('<failure message="expected responsive, observed hung">');
+  });
 });
