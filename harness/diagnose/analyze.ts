@@ -20,6 +20,7 @@ import type {
   ResourceReport,
   Sample,
   ServiceRegistry,
+  ThreadSample,
 } from './model';
 import { TCP_TIMERS, type Endpoint, type LockEntry, type TcpSocket } from './parse';
 import { isDenied } from './procfs';
@@ -48,6 +49,8 @@ interface Classification {
   upstream?: string;
   /** The wait's own timeout when known (poll/select argument); -1 or undefined: none. */
   timeoutMs?: number;
+  /** The thread whose wait this is (= pid for the main thread). */
+  tid?: number;
 }
 
 const SEVERITY: Record<ChainKind, number> = {
@@ -238,6 +241,7 @@ class Analysis {
         links,
         resource: c.resource,
         syscall: c.syscall,
+        tid: c.tid,
         evidence: [...lockEvidence, ...c.evidence],
       });
     }
@@ -299,6 +303,7 @@ class Analysis {
       cycle,
       resource: { type: 'lock', path: lock?.path, fd: proc?.wait.type === 'lock' ? proc.wait.fd : undefined },
       syscall: proc?.syscallText ?? null,
+      tid: proc?.tid,
       evidence: [`lock cycle (deadlock) among ${cycle.length} processes: ${steps.join('; ')}`],
     };
   }
@@ -347,6 +352,7 @@ class Analysis {
         links: [],
         resource: head.c.resource,
         syscall: head.c.syscall,
+        tid: head.c.tid,
         evidence: [
           pileUp
             ? `${list.length} workers wait on the same upstream ${service ? `${service} (${upstream})` : upstream}: pids ${list.map((x) => x.pid).join(', ')}`
@@ -366,6 +372,44 @@ class Analysis {
   }
 
   private classify(pid: number, holdsLock: boolean): Classification {
+    const c = this.classifyProcess(pid, holdsLock);
+    const p = this.last.processes.get(pid);
+    if (p) {
+      c.tid = p.tid;
+      const threads = this.threadsLine(p);
+      if (threads) c.evidence.splice(Math.min(1, c.evidence.length), 0, threads);
+    }
+    return c;
+  }
+
+  /** `pid 123 (python3)`, plus ` thread 125` when the wait shown is not the main thread's. */
+  private who(p: ProcessSample): string {
+    const thread = p.tid !== undefined && p.tid !== p.pid ? ` thread ${p.tid}${p.threadComm ? ` (${p.threadComm})` : ''}` : '';
+    return `pid ${p.pid} (${p.command})${thread}`;
+  }
+
+  /** For a multi-threaded process: which thread's wait is shown, and what the others do. */
+  private threadsLine(p: ProcessSample): string | undefined {
+    const tasks = p.tasks;
+    if (!tasks || tasks.length < 2) return undefined;
+    const doing = (t: ThreadSample): string => {
+      if (t.wait.type === 'running') return 'running';
+      if (t.syscallText) return `in ${t.syscallText}${t.wchan ? ` (wchan ${t.wchan})` : ''}`;
+      return `state ${t.state}, syscall unknown`;
+    };
+    const others = tasks.filter((t) => t.tid !== p.tid);
+    const shown = others
+      .slice(0, 4)
+      .map((t) => `${t.tid === p.pid ? 'main thread' : 'thread'} ${t.tid}${t.comm !== p.command ? ` (${t.comm})` : ''} ${doing(t)}`);
+    const more = others.length > 4 ? ` (+${others.length - 4} more)` : '';
+    if (tasks.every((t) => t.wait.type === 'unknown')) {
+      return `pid ${p.pid} has ${tasks.length} threads, none running, none with a readable syscall: the main thread is shown; ${shown.join('; ')}${more}`;
+    }
+    const whose = p.tid === p.pid ? "the main thread's" : `thread ${p.tid}'s`;
+    return `pid ${p.pid} has ${tasks.length} threads: the wait shown is ${whose} (a lock or socket wait, or CPU time rising, outranks futex, wait4 and sleeps); ${shown.join('; ')}${more}`;
+  }
+
+  private classifyProcess(pid: number, holdsLock: boolean): Classification {
     const p = this.last.processes.get(pid);
     if (!p) {
       return {
@@ -376,7 +420,9 @@ class Analysis {
         persistent: false,
       };
     }
-    const p0 = this.first.processes.get(pid);
+    // The first sample's facts compare with the last only for the same thread.
+    const first = this.first.processes.get(pid);
+    const p0 = first && first.tid === p.tid ? first : undefined;
     const samples = this.collected.samples.length;
     const span = `${samples} samples over ${fmtMs(this.spanMs)}`;
     const cpuDelta = p0 && p.cpuTicks !== undefined && p0.cpuTicks !== undefined ? p.cpuTicks - p0.cpuTicks : undefined;
@@ -387,7 +433,7 @@ class Analysis {
     const ioBytes = (x: ProcessSample | undefined): number | undefined =>
       x?.io?.rchar === undefined || x.io.wchar === undefined ? undefined : x.io.rchar + x.io.wchar;
     const ioNow = ioBytes(p);
-    const ioThen = ioBytes(p0);
+    const ioThen = ioBytes(first);
     const ioDelta = ioNow !== undefined && ioThen !== undefined ? ioNow - ioThen : undefined;
     const syscall = p.syscallText ?? null;
     const sameSyscall = this.history(pid).every((h) => h && h.syscallText === p.syscallText);
@@ -400,7 +446,7 @@ class Analysis {
       const rising = cpuDelta !== undefined && cpuDelta > 0;
       if (!this.multi || rising) {
         const evidence = [
-          `pid ${pid} (${p.command}) is running in user space${holding}: state ${p.state}, /proc/PID/syscall "${syscall ?? 'unreadable'}"`,
+          `${this.who(p)} is running in user space${holding}: state ${p.state}, /proc/PID/${p.tid !== undefined && p.tid !== pid ? 'task/TID/' : ''}syscall "${syscall ?? 'unreadable'}"`,
         ];
         if (this.multi) {
           evidence.push(
@@ -417,7 +463,7 @@ class Analysis {
         resource: { type: 'timer' },
         syscall,
         evidence: [
-          `pid ${pid} (${p.command}) sleeps in ${w.syscall}${holding}: it waits on a clock, not on a resource`,
+          `${this.who(p)} sleeps in ${w.syscall}${holding}: it waits on a clock, not on a resource`,
           ...(this.multi ? [`same syscall across ${span}${notRun}`] : []),
         ],
         persistent: sameSyscall,
@@ -431,7 +477,7 @@ class Analysis {
         resource: { type: 'lock', fd: w.fd, path: p.fds?.find((f) => f.fd === w.fd)?.target },
         syscall,
         evidence: [
-          `pid ${pid} waits in ${syscall ?? w.syscall} for a lock` +
+          `${this.who(p)} waits in ${syscall ?? w.syscall} for a lock` +
             (orphan
               ? ` (${orphan.type} ${orphan.access} ${orphan.fileKey}) whose holder is not visible here (pid ${orphan.pid}: another PID namespace or an OFD lock)`
               : ' that /proc/locks does not show a holder for'),
@@ -459,7 +505,7 @@ class Analysis {
           kind: 'idle',
           resource: this.fdResource(entries[0]?.fd, entries[0]?.t.fd),
           syscall,
-          evidence: [`pid ${pid} waits for new connections (${syscall ?? w.syscall} on a listening socket): an idle worker`],
+          evidence: [`${this.who(p)} waits for new connections (${syscall ?? w.syscall} on a listening socket): an idle worker`],
           persistent: sameSyscall,
         };
       }
@@ -471,7 +517,7 @@ class Analysis {
           resource: { type: 'unknown' },
           syscall,
           evidence: [
-            `pid ${pid} waits in ${syscall ?? w.syscall}${holding} but its fds are unknown (${w.fallbackReason ?? 'no fds'})`,
+            `${this.who(p)} waits in ${syscall ?? w.syscall}${holding} but its fds are unknown (${w.fallbackReason ?? 'no fds'})`,
             ...this.candidateSockets(p),
           ],
           persistent: sameSyscall,
@@ -479,7 +525,7 @@ class Analysis {
       }
       const resource = this.fdResource(primary.fd, primary.t.fd);
       const tcp = primary.fd?.tcp;
-      const base = `pid ${pid} (${p.command}) blocked in ${syscall ?? w.syscall}${holding}${
+      const base = `${this.who(p)} blocked in ${syscall ?? w.syscall}${holding}${
         w.timeoutMs === -1 ? ' with no timeout' : w.timeoutMs !== undefined ? ` (timeout ${w.timeoutMs} ms)` : ''
       }, waiting to ${primary.t.direction} fd ${primary.t.fd}${via ? ` (${via})` : ''}`;
       if (!tcp) {
@@ -491,7 +537,7 @@ class Analysis {
           persistent: sameSyscall,
         };
       }
-      const tcp0 = p0?.fds?.find((f) => f.socketInode === tcp.inode)?.tcp;
+      const tcp0 = first?.fds?.find((f) => f.socketInode === tcp.inode)?.tcp;
       const sameSocket = this.history(pid).every(
         (h) => h && h.wait.type === 'io' && h.wait.targets.some((t) => h.fds?.find((f) => f.fd === t.fd)?.socketInode === tcp.inode),
       );
@@ -563,7 +609,7 @@ class Analysis {
       kind: 'unknown',
       resource: { type: 'unknown' },
       syscall,
-      evidence: [`pid ${pid} (${p.command})${holding}: ${reason}`, ...this.candidateSockets(p)],
+      evidence: [`${this.who(p)}${holding}: ${reason}`, ...this.candidateSockets(p)],
       persistent: sameSyscall,
     };
   }
@@ -631,6 +677,7 @@ class Analysis {
       cmdline: p?.cmdline ?? '',
       kind: chain.kind === 'idle' ? 'unknown' : chain.kind,
       syscall: chain.syscall,
+      tid: chain.tid,
       resource: chain.resource,
       holds,
       waiters: chain.waiters,
@@ -654,6 +701,7 @@ class Analysis {
         cmdline: p.cmdline,
         state: p.state,
         syscall: p.syscallText ?? null,
+        tid: p.tid,
         wait: this.describeWait(p),
         role,
       };
@@ -672,6 +720,11 @@ class Analysis {
   }
 
   private describeWait(p: ProcessSample): string {
+    const wait = this.describeThreadWait(p);
+    return p.tid !== undefined && p.tid !== p.pid ? `thread ${p.tid}: ${wait}` : wait;
+  }
+
+  private describeThreadWait(p: ProcessSample): string {
     const edge = this.edges.get(p.pid);
     if (edge) {
       const lock = this.lockReport(edge.entry, edge.holder);

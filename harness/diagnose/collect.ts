@@ -10,6 +10,7 @@ import type {
   IoDirection,
   ProcessSample,
   Sample,
+  ThreadSample,
   Unreadable,
   Wait,
 } from './model';
@@ -29,9 +30,10 @@ import {
   parseUptimeSeconds,
   socketInode,
   type LockEntry,
+  type SyscallLine,
   type TcpSocket,
 } from './parse';
-import { isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
+import { isDenied, isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
 import { decodeSyscall, F_OFD_SETLKW, F_SETLKW, POLLIN, POLLOUT, type Arch } from './syscalls';
 
 export interface CollectOptions {
@@ -46,6 +48,8 @@ export interface CollectOptions {
 /** poll() on more fds than this is not a worker waiting on one upstream; cap the memory read. */
 const MAX_POLLFDS = 64;
 const MAX_SELECT_NFDS = 1024;
+/** Threads read per process (a JVM may run thousands); the rest are left out, and said so. */
+export const MAX_THREADS = 1024;
 
 export async function collect(reader: ProcReader, options: CollectOptions): Promise<Collected> {
   const warnings: string[] = [];
@@ -66,6 +70,7 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
     }
     samples.push(readSample(snap, i, selected));
   }
+  pickThreads(samples);
   return { reader: reader.description, arch: samples[0]?.arch ?? 'x86_64', samples, selected, warnings };
 }
 
@@ -129,7 +134,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
 
   const processes = new Map<number, ProcessSample>();
   const netnsOf = new Map<number, string>();
-  const partial: Array<{ sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine> }> = [];
+  const partial: Array<{ sample: ProcessSample; syscall: SyscallLine | undefined; threads?: ThreadRead[] }> = [];
   for (const pid of [...scope].sort((a, b) => a - b)) {
     const light = plainWaiters.has(pid) && !holders.has(pid) && !firstWaiters.has(pid);
     const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS, light);
@@ -158,7 +163,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
     if (read) tcp.set(ns, table);
   }
 
-  for (const { sample, syscall } of partial) {
+  for (const { sample, syscall, threads } of partial) {
     const table = tcp.get(netnsOf.get(sample.pid) ?? 'unknown');
     for (const fd of sample.fds ?? []) {
       if (fd.socketInode !== undefined) {
@@ -166,7 +171,28 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
         if (sock) fd.tcp = sock;
       }
     }
-    sample.wait = decodeWait(snap, snap.arch, sample, syscall);
+    sample.wait = decodeWait(snap, snap.arch, sample, syscall, sample, 'syscall');
+    if (threads) {
+      // The main thread's syscall, wchan, ctxt switches and sched are the /proc/PID ones (already
+      // decoded above); only its state and own CPU time come from task/PID/stat.
+      sample.tasks = threads.map(({ thread, line }) => {
+        if (thread.tid === sample.pid) {
+          return {
+            ...thread,
+            syscall: sample.syscall,
+            syscallText: sample.syscallText,
+            syscallName: sample.syscallName,
+            wchan: sample.wchan,
+            voluntaryCtxt: sample.voluntaryCtxt,
+            nonvoluntaryCtxt: sample.nonvoluntaryCtxt,
+            notRunForMs: sample.notRunForMs,
+            wait: sample.wait,
+          };
+        }
+        thread.wait = decodeWait(snap, snap.arch, sample, line, thread, 'task/*/syscall');
+        return thread;
+      });
+    }
   }
   return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, locks, processes, tcp };
 }
@@ -185,10 +211,10 @@ function readProcess(
   wantLockInfo: boolean,
   uptimeS: number | undefined,
   light = false,
-): { sample: ProcessSample; syscall: ReturnType<typeof parseSyscallLine>; netns: string } | undefined {
+): { sample: ProcessSample; syscall: SyscallLine | undefined; netns: string; threads?: ThreadRead[] } | undefined {
   const unreadable: Unreadable[] = [];
   const note = (file: string, error: string): void => {
-    if (!isGone(error)) unreadable.push({ file, error });
+    if (!isGone(error)) addUnreadable(unreadable, file, error);
   };
   const statFile = snap.read(`${pid}/stat`);
   if (!statFile.ok) return undefined;
@@ -212,6 +238,7 @@ function readProcess(
     syscall,
     wait: { type: 'unknown', reason: 'not decoded' },
     unreadable,
+    tid: pid,
   };
   if (light) return { sample: base, syscall, netns: 'unknown' };
 
@@ -219,22 +246,21 @@ function readProcess(
   const status = statusFile.ok ? parseStatus(statusFile.text) : {};
   if (!statusFile.ok) note('status', statusFile.error);
 
-  const wchanFile = snap.read(`${pid}/wchan`);
-  const wchan = wchanFile.ok ? wchanFile.text.trim() || undefined : undefined;
-
   const ioFile = snap.read(`${pid}/io`);
   const io = ioFile.ok ? parseIo(ioFile.text) : undefined;
-
-  let notRunForMs: number | undefined;
-  const sched = snap.read(`${pid}/sched`);
-  const execStart = sched.ok ? parseSchedExecStart(sched.text) : undefined;
-  if (execStart !== undefined && uptimeS !== undefined) {
-    notRunForMs = Math.max(0, Math.round(uptimeS * 1000 - execStart));
-  }
+  if (!ioFile.ok) note('io', ioFile.error);
 
   const ns = snap.readLink(`${pid}/ns/net`);
   // Without ptrace access the netns link is unreadable: assume the reader's own netns.
   const netns = ns.ok ? ns.text.trim() : 'unknown';
+  if (!ns.ok) note('ns/net', ns.error);
+
+  // wchan needs the same ptrace read access as io and ns/net, but the kernel prints "0" instead of
+  // failing: when either of those was denied, so was wchan.
+  const readDenied = [ioFile, ns].find((r): r is { ok: false; error: string } => !r.ok && isDenied(r.error))?.error;
+  const wchan = readWchan(snap, `${pid}/wchan`, 'wchan', readDenied, note);
+
+  const notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS);
 
   let fds: FdEntry[] | undefined;
   const fdList = snap.listFds(pid);
@@ -253,6 +279,10 @@ function readProcess(
     note('fd', fdList.error);
   }
 
+  // Multi-threaded: every thread's stat, syscall, wchan, status and sched (task/TID/…). A
+  // single-threaded process's only thread is the main one, already read.
+  const threads = stat.threads === 1 ? undefined : readThreads(snap, pid, readDenied, uptimeS, note, unreadable);
+
   const cpu = stat.utimeTicks + stat.stimeTicks;
   const sample: ProcessSample = {
     ...base,
@@ -267,7 +297,198 @@ function readProcess(
     io,
     notRunForMs,
   };
-  return { sample, syscall, netns };
+  return { sample, syscall, netns, threads };
+}
+
+function addUnreadable(list: Unreadable[], file: string, error: string): void {
+  if (!list.some((u) => u.file === file && u.error === error)) list.push({ file, error });
+}
+
+function readWchan(
+  snap: ProcSnapshot,
+  relPath: string,
+  file: string,
+  readDenied: string | undefined,
+  note: (file: string, error: string) => void,
+): string | undefined {
+  const r = snap.read(relPath);
+  if (!r.ok) {
+    note(file, r.error);
+    return undefined;
+  }
+  const text = r.text.trim();
+  if (text === '0' || text === '') {
+    if (readDenied) note(file, readDenied);
+    return undefined;
+  }
+  return text;
+}
+
+function readNotRunFor(snap: ProcSnapshot, relPath: string, uptimeS: number | undefined): number | undefined {
+  const sched = snap.read(relPath);
+  const execStart = sched.ok ? parseSchedExecStart(sched.text) : undefined;
+  if (execStart === undefined || uptimeS === undefined) return undefined;
+  return Math.max(0, Math.round(uptimeS * 1000 - execStart));
+}
+
+interface ThreadRead {
+  thread: ThreadSample;
+  line: SyscallLine | undefined;
+}
+
+// The threads of a process: task/TID/stat (state, own CPU time), syscall, wchan, status (ctxt
+// switches) and sched. A thread that exits mid-scan (its files vanish: ENOENT/ESRCH) is skipped;
+// files that cannot be read are noted once per process, as `task/*/syscall`, `task/*/wchan` … For
+// the main thread only stat is read here: its other files are the /proc/PID ones.
+function readThreads(
+  snap: ProcSnapshot,
+  pid: number,
+  readDenied: string | undefined,
+  uptimeS: number | undefined,
+  note: (file: string, error: string) => void,
+  unreadable: Unreadable[],
+): ThreadRead[] | undefined {
+  if (!snap.listTids) return undefined;
+  const list = snap.listTids(pid);
+  if (!list.ok) {
+    note('task', list.error);
+    return undefined;
+  }
+  if (list.tids.length <= 1) return undefined;
+  // The main thread first (it is also the lowest TID), then the others in TID order.
+  let tids = [pid, ...list.tids.filter((t) => t !== pid)];
+  if (tids.length > MAX_THREADS) {
+    unreadable.push({ file: 'task', error: `${tids.length} threads, the first ${MAX_THREADS} read` });
+    tids = tids.slice(0, MAX_THREADS);
+  }
+  const out: ThreadRead[] = [];
+  for (const tid of tids) {
+    const dir = `${pid}/task/${tid}`;
+    const statFile = snap.read(`${dir}/stat`);
+    if (!statFile.ok) {
+      note('task/*/stat', statFile.error);
+      continue;
+    }
+    const stat = parseStat(statFile.text);
+    if (!stat) continue;
+    const cpu = stat.utimeTicks + stat.stimeTicks;
+    const thread: ThreadSample = {
+      tid,
+      comm: stat.comm,
+      state: stat.state,
+      cpuTicks: Number.isFinite(cpu) ? cpu : undefined,
+      wait: { type: 'unknown', reason: 'not decoded' },
+    };
+    if (tid === pid) {
+      out.push({ thread, line: undefined });
+      continue;
+    }
+    const syscallFile = snap.read(`${dir}/syscall`);
+    // Gone between its stat and its syscall: the thread exited mid-scan.
+    if (!syscallFile.ok && isGone(syscallFile.error)) continue;
+    if (!syscallFile.ok) note('task/*/syscall', syscallFile.error);
+    const line = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
+    thread.syscall = line;
+    thread.wchan = readWchan(snap, `${dir}/wchan`, 'task/*/wchan', readDenied, note);
+    const statusFile = snap.read(`${dir}/status`);
+    if (statusFile.ok) {
+      const status = parseStatus(statusFile.text);
+      thread.voluntaryCtxt = status.voluntaryCtxt;
+      thread.nonvoluntaryCtxt = status.nonvoluntaryCtxt;
+    } else note('task/*/status', statusFile.error);
+    thread.notRunForMs = readNotRunFor(snap, `${dir}/sched`, uptimeS);
+    out.push({ thread, line });
+  }
+  return out.length > 1 ? out : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which thread explains a multi-threaded process's wait
+
+/**
+ * How well a thread's wait explains why its process does not progress (higher is better): a lock
+ * wait or a socket wait says what the process waits for; a thread running with its CPU time rising
+ * is a busy-loop candidate; sleeping says a clock; futex, wait4, join … only say "another thread".
+ */
+function threadRank(t: ThreadSample, fds: FdEntry[] | undefined, cpuRise: number | undefined): number {
+  const w = t.wait;
+  const running = w.type === 'running' || (t.state === 'R' && (w.type === 'unknown' || w.type === 'not-in-syscall'));
+  // CPU rise unknown (one sample, or a thread new in the last one): running may be a busy loop.
+  if (running) return cpuRise === undefined || cpuRise > 0 ? 40 : 5;
+  switch (w.type) {
+    case 'lock':
+      return 60;
+    case 'io': {
+      const entries = w.targets.map((target) => ({ target, fd: fds?.find((f) => f.fd === target.fd) }));
+      const listening = (e: (typeof entries)[number]): boolean => e.target.direction === 'accept' || e.fd?.tcp?.state === 'LISTEN';
+      if (entries.length === 0) return 10;
+      if (entries.every(listening)) return 15; // an acceptor thread: idle, but more telling than futex
+      if (entries.some((e) => !listening(e) && (e.fd?.tcp !== undefined || e.fd?.type === 'socket' || e.target.direction === 'connect'))) return 50;
+      return 30;
+    }
+    case 'sleep':
+      return 20;
+    case 'other':
+    case 'not-in-syscall':
+      return 10;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * For each multi-threaded process, pick the thread that explains its wait (see threadRank; ties:
+ * the same wait in every sample, then the main thread, then the one that has not run the longest,
+ * then the lowest TID) from the last sample it appears in, and show that thread's state, CPU time,
+ * wake-ups, syscall and wait in every sample that has it, so that samples compare like with like.
+ */
+export function pickThreads(samples: Sample[]): void {
+  const pids = new Set<number>();
+  for (const s of samples) for (const [pid, p] of s.processes) if (p.tasks) pids.add(pid);
+  for (const pid of pids) {
+    const history = samples.map((s) => s.processes.get(pid));
+    const latest = [...history].reverse().find((p) => p?.tasks)?.tasks;
+    if (!latest) continue;
+    const fds = [...history].reverse().find((p) => p?.tasks)?.fds;
+    const threadIn = (p: ProcessSample | undefined, tid: number): ThreadSample | undefined => p?.tasks?.find((t) => t.tid === tid);
+    let best: { t: ThreadSample; key: number[] } | undefined;
+    for (const t of latest) {
+      const seen = history.map((p) => threadIn(p, t.tid)).filter((x): x is ThreadSample => x !== undefined);
+      const t0 = seen[0];
+      const rise = t0 && t0 !== t && t0.cpuTicks !== undefined && t.cpuTicks !== undefined ? t.cpuTicks - t0.cpuTicks : undefined;
+      const persistent = seen.every((x) => x.syscallText === t.syscallText) ? 1 : 0;
+      const key = [threadRank(t, fds, rise), persistent, t.tid === pid ? 1 : 0, t.notRunForMs ?? 0, -t.tid];
+      if (!best || compareKeys(key, best.key) > 0) best = { t, key };
+    }
+    if (!best) continue;
+    for (const p of history) {
+      const t = threadIn(p, best.t.tid);
+      if (p && t) project(p, t);
+    }
+  }
+}
+
+function compareKeys(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function project(p: ProcessSample, t: ThreadSample): void {
+  p.tid = t.tid;
+  if (t.tid !== p.pid && t.comm !== p.command) p.threadComm = t.comm;
+  p.state = t.state;
+  p.cpuTicks = t.cpuTicks;
+  p.voluntaryCtxt = t.voluntaryCtxt;
+  p.nonvoluntaryCtxt = t.nonvoluntaryCtxt;
+  p.syscall = t.syscall;
+  p.syscallText = t.syscallText;
+  p.syscallName = t.syscallName;
+  p.wchan = t.wchan;
+  p.notRunForMs = t.notRunForMs;
+  p.wait = t.wait;
 }
 
 function targetsFromSockets(fds: FdEntry[]): Array<{ fd: number; direction: IoDirection }> {
@@ -290,31 +511,44 @@ function directionOf(events: number): IoDirection {
   return 'read';
 }
 
-/** Decode what the process waits on: the syscall, then the fds (pollfd array, fd_set, epoll). */
+/** What decodeWait fills in: the process itself (main thread) or one of its threads. */
+interface WaitView {
+  state: string;
+  syscallText?: string;
+  syscallName?: string;
+}
+
+/**
+ * Decode what a thread waits on: the syscall, then the fds (pollfd array, fd_set, epoll). The fd
+ * table and the memory are the process's (shared by its threads); `view` is the thread whose
+ * syscall line this is, `syscallFile` the name its syscall file is noted under when unreadable.
+ */
 function decodeWait(
   snap: ProcSnapshot,
   arch: Arch,
   proc: ProcessSample,
-  line: ReturnType<typeof parseSyscallLine>,
+  line: SyscallLine | undefined,
+  view: WaitView,
+  syscallFile: string,
 ): Wait {
   if (!line) {
-    const denied = proc.unreadable.find((u) => u.file === 'syscall');
-    if (proc.state === 'R') return { type: 'running' };
+    const denied = proc.unreadable.find((u) => u.file === syscallFile);
+    if (view.state === 'R') return { type: 'running' };
     return {
       type: 'unknown',
       reason: denied ? `syscall unreadable (${denied.error})` : 'syscall unreadable or malformed',
     };
   }
   if (line.kind === 'running') {
-    proc.syscallText = 'running';
+    view.syscallText = 'running';
     return { type: 'running' };
   }
   if (line.kind === 'not-in-syscall') {
-    proc.syscallText = 'not in a syscall';
-    return proc.state === 'R' ? { type: 'running' } : { type: 'not-in-syscall' };
+    view.syscallText = 'not in a syscall';
+    return view.state === 'R' ? { type: 'running' } : { type: 'not-in-syscall' };
   }
   const def = decodeSyscall(arch, line.nr);
-  proc.syscallName = def.name;
+  view.syscallName = def.name;
   const a = line.args;
   const fdArg = asInt32(a[0]);
   const fds = proc.fds ?? [];
@@ -332,7 +566,7 @@ function decodeWait(
     case 'write':
     case 'connect':
     case 'accept': {
-      proc.syscallText = `${def.name}(fd ${fdArg ?? '?'})`;
+      view.syscallText = `${def.name}(fd ${fdArg ?? '?'})`;
       if (fdArg === undefined) return fallback('truncated syscall line', def.name);
       return { type: 'io', syscall: def.name, targets: [{ fd: fdArg, direction: def.cls }], source: 'syscall-arg' };
     }
@@ -340,13 +574,13 @@ function decodeWait(
       const nfds = Number(a[1] ?? 0n);
       // poll's timeout is an int in ms; ppoll's is a timespec pointer (0 = forever).
       const timeoutMs = def.name === 'poll' ? asInt32(a[2]) : a[2] === 0n ? -1 : undefined;
-      proc.syscallText = `${def.name}(${nfds} fd${nfds === 1 ? '' : 's'}${timeoutMs !== undefined ? `, timeout ${timeoutMs}` : ''})`;
+      view.syscallText = `${def.name}(${nfds} fd${nfds === 1 ? '' : 's'}${timeoutMs !== undefined ? `, timeout ${timeoutMs}` : ''})`;
       if (nfds === 0) return { type: 'sleep', syscall: def.name };
       if (a[0] === undefined || nfds > MAX_POLLFDS) return fallback(`${nfds} pollfds not read`, def.name, timeoutMs);
       const mem = snap.readMem(proc.pid, a[0], nfds * 8);
       if (!mem.ok || mem.bytes.length < nfds * 8) {
         const error = mem.ok ? 'short read' : mem.error;
-        proc.unreadable.push({ file: 'mem', error });
+        addUnreadable(proc.unreadable, 'mem', error);
         return fallback(`pollfd array unreadable (${error})`, def.name, timeoutMs);
       }
       const targets = parsePollfds(mem.bytes)
@@ -356,7 +590,7 @@ function decodeWait(
     }
     case 'select': {
       const nfds = Math.min(Number(a[0] ?? 0n), MAX_SELECT_NFDS);
-      proc.syscallText = `${def.name}(nfds ${nfds})`;
+      view.syscallText = `${def.name}(nfds ${nfds})`;
       const readPtr = a[1] ?? 0n;
       const writePtr = a[2] ?? 0n;
       if (nfds === 0 || (readPtr === 0n && writePtr === 0n)) return { type: 'sleep', syscall: def.name };
@@ -369,7 +603,7 @@ function decodeWait(
         if (ptr === 0n) continue;
         const mem = snap.readMem(proc.pid, ptr, len);
         if (!mem.ok) {
-          proc.unreadable.push({ file: 'mem', error: mem.error });
+          addUnreadable(proc.unreadable, 'mem', mem.error);
           return fallback(`fd_set unreadable (${mem.error})`, def.name);
         }
         for (const fd of parseFdSet(mem.bytes, nfds)) targets.push({ fd, direction });
@@ -378,34 +612,34 @@ function decodeWait(
     }
     case 'epoll': {
       const timeoutMs = asInt32(a[3]);
-      proc.syscallText = `${def.name}(epfd ${fdArg ?? '?'}, timeout ${timeoutMs ?? '?'})`;
+      view.syscallText = `${def.name}(epfd ${fdArg ?? '?'}, timeout ${timeoutMs ?? '?'})`;
       if (fdArg === undefined) return fallback('truncated syscall line', def.name, timeoutMs);
       const info = snap.read(`${proc.pid}/fdinfo/${fdArg}`);
       if (!info.ok) {
-        proc.unreadable.push({ file: `fdinfo/${fdArg}`, error: info.error });
+        addUnreadable(proc.unreadable, `fdinfo/${fdArg}`, info.error);
         return fallback(`epoll fdinfo unreadable (${info.error})`, def.name, timeoutMs);
       }
       const targets = parseFdinfo(info.text).epollTargets.map((t) => ({ fd: t.fd, direction: directionOf(t.events) }));
       return { type: 'io', syscall: def.name, targets, source: 'epoll-fdinfo', timeoutMs };
     }
     case 'flock': {
-      proc.syscallText = `flock(fd ${fdArg ?? '?'}, ${a[1] === 2n ? 'LOCK_EX' : a[1] === 1n ? 'LOCK_SH' : `op ${a[1] ?? '?'}`})`;
+      view.syscallText = `flock(fd ${fdArg ?? '?'}, ${a[1] === 2n ? 'LOCK_EX' : a[1] === 1n ? 'LOCK_SH' : `op ${a[1] ?? '?'}`})`;
       return { type: 'lock', syscall: 'flock', fd: fdArg };
     }
     case 'fcntl': {
       const cmd = asInt32(a[1]);
       if (cmd === F_SETLKW || cmd === F_OFD_SETLKW) {
-        proc.syscallText = `fcntl(fd ${fdArg ?? '?'}, ${cmd === F_SETLKW ? 'F_SETLKW' : 'F_OFD_SETLKW'})`;
+        view.syscallText = `fcntl(fd ${fdArg ?? '?'}, ${cmd === F_SETLKW ? 'F_SETLKW' : 'F_OFD_SETLKW'})`;
         return { type: 'lock', syscall: 'fcntl', fd: fdArg };
       }
-      proc.syscallText = `fcntl(fd ${fdArg ?? '?'}, cmd ${cmd ?? '?'})`;
+      view.syscallText = `fcntl(fd ${fdArg ?? '?'}, cmd ${cmd ?? '?'})`;
       return { type: 'other', syscall: 'fcntl' };
     }
     case 'sleep':
-      proc.syscallText = def.name;
+      view.syscallText = def.name;
       return { type: 'sleep', syscall: def.name };
     default:
-      proc.syscallText = def.name;
+      view.syscallText = def.name;
       return { type: 'other', syscall: def.name };
   }
 }

@@ -4,8 +4,19 @@
  * runs a POSIX-sh script (the toolbox has no node or python: sh + grep/find/awk/dd/od only) that
  * prints every file the analysis needs, delimited, and the snapshot serves reads from that dump.
  * One exec per file would cost ~100 ms each: far over the 500 ms budget of a container diagnosis.
+ * Multi-threaded processes (stat field 20 > 1) also get their threads' task/TID/stat, syscall,
+ * wchan, status and sched in the same run; single-threaded ones (most pools) cost nothing more.
  */
-import { monotonicMs, type FdLink, type FdListResult, type MemResult, type ProcReader, type ProcSnapshot, type ReadResult } from './procfs';
+import {
+  monotonicMs,
+  type FdLink,
+  type FdListResult,
+  type MemResult,
+  type ProcReader,
+  type ProcSnapshot,
+  type ReadResult,
+  type TidListResult,
+} from './procfs';
 import { normalizeArch, syscallNumbers, type Arch } from './syscalls';
 
 export interface ExecResult {
@@ -40,8 +51,8 @@ export function collectorScript(): string {
   return `
 export LC_ALL=C
 cd /proc || exit 97
-E=/tmp/.faultline-diag-err.$$; T=/tmp/.faultline-diag-grep.$$; L=/tmp/.faultline-diag-links.$$
-: >"$E"
+E=/tmp/.faultline-diag-err.$$; T=/tmp/.faultline-diag-grep.$$; L=/tmp/.faultline-diag-links.$$; U=/tmp/.faultline-diag-task.$$
+: >"$E"; : >"$U"
 A=$(uname -m)
 echo "@@arch $A"
 echo "@@self $$"
@@ -51,6 +62,16 @@ grep -H -a '' uptime locks [0-9]*/stat [0-9]*/syscall [0-9]*/wchan [0-9]*/io [0-
 cat "$T"
 grep -H -a -E '^(Name|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches|se[.]exec_start)' [0-9]*/status [0-9]*/sched 2>>"$E"
 grep -H -a '' [0-9]*/fdinfo/* 2>>"$E"
+MT=$(awk '/^[0-9]+[/]stat:/ { c = index($0, ":"); s = substr($0, c + 1); sub(/^.*[)] /, "", s); split(s, w, " "); if (w[18] + 0 > 1) print substr($0, 1, index($0, "/") - 1) }' "$T")
+if [ -n "$MT" ]; then
+  set --
+  for p in $MT; do set -- "$@" "$p"/task/[0-9]*/stat "$p"/task/[0-9]*/syscall "$p"/task/[0-9]*/wchan; done
+  grep -H -a '' "$@" >"$U" 2>>"$E"
+  cat "$U"
+  set --
+  for p in $MT; do set -- "$@" "$p"/task/[0-9]*/status "$p"/task/[0-9]*/sched; done
+  grep -H -a -E '^(voluntary_ctxt_switches|nonvoluntary_ctxt_switches|se[.]exec_start)' "$@" 2>>"$E"
+fi
 echo '@@links'
 find self/ns/net self/ns/mnt [0-9]*/ns/net [0-9]*/ns/mnt [0-9]*/fd -maxdepth 1 -type l -printf '%p\\t%l\\n' >"$L" 2>>"$E"
 cat "$L"
@@ -59,18 +80,19 @@ S=$(grep '^self/ns/net' "$L" | cut -f2)
 grep -H '' self/net/tcp self/net/tcp6 $(awk -F'\\t' -v s="$S" '$1 ~ /[/]ns[/]net$/ && $1 !~ /^self/ && $2 != s && !seen[$2]++ { split($1, p, "/"); print p[1] "/net/tcp"; print p[1] "/net/tcp6" }' "$L") 2>>"$E"
 awk -v arch="$A" '
 function hex(s,   i, v) { s = tolower(s); sub(/^0x/, "", s); v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
-/^[0-9]+[/]syscall:[0-9]/ {
+function want(pid, addr, len) { if (!seen[pid " " addr " " len]++) print pid, addr, len }
+/^[0-9]+[/](task[/][0-9]+[/])?syscall:[0-9]/ {
   c = index($0, ":"); split(substr($0, 1, c - 1), p, "/"); n = split(substr($0, c + 1), w, " ")
   key = arch ":" w[1]
-  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) print p[1], w[2], nf * 8 }
-  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") print p[1], w[3], len; if (w[4] != "0x0") print p[1], w[4], len } }
-}' "$T" | while read -r pid addr len; do
+  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) want(p[1], w[2], nf * 8) }
+  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") want(p[1], w[3], len); if (w[4] != "0x0") want(p[1], w[4], len) } }
+}' "$T" "$U" | while read -r pid addr len; do
   echo "@@mem $pid $addr $len"
   dd if="$pid/mem" bs="$len" count=1 skip="$((addr))" iflag=skip_bytes 2>>"$E" | od -An -v -tx1
 done
 echo '@@errors'
 cat "$E"
-rm -f "$E" "$T" "$L"
+rm -f "$E" "$T" "$L" "$U"
 echo '@@end'
 `;
 }
@@ -82,6 +104,8 @@ interface Dump {
   files: Map<string, string>;
   links: Map<string, string>;
   fdsByPid: Map<number, FdLink[]>;
+  /** Threads listed for a multi-threaded process (from its task/TID/stat files). */
+  tidsByPid: Map<number, number[]>;
   nets: Map<string, string>; // `self/net/tcp` or `PID/net/tcp` -> text
   mems: Array<{ pid: number; address: bigint; bytes: Buffer }>;
   errors: Map<string, string>;
@@ -105,6 +129,7 @@ export function parseDump(stdout: string): Dump {
     files: new Map(),
     links: new Map(),
     fdsByPid: new Map(),
+    tidsByPid: new Map(),
     nets: new Map(),
     mems: [],
     errors: new Map(),
@@ -172,7 +197,16 @@ export function parseDump(stdout: string): Dump {
     }
   }
   flushMem();
-  for (const [path, lines] of fileLines) dump.files.set(path, `${lines.join('\n')}\n`);
+  for (const [path, lines] of fileLines) {
+    dump.files.set(path, `${lines.join('\n')}\n`);
+    const task = /^([0-9]+)\/task\/([0-9]+)\/stat$/.exec(path);
+    if (task) {
+      const pid = Number(task[1]);
+      const tids = dump.tidsByPid.get(pid) ?? [];
+      tids.push(Number(task[2]));
+      dump.tidsByPid.set(pid, tids);
+    }
+  }
   for (const [path, lines] of netLines) dump.nets.set(path, `${lines.join('\n')}\n`);
   for (const [path, target] of dump.links) {
     const m = /^([0-9]+)\/fd\/([0-9]+)$/.exec(path);
@@ -186,6 +220,7 @@ export function parseDump(stdout: string): Dump {
 }
 
 const PER_PID_FILE = /^([0-9]+)\/(stat|status|syscall|wchan|io|cmdline|sched|fdinfo\/[0-9]+)$/;
+const PER_TASK_FILE = /^([0-9]+\/task\/[0-9]+)\/(status|syscall|wchan|sched)$/;
 
 class DumpSnapshot implements ProcSnapshot {
   readonly arch: Arch;
@@ -241,7 +276,16 @@ class DumpSnapshot implements ProcSnapshot {
     if (m && this.pidSet.has(Number(m[1])) && this.dump.complete && this.dump.files.has(`${m[1]}/stat`)) {
       return { ok: true, text: '' };
     }
+    // A thread's status and sched lines are filtered by grep: none printed is an empty file too.
+    const t = PER_TASK_FILE.exec(relPath);
+    if (t && this.dump.complete && this.dump.files.has(`${t[1]}/stat`)) return { ok: true, text: '' };
     return { ok: false, error: 'ENOENT' };
+  }
+
+  listTids(pid: number): TidListResult {
+    const tids = this.dump.tidsByPid.get(pid);
+    if (tids) return { ok: true, tids: [...tids].sort((a, b) => a - b) };
+    return { ok: false, error: this.dump.errors.get(`${pid}/task`) ?? 'ENOENT' };
   }
 
   readLink(relPath: string): ReadResult {

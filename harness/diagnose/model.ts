@@ -47,6 +47,27 @@ export interface Unreadable {
   error: string;
 }
 
+/**
+ * One thread of a multi-threaded process (/proc/PID/task/TID/…), read for the processes examined in
+ * full. The main thread is among them (tid = pid).
+ */
+export interface ThreadSample {
+  tid: number;
+  /** The thread's comm (Java and Go name their threads; Python's keep the process's). */
+  comm: string;
+  state: string;
+  /** This thread's own utime+stime (task/TID/stat), not the process total. */
+  cpuTicks?: number;
+  voluntaryCtxt?: number;
+  nonvoluntaryCtxt?: number;
+  syscall?: SyscallLine;
+  syscallText?: string;
+  syscallName?: string;
+  wchan?: string;
+  notRunForMs?: number;
+  wait: Wait;
+}
+
 export interface ProcessSample {
   pid: number;
   /** comm (the kernel's 15-character name). */
@@ -71,6 +92,16 @@ export interface ProcessSample {
   notRunForMs?: number;
   wait: Wait;
   unreadable: Unreadable[];
+  /**
+   * The thread whose facts fill state, cpuTicks, ctxt switches, syscall*, wchan, notRunForMs and
+   * wait: the main thread (tid = pid) unless another thread explains the process's wait better
+   * (see pickThreads in collect.ts). Undefined when the process was not read at all.
+   */
+  tid?: number;
+  /** That thread's comm, when another thread than the main one was picked. */
+  threadComm?: string;
+  /** Every thread read (multi-threaded processes examined in full), the main thread first. */
+  tasks?: ThreadSample[];
 }
 
 export interface Sample {
@@ -151,6 +182,8 @@ export interface ChainReport {
   cycle?: number[];
   resource: ResourceReport;
   syscall: string | null;
+  /** The root's thread that `syscall` belongs to (= root for the main thread). */
+  tid?: number;
   evidence: string[];
 }
 
@@ -160,6 +193,8 @@ export interface CulpritReport {
   cmdline: string;
   kind: CulpritKind;
   syscall: string | null;
+  /** The thread that `syscall` belongs to: pid itself for the main thread, else the thread that explains the wait. */
+  tid?: number;
   resource: ResourceReport;
   /** Locks the culprit holds that others wait for. */
   holds: LockReport[];
@@ -179,6 +214,8 @@ export interface ProcessReport {
   cmdline: string;
   state: string;
   syscall: string | null;
+  /** The thread whose state and syscall are shown (= pid for the main thread). */
+  tid?: number;
   /** One line: "waits for flock on /tmp/x (held by 123)", "recvfrom fd 5 tcp 10.0.0.2:9000" … */
   wait: string;
   role: ProcessRole;

@@ -23,6 +23,7 @@ export type ReadError = string;
 export type ReadResult = { ok: true; text: string } | { ok: false; error: ReadError };
 export type FdListResult = { ok: true; fds: FdLink[] } | { ok: false; error: ReadError };
 export type MemResult = { ok: true; bytes: Buffer } | { ok: false; error: ReadError };
+export type TidListResult = { ok: true; tids: number[] } | { ok: false; error: ReadError };
 
 export interface FdLink {
   fd: number;
@@ -41,6 +42,11 @@ export interface ProcSnapshot {
   read(relPath: string): ReadResult;
   readLink(relPath: string): ReadResult;
   listFds(pid: number): FdListResult;
+  /**
+   * The thread IDs in /proc/PID/task (the main thread's is the pid). Optional: a snapshot without
+   * it is read main thread only. Per-thread files are read as `PID/task/TID/stat` & co.
+   */
+  listTids?(pid: number): TidListResult;
   /** Bytes of the process's memory (for pollfd arrays and fd_sets); needs ptrace access. */
   readMem(pid: number, address: bigint, length: number): MemResult;
 }
@@ -147,6 +153,19 @@ export class LocalSnapshot implements ProcSnapshot {
     return { ok: true, fds: fds.sort((a, b) => a.fd - b.fd) };
   }
 
+  listTids(pid: number): TidListResult {
+    try {
+      const tids = fs
+        .readdirSync(this.abs(`${pid}/task`))
+        .filter((name) => /^[0-9]+$/.test(name))
+        .map(Number)
+        .sort((a, b) => a - b);
+      return { ok: true, tids };
+    } catch (e) {
+      return { ok: false, error: errorCode(e) };
+    }
+  }
+
   readMem(pid: number, address: bigint, length: number): MemResult {
     let fd: number | undefined;
     try {
@@ -212,6 +231,8 @@ export function selfAndAncestors(root: string, startPid = process.pid): Set<numb
  * - any link (e.g. `PID/ns/net`) may be a regular file holding the link's target;
  * - `PID/mem.hex`: `0xADDRESS hexbytes…` lines;
  * - `PID/<file>.error`: holds an errno (EACCES, EPERM, ESRCH …) the read of `<file>` fails with;
+ * - `PID/task/TID/`: the threads of a multi-threaded process (stat, status, syscall, wchan, sched);
+ *   a TID directory without its stat is a thread that exited mid-scan;
  * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as;
  * - the sample's time is its recorded `uptime`.
  * Several roots make several samples: snapshot i reads roots[min(i, n-1)].
@@ -296,6 +317,11 @@ class FixtureSnapshot extends LocalSnapshot {
       if (m) fds.push({ fd: Number(m[1]), target: m[2] as string });
     }
     return { ok: true, fds };
+  }
+
+  override listTids(pid: number): TidListResult {
+    const error = this.injectedError(`${pid}/task`);
+    return error ? { ok: false, error } : super.listTids(pid);
   }
 
   override readMem(pid: number, address: bigint, length: number): MemResult {

@@ -32,6 +32,11 @@ function resourceText(r: ResourceReport): string {
   }
 }
 
+/** ` (thread 125)` when the syscall shown is not the main thread's. */
+function threadNote(pid: number, tid: number | undefined): string {
+  return tid !== undefined && tid !== pid ? ` (thread ${tid})` : '';
+}
+
 function pidList(pids: number[], max = 12): string {
   if (pids.length <= max) return pids.join(', ');
   return `${pids.slice(0, max).join(', ')} … (+${pids.length - max})`;
@@ -53,7 +58,7 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
   if (chain.cycle) lines.push(`${indent}cycle     ${chain.cycle.join(' -> ')} -> ${chain.cycle[0]}`);
   const root = proc(chain.root);
   lines.push(`${indent}root      pid ${chain.root}${root ? ` ${root.command}: ${truncate(root.cmdline, 80)}` : ''}`);
-  lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}`);
+  lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}${threadNote(chain.root, chain.tid)}`);
   lines.push(`${indent}on        ${resourceText(chain.resource)}`);
   if (chain.resource.service || chain.resource.remote) {
     lines.push(`${indent}upstream  ${chain.resource.service ? `${chain.resource.service} (${chain.resource.remote})` : chain.resource.remote}`);
@@ -74,7 +79,7 @@ export function renderText(d: Diagnosis): string {
     const c = d.culprit;
     const upstream = c.resource.service ?? c.resource.remote;
     out.push(
-      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
     );
     const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
     out.push('');
@@ -91,7 +96,7 @@ export function renderText(d: Diagnosis): string {
     out.push('other chains:');
     for (const ch of others) {
       out.push(
-        `  - root pid ${ch.root}: ${ch.kind}${ch.culprit ? '' : ' (not a culprit)'}, ${ch.waiters.length} waiter${ch.waiters.length === 1 ? '' : 's'}${ch.syscall ? `, ${ch.syscall}` : ''}`,
+        `  - root pid ${ch.root}: ${ch.kind}${ch.culprit ? '' : ' (not a culprit)'}, ${ch.waiters.length} waiter${ch.waiters.length === 1 ? '' : 's'}${ch.syscall ? `, ${ch.syscall}${threadNote(ch.root, ch.tid)}` : ''}`,
       );
     }
   }

@@ -7,6 +7,7 @@
  * Image: the toolbox image from the engine's ImageStore (built or pulled on demand).
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { diagnose, ContainerProcReader } from '../../harness/diagnose';
 import { diagnoseCommand } from '../../harness/cli/diagnose';
@@ -95,5 +96,56 @@ describe('diagnose inside a container through a sidecar', () => {
     const sidecars = await docker('ps', '-a', '--filter', `label=dev.faultline.target`, '--format', '{{.Names}} {{.Label "dev.faultline.target"}}');
     const targetId = await docker('inspect', '--format', '{{.Id}}', name);
     expect(sidecars.split('\n').filter((l) => l.includes(targetId))).toHaveLength(1); // only this file's own sidecar
+  });
+});
+
+/**
+ * A multi-threaded holder inside a container, read through a real sidecar: a worker thread holds
+ * the flock and reads a silent loopback peer while the main thread joins it (futex). The target
+ * runs the python-pool example's image (it has python3) with the diagnoser's helper.py copied in.
+ */
+describe('diagnose a multi-threaded holder inside a container', () => {
+  const threaded = newRun('diag-threads');
+  const target = `faultline-diag-threads-${threaded.runId}`;
+  let threadSidecar: Sidecar | undefined;
+  let pid = 0;
+  let tid = 0;
+  let peerPort = 0;
+
+  beforeAll(async () => {
+    const { docker: engine } = await connectDocker();
+    const appImage = await new ImageStore(engine).ensureContext(join(__dirname, '../../examples/python-pool'), 'python-pool');
+    const labels = Object.entries(threaded.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    await docker('run', '-d', '--name', target, ...labels, '--entrypoint', 'sleep', appImage, 'infinity');
+    await docker('cp', join(__dirname, '../unit/diagnose/fixtures/helper.py'), `${target}:/tmp/helper.py`);
+    pid = Number(await docker('exec', target, 'sh', '-c', 'python3 /tmp/helper.py holder /tmp/sess_t flock thread-recv >/tmp/holder.out 2>&1 & echo $!'));
+    await docker('exec', target, 'sh', '-c', 'for i in 1 2 3; do python3 /tmp/helper.py waiter /tmp/sess_t flock >/dev/null 2>&1 & done');
+    for (let i = 0; i < 200; i++) {
+      const out = await docker('exec', target, 'cat', '/tmp/holder.out');
+      const locks = await docker('exec', target, 'cat', '/proc/locks');
+      tid = Number(/^tid (\d+)$/m.exec(out)?.[1] ?? 0);
+      peerPort = Number(/^port (\d+)$/m.exec(out)?.[1] ?? 0);
+      if (tid && peerPort && (locks.match(/->/g) ?? []).length >= 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    threadSidecar = await startSidecar({ target, sharePid: true, capabilities: ['SYS_PTRACE'], labels: threaded.labels, image });
+  }, 300_000);
+
+  afterAll(async () => {
+    await threadSidecar?.stop().catch(() => undefined);
+    await docker('rm', '-f', target).catch(() => undefined);
+  });
+
+  test('names the holder and the thread that reads the half-open socket, not the joining main thread', async () => {
+    expect(tid).toBeGreaterThan(0);
+    expect(tid).not.toBe(pid);
+    const reader = new ContainerProcReader(threadSidecar as Sidecar, { name: target });
+    const registry = { services: [{ name: 'profile', addresses: [{ host: '127.0.0.1', port: peerPort }] }] };
+    const d = await diagnose({ reader, samples: 2, intervalMs: 200, registry });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid, tid, kind: 'half-open-read' });
+    expect(d.culprit?.waiters).toHaveLength(3);
+    expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', service: 'profile' });
   });
 });

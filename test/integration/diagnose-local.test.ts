@@ -3,11 +3,11 @@
  * flock or POSIX (fcntl) lock and then block the way a stuck worker does, with waiters queued
  * behind them. Each test asserts the kind, the holder's pid, the waiters and the resource.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { diagnose, decodeSyscall, normalizeArch, type Diagnosis } from '../../harness/diagnose';
+import { ContainerProcReader, diagnose, decodeSyscall, normalizeArch, renderText, type Diagnosis } from '../../harness/diagnose';
 import { diagnoseCommand } from '../../harness/cli/diagnose';
 import { captureIO } from '../helpers/io';
 
@@ -78,9 +78,9 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
   }
 }
 
-function syscallOf(pid: number): string {
+function syscallOf(pid: number, tid?: number): string {
   try {
-    const line = fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').trim();
+    const line = fs.readFileSync(tid === undefined ? `/proc/${pid}/syscall` : `/proc/${pid}/task/${tid}/syscall`, 'utf8').trim();
     if (line === 'running') return 'running';
     return decodeSyscall(arch, Number(line.split(' ')[0])).name;
   } catch {
@@ -140,7 +140,76 @@ function expectCulprit(d: Diagnosis, kind: string, holder: number, waiters: numb
   expect([...(d.culprit?.waiters ?? [])].sort((a, b) => a - b)).toEqual([...waiters].sort((a, b) => a - b));
 }
 
+/**
+ * helper.py holder … thread-recv / thread-spin: a worker thread takes the lock, then reads from a
+ * silent peer or spins; the main thread waits in join (futex), a third thread sleeps.
+ */
+async function threadedConvoy(
+  mode: 'thread-recv' | 'thread-spin',
+  waiterCount: number,
+  threadSyscalls: string[],
+): Promise<{ holder: Helper; tid: number; port?: number; waiters: number[]; lockFile: string }> {
+  const lockFile = path.join(dir, `sess-${mode}.lock`);
+  const holder = await spawnHelper(['holder', lockFile, 'flock', mode]);
+  const tid = Number(holder.lines.find((l) => l.startsWith('tid '))?.split(' ')[1]);
+  const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]) || undefined;
+  const waiters: number[] = [];
+  for (let i = 0; i < waiterCount; i++) waiters.push((await spawnHelper(['waiter', lockFile, 'flock'])).pid);
+  await waitFor(`${waiterCount} waiters in /proc/locks`, () => {
+    const w = lockWaiters();
+    return waiters.every((p) => w.has(p));
+  });
+  await waitFor(`thread ${tid} in ${threadSyscalls.join('/')}`, () => threadSyscalls.includes(syscallOf(holder.pid, tid)));
+  await waitFor('the main thread in join (futex)', () => syscallOf(holder.pid) === 'futex');
+  return { holder, tid, port, waiters, lockFile };
+}
+
+/** Runs argv locally: the container reader's collector script, without a container. */
+const localExec = {
+  exec: (argv: string[]) =>
+    new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(argv[0] as string, argv.slice(1), { maxBuffer: 256 << 20 }, (err, stdout, stderr) =>
+        resolve({ exitCode: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr }),
+      ),
+    ),
+};
+
 describe('diagnose on live local processes', () => {
+  test('multi-threaded holder: the main thread joins (futex) a worker thread that holds the flock and reads a silent peer: half-open-read, thread named', async () => {
+    const { holder, tid, port, waiters, lockFile } = await threadedConvoy('thread-recv', 3, ['recvfrom']);
+    expect(tid).not.toBe(holder.pid);
+    const d = await diagnose({
+      match: scope(),
+      samples: 2,
+      intervalMs: 200,
+      registry: { services: [{ name: 'storage', addresses: [{ host: '127.0.0.1', port: port as number }] }] },
+    });
+    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expect(d.culprit?.tid).toBe(tid);
+    expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, service: 'storage', remote: `127.0.0.1:${port}` });
+    expect(d.culprit?.holds[0]).toMatchObject({ type: 'FLOCK', access: 'WRITE', path: lockFile });
+    expect(d.culprit?.evidence.join('\n')).toMatch(new RegExp(`main thread ${holder.pid} in futex`));
+    expect(d.processes.find((p) => p.pid === holder.pid)).toMatchObject({ role: 'culprit', tid });
+    expect(d.processes.filter((p) => p.role === 'waiter').map((p) => p.pid)).toEqual([...waiters].sort((a, b) => a - b));
+    expect(renderText(d)).toContain(`pid ${holder.pid} (python3) thread ${tid} blocks 3 waiting processes; upstream storage`);
+
+    // The container reader's one-exec collector script gathers task/ too (run here through the
+    // local sh: the same script a sidecar runs, no container involved).
+    const viaScript = await diagnose({ reader: new ContainerProcReader(localExec, { name: 'local', sidecar: false }), pids: waiters, samples: 2, intervalMs: 100 });
+    expectCulprit(viaScript, 'half-open-read', holder.pid, waiters);
+    expect(viaScript.culprit?.tid).toBe(tid);
+    expect(viaScript.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', remote: `127.0.0.1:${port}` });
+  });
+
+  test('multi-threaded holder whose worker thread spins while the main thread joins: busy-loop, thread named', async () => {
+    const { holder, tid, waiters } = await threadedConvoy('thread-spin', 2, ['running']);
+    const d = await diagnose({ pids: waiters, samples: 2, intervalMs: 300 });
+    expectCulprit(d, 'busy-loop', holder.pid, waiters);
+    expect(d.culprit?.tid).toBe(tid);
+    expect(d.culprit?.resource.type).toBe('cpu');
+  });
+
   test('flock convoy behind a holder reading from a silent peer (recvfrom): half-open-read, service named', async () => {
     const { holder, waiters, lockFile } = await convoy({ kind: 'flock', mode: 'recv' }, 3, ['recvfrom']);
     const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]);

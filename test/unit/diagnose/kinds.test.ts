@@ -173,3 +173,55 @@ describe('aarch64 (numbers differ: 73 is ppoll there, flock is 32, fcntl 25, rec
     expect(d.culprit?.syscall).toMatch(/^sendto\(fd \d+\)$/);
   });
 });
+
+describe('multi-threaded holders (every thread read from /proc/PID/task)', () => {
+  // helper.py holder … thread-recv / thread-spin: a worker thread takes the flock, then reads from
+  // a silent peer or spins; the main thread waits in join (futex), a third thread sleeps. The main
+  // thread's /proc/PID/syscall alone says futex: the wait is the worker thread's.
+  test('half-open-read in a non-main thread: the thread is found, named (tid) and classified', async () => {
+    const m = meta('threaded-half-open-read');
+    const tid = m.tid as number;
+    expect(tid).not.toBe(m.holder);
+    // The recording: the main thread in futex (202), the worker in recvfrom (45).
+    const s1 = path.join(FIXTURES, 'threaded-half-open-read', 's1', String(m.holder));
+    expect(fs.readFileSync(path.join(s1, 'syscall'), 'utf8')).toMatch(/^202 /);
+    expect(fs.readFileSync(path.join(s1, 'task', String(tid), 'syscall'), 'utf8')).toMatch(/^45 /);
+
+    const d = await run('threaded-half-open-read');
+    expectConvoy(d, 'half-open-read', m);
+    expect(d.culprit?.tid).toBe(tid);
+    expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
+    expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, timer: 'none', remote: `127.0.0.1:${m.port}` });
+    expect(d.culprit?.holds).toEqual([expect.objectContaining({ type: 'FLOCK', access: 'WRITE', path: m.lockFile })]);
+    const evidence = d.culprit?.evidence.join('\n') ?? '';
+    expect(evidence).toContain(`pid ${m.holder} (python3) thread ${tid} blocked in recvfrom`);
+    expect(evidence).toMatch(new RegExp(`pid ${m.holder} has 3 threads: the wait shown is thread ${tid}'s .*main thread ${m.holder} in futex`));
+    expect(evidence).toMatch(/no progress across 2 samples/);
+    expect(d.chains[0]).toMatchObject({ root: m.holder, tid, kind: 'half-open-read' });
+    const holder = d.processes.find((p) => p.pid === m.holder);
+    expect(holder).toMatchObject({ role: 'culprit', tid, syscall: expect.stringMatching(/^recvfrom/), wait: expect.stringContaining(`thread ${tid}: recvfrom`) });
+    // Waiters are single-threaded: their tid is their pid.
+    for (const w of m.waiters) expect(d.processes.find((p) => p.pid === w)?.tid).toBe(w);
+    const text = renderText(d);
+    expect(text).toContain(`STUCK: half-open-read — pid ${m.holder} (python3) thread ${tid} blocks 3 waiting processes`);
+    expect(text).toMatch(new RegExp(`blocked   recvfrom\\(fd \\d+\\) \\(thread ${tid}\\)`));
+  });
+
+  test('busy-loop in a non-main thread: the thread whose own CPU time rises (task/TID/stat)', async () => {
+    const m = meta('threaded-busy-loop');
+    const d = await run('threaded-busy-loop');
+    expectConvoy(d, 'busy-loop', m);
+    expect(d.culprit?.tid).toBe(m.tid);
+    expect(d.culprit?.syscall).toBe('running');
+    expect(d.culprit?.resource).toEqual({ type: 'cpu' });
+    expect(d.culprit?.evidence.join('\n')).toMatch(new RegExp(`thread ${m.tid} is running in user space while holding the lock: state R, /proc/PID/task/TID/syscall "running"`));
+    expect(d.culprit?.evidence.join('\n')).toMatch(/CPU time rose by [1-9][0-9]* ticks/);
+  });
+
+  test('one sample: the thread blocked on the socket still outranks the main thread in futex', async () => {
+    const m = meta('threaded-half-open-read');
+    const d = await diagnose({ reader: reader('threaded-half-open-read'), samples: 1 });
+    expectConvoy(d, 'half-open-read', m);
+    expect(d.culprit?.tid).toBe(m.tid);
+  });
+});

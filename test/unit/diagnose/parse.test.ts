@@ -7,7 +7,8 @@ import {
   parseStat,
   parseSyscallLine,
 } from '../../../harness/diagnose/parse';
-import { collectorScript, parseDump } from '../../../harness/diagnose/container';
+import { collectorScript, ContainerProcReader, parseDump } from '../../../harness/diagnose/container';
+import { diagnose } from '../../../harness/diagnose';
 import { decodeSyscall } from '../../../harness/diagnose/syscalls';
 import { parseDiagnoseArgs } from '../../../harness/cli/diagnose';
 
@@ -173,6 +174,60 @@ describe('container dump', () => {
     const truncated = parseDump('@@arch x86_64\n@@pids 1 2\n@@grep\n1/stat:1 (a');
     expect(truncated.complete).toBe(false);
     expect(truncated.files.get('1/stat')).toBe('1 (a\n');
+  });
+});
+
+describe('container dump: threads', () => {
+  test('the script reads task/ only for multi-threaded processes (stat field 20 > 1), in the same exec, and their polls\' memory', () => {
+    const script = collectorScript();
+    expect(script).toContain('if (w[18] + 0 > 1)');
+    expect(script).toContain('"$p"/task/[0-9]*/syscall');
+    expect(script).toContain('"$p"/task/[0-9]*/status "$p"/task/[0-9]*/sched');
+    expect(script).toContain('(task[/][0-9]+[/])?syscall:');
+    expect(script).not.toMatch(/\bbash\b|\bpython|\bnode\b/);
+  });
+
+  test('a dump with a multi-threaded holder: the worker thread blocked in recvfrom is the culprit\'s tid', async () => {
+    const dump = [
+      '@@arch x86_64',
+      '@@self 900',
+      '@@pids 7 9 900',
+      '@@grep',
+      'uptime:100.00 50.00',
+      'locks:1: FLOCK  ADVISORY  WRITE 7 00:3c:5 0 EOF',
+      'locks:1: -> FLOCK  ADVISORY  WRITE 9 00:3c:5 0 EOF',
+      '7/stat:7 (java) S 1 7 7 0 -1 0 0 0 0 0 30 2 0 0 20 0 3 0 5 0 0',
+      '7/syscall:202 0x7f00 0x189 0x0 0x0 0x0 0xffffffff 0x0 0x0',
+      '7/cmdline:java\u0000-jar\u0000app.jar\u0000',
+      '9/stat:9 (java) S 1 9 9 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 6 0 0',
+      '9/syscall:73 0x3 0x2 0x0 0x0 0x0 0x0 0x0 0x0',
+      '9/cmdline:java\u0000',
+      '7/fdinfo/4:lock:\t1: FLOCK  ADVISORY  WRITE 7 00:3c:5 0 EOF',
+      '7/task/7/stat:7 (java) S 1 7 7 0 -1 0 0 0 0 0 20 1 0 0 20 0 3 0 5 0 0',
+      '7/task/7/syscall:202 0x7f00 0x189 0x0 0x0 0x0 0xffffffff 0x0 0x0',
+      '7/task/8/stat:8 (pool-1-thread-1) S 1 7 7 0 -1 0 0 0 0 0 5 1 0 0 20 0 3 0 5 0 0',
+      '7/task/8/syscall:45 0x3 0x7ffd 0x2000 0x0 0x0 0x0 0x0 0x0',
+      '7/task/8/wchan:wait_woken',
+      '7/task/8/status:voluntary_ctxt_switches:\t4',
+      '@@links',
+      'self/ns/net\tnet:[1]',
+      '7/ns/net\tnet:[1]',
+      '7/fd/3\tsocket:[55]',
+      '7/fd/4\t/tmp/sess.lock',
+      '9/fd/3\t/tmp/sess.lock',
+      '@@net',
+      'self/net/tcp:  sl  local_address',
+      'self/net/tcp:   0: 0100007F:9E3F 0100007F:AB00 01 00000000:00000000 00:00000000 00000000 0 0 55 1',
+      '@@errors',
+      "grep: 7/task/10/stat: No such file or directory",
+      "grep: 7/task/8/sched: Permission denied",
+      '@@end',
+    ].join('\n');
+    expect(parseDump(dump).tidsByPid.get(7)).toEqual([7, 8]);
+    const reader = new ContainerProcReader({ exec: async () => ({ exitCode: 0, stdout: dump, stderr: '' }) }, { name: 'app' });
+    const d = await diagnose({ reader, samples: 1 });
+    expect(d.culprit).toMatchObject({ pid: 7, tid: 8, kind: 'half-open-read', waiters: [9], syscall: 'recvfrom(fd 3)' });
+    expect(d.culprit?.evidence.join('\n')).toContain('pid 7 (java) thread 8 (pool-1-thread-1) blocked in recvfrom(fd 3)');
   });
 });
 

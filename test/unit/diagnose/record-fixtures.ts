@@ -7,8 +7,9 @@
  * Each scenario starts helpers (fixtures/helper.py), waits until they block, then copies what the
  * diagnoser reads into fixtures/<scenario>/s0 and s1 (two samples 300 ms apart): /proc/locks and
  * net/tcp filtered to the recorded processes, per-PID stat/status/syscall/wchan/cmdline/io/sched,
- * fd links as `fd.links`, fdinfo of files and epoll fds, ns/net as a file, and the pollfd array of a
- * process in poll as `mem.hex`. meta.json names the roles (holder, waiters …) by PID.
+ * fd links as `fd.links`, fdinfo of files and epoll fds, ns/net as a file, the pollfd array of a
+ * process in poll as `mem.hex`, and for a multi-threaded process every thread's
+ * task/TID/stat/status/syscall/wchan/sched. meta.json names the roles (holder, waiters …) by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -73,6 +74,31 @@ function children0(pid: number): number[] {
   return out;
 }
 
+function filterStatus(text: string): string {
+  // Only the fields the diagnoser reads keep the fixtures small and readable.
+  return `${text
+    .split('\n')
+    .filter((l) => /^(Name|State|Tgid|PPid|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches):/.test(l))
+    .join('\n')}\n`;
+}
+
+function filterSched(text: string): string {
+  return `${text.split('\n').filter((l) => l.startsWith('se.exec_start')).join('\n')}\n`;
+}
+
+/** poll/ppoll: keep the pollfd array (`0xADDRESS hex` lines) so the fixture exercises /proc/PID/mem. */
+function pollfdLine(pid: number, syscall: string | undefined): string | undefined {
+  const sc = (syscall ?? '').trim().split(' ');
+  if (sc[0] !== '7' && sc[0] !== '271') return undefined;
+  const addr = BigInt(sc[1] as string);
+  const n = Number(BigInt(sc[2] as string)) * 8;
+  const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+  const buf = Buffer.alloc(n);
+  fs.readSync(fd, buf, 0, n, addr);
+  fs.closeSync(fd);
+  return `0x${addr.toString(16)} ${buf.toString('hex')}`;
+}
+
 function recordSample(out: string, pids: number[]): void {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'arch'), 'x86_64\n');
@@ -100,16 +126,32 @@ function recordSample(out: string, pids: number[]): void {
     for (const f of ['stat', 'status', 'syscall', 'wchan', 'cmdline', 'io']) {
       let text = readOr(`/proc/${pid}/${f}`);
       // status: only the fields the diagnoser reads keep the fixtures small and readable.
-      if (text !== undefined && f === 'status') {
-        text = `${text
-          .split('\n')
-          .filter((l) => /^(Name|State|Tgid|PPid|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches):/.test(l))
-          .join('\n')}\n`;
-      }
+      if (text !== undefined && f === 'status') text = filterStatus(text);
       if (text !== undefined) fs.writeFileSync(path.join(dir, f), text);
     }
     const sched = readOr(`/proc/${pid}/sched`);
-    if (sched) fs.writeFileSync(path.join(dir, 'sched'), `${sched.split('\n').filter((l) => l.startsWith('se.exec_start')).join('\n')}\n`);
+    if (sched) fs.writeFileSync(path.join(dir, 'sched'), filterSched(sched));
+    // Threads of a multi-threaded process (stat field 20 > 1): what the diagnoser reads per thread.
+    const mem: string[] = [];
+    const stat = readOr(`/proc/${pid}/stat`) ?? '';
+    const threads = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[17]);
+    if (threads > 1) {
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const tdir = path.join(dir, 'task', tid);
+        fs.mkdirSync(tdir, { recursive: true });
+        for (const f of ['stat', 'status', 'syscall', 'wchan', 'sched']) {
+          let text = readOr(`/proc/${pid}/task/${tid}/${f}`);
+          if (text === undefined) continue;
+          if (f === 'status') text = filterStatus(text);
+          if (f === 'sched') text = filterSched(text);
+          fs.writeFileSync(path.join(tdir, f), text);
+        }
+        if (tid !== String(pid)) {
+          const line = pollfdLine(pid, readOr(`/proc/${pid}/task/${tid}/syscall`));
+          if (line) mem.push(line);
+        }
+      }
+    }
     fs.writeFileSync(path.join(dir, 'ns', 'net'), `${fs.readlinkSync(`/proc/${pid}/ns/net`)}\n`);
     const links: string[] = [];
     for (const name of fs.readdirSync(`/proc/${pid}/fd`)) {
@@ -130,17 +172,9 @@ function recordSample(out: string, pids: number[]): void {
       }
     }
     fs.writeFileSync(path.join(dir, 'fd.links'), `${links.join('\n')}\n`);
-    // poll/ppoll: keep the pollfd array so the fixture exercises the /proc/PID/mem path.
-    const sc = (readOr(`/proc/${pid}/syscall`) ?? '').trim().split(' ');
-    if (sc[0] === '7' || sc[0] === '271') {
-      const addr = BigInt(sc[1] as string);
-      const n = Number(BigInt(sc[2] as string)) * 8;
-      const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
-      const buf = Buffer.alloc(n);
-      fs.readSync(fd, buf, 0, n, addr);
-      fs.closeSync(fd);
-      fs.writeFileSync(path.join(dir, 'mem.hex'), `0x${addr.toString(16)} ${buf.toString('hex')}\n`);
-    }
+    const main = pollfdLine(pid, readOr(`/proc/${pid}/syscall`));
+    if (main) mem.unshift(main);
+    if (mem.length > 0) fs.writeFileSync(path.join(dir, 'mem.hex'), `${mem.join('\n')}\n`);
   }
   // net/tcp of the recorded processes' sockets (written under each recorded PID).
   for (const file of ['tcp', 'tcp6']) {
@@ -177,6 +211,24 @@ async function convoy(name: string, kind: string, mode: string, n: number, settl
   await record(name, [holder.pid, ...ws], { holder: holder.pid, waiters: ws, port, lockFile: lock.replace(tmp, '/tmp/faultline-fixture') });
 }
 
+/** The syscall number a thread is in, `running`, or undefined when gone. */
+function threadSyscall(pid: number, tid: number): string | undefined {
+  return readOr(`/proc/${pid}/task/${tid}/syscall`)?.trim().split(' ')[0];
+}
+
+/** A multi-threaded holder: a worker thread holds the lock and reads a silent peer, or spins. */
+async function threadedConvoy(name: string, kind: string, mode: string, n: number, threadIn: string[]): Promise<void> {
+  const lock = path.join(tmp, `${name}.lock`);
+  const holder = await spawnHelper(['holder', lock, kind, mode]);
+  const tid = Number(holder.lines.find((l) => l.startsWith('tid '))?.split(' ')[1]);
+  const ws: number[] = [];
+  for (let i = 0; i < n; i++) ws.push((await spawnHelper(['waiter', lock, kind])).pid);
+  await until(() => ws.every((w) => waiters().has(w)) && threadIn.includes(threadSyscall(holder.pid, tid) ?? ''));
+  await sleep(500);
+  const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]) || undefined;
+  await record(name, [holder.pid, ...ws], { holder: holder.pid, tid, waiters: ws, port, lockFile: lock.replace(tmp, '/tmp/faultline-fixture') });
+}
+
 const SCENARIOS: Record<string, () => Promise<void>> = {
   'half-open-read-flock': () => convoy('half-open-read-flock', 'flock', 'recv', 3),
   'half-open-read-poll-fcntl': () => convoy('half-open-read-poll-fcntl', 'fcntl', 'recv-poll', 2),
@@ -185,6 +237,9 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'slow-holder': () => convoy('slow-holder', 'flock', 'sleep', 2),
   'slow-peer': () => convoy('slow-peer', 'flock', 'trickle', 2),
   'connect-stall': () => convoy('connect-stall', 'flock', 'connect', 2),
+  // recvfrom is 45 on x86_64 (the recorder runs there; see deriveAarch64 for the other numbers).
+  'threaded-half-open-read': () => threadedConvoy('threaded-half-open-read', 'flock', 'thread-recv', 3, ['45']),
+  'threaded-busy-loop': () => threadedConvoy('threaded-busy-loop', 'flock', 'thread-spin', 2, ['running']),
   'two-level': async () => {
     const b = path.join(tmp, 'b.lock');
     const a = path.join(tmp, 'a.lock');
@@ -300,6 +355,56 @@ function deriveMemDenied(from: string, to: string): void {
   }
 }
 
+/** The threads of a recorded process: `task/TID` directories of one sample's PID directory. */
+function taskDirs(sample: string, pid: string): string[] {
+  const dir = path.join(sample, pid, 'task');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).map((tid) => path.join(dir, tid)) : [];
+}
+
+/**
+ * A multi-threaded holder seen without ptrace access: as deriveUnprivileged, plus every thread's
+ * syscall denied, and wchan reading "0" (what the kernel prints instead of failing).
+ */
+function deriveThreadedUnprivileged(from: string, to: string): void {
+  deriveUnprivileged(from, to);
+  for (const { sample, pid } of samplePidDirs(path.join(FIXTURES, to))) {
+    fs.rmSync(path.join(sample, pid, 'wchan.error'), { force: true });
+    fs.writeFileSync(path.join(sample, pid, 'wchan'), '0');
+    for (const tdir of taskDirs(sample, pid)) {
+      fs.rmSync(path.join(tdir, 'syscall'), { force: true });
+      fs.writeFileSync(path.join(tdir, 'syscall.error'), 'EACCES\n');
+      fs.writeFileSync(path.join(tdir, 'wchan'), '0');
+    }
+  }
+}
+
+/** Threads exiting mid-scan and garbled thread files: the right thread is still found. */
+function deriveThreadChurn(from: string, to: string): void {
+  copyTree(path.join(FIXTURES, from), path.join(FIXTURES, to));
+  const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, to, 'meta.json'), 'utf8')) as { holder: number; tid: number };
+  const holder = String(meta.holder);
+  for (const s of ['s0', 's1']) {
+    const sample = path.join(FIXTURES, to, s);
+    const task = path.join(sample, holder, 'task');
+    const others = fs.readdirSync(task).filter((t) => t !== holder && t !== String(meta.tid));
+    // Listed in task/, gone before its stat was read (ESRCH), or between its stat and syscall.
+    fs.mkdirSync(path.join(task, '999990'), { recursive: true });
+    fs.writeFileSync(path.join(task, '999990', 'stat.error'), 'ESRCH\n');
+    fs.cpSync(path.join(task, others[0] as string), path.join(task, '999991'), { recursive: true });
+    fs.rmSync(path.join(task, '999991', 'syscall'));
+    fs.writeFileSync(path.join(task, '999991', 'syscall.error'), 'ENOENT\n');
+    // A garbled syscall line and a truncated stat.
+    fs.cpSync(path.join(task, others[0] as string), path.join(task, '999992'), { recursive: true });
+    fs.writeFileSync(path.join(task, '999992', 'syscall'), 'zz 0xZZ\n');
+    fs.mkdirSync(path.join(task, '999993'));
+    fs.writeFileSync(path.join(task, '999993', 'stat'), '999993 (pyth');
+    // Between the samples the sleeping thread exited: its directory is listed, its files are gone.
+    if (s === 's1') {
+      for (const f of fs.readdirSync(path.join(task, others[0] as string))) fs.rmSync(path.join(task, others[0] as string, f));
+    }
+  }
+}
+
 function derive(): void {
   deriveAarch64('half-open-read-poll-fcntl', 'aarch64-half-open-read-ppoll-fcntl');
   deriveAarch64('half-open-read-flock', 'aarch64-half-open-read-flock');
@@ -307,7 +412,9 @@ function derive(): void {
   deriveUnprivileged('half-open-read-flock', 'unprivileged');
   deriveMalformed('half-open-read-flock', 'malformed');
   deriveMemDenied('half-open-read-poll-fcntl', 'mem-denied');
-  console.log('derived aarch64, unprivileged, malformed and mem-denied fixtures');
+  deriveThreadedUnprivileged('threaded-half-open-read', 'threaded-unprivileged');
+  deriveThreadChurn('threaded-half-open-read', 'threaded-churn');
+  console.log('derived aarch64, unprivileged, malformed, mem-denied and threaded fixtures');
 }
 
 async function main(): Promise<void> {

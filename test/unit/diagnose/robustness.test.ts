@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { diagnose, FixtureProcReader, renderJson, renderText } from '../../../harness/diagnose';
+import { diagnose, FixtureProcReader, renderJson, renderText, type ProcReader, type ProcSnapshot } from '../../../harness/diagnose';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const meta = (name: string) =>
-  JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'meta.json'), 'utf8')) as { holder: number; waiters: number[] };
+  JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'meta.json'), 'utf8')) as { holder: number; waiters: number[]; tid?: number };
 const reader = (name: string) => new FixtureProcReader([path.join(FIXTURES, name, 's0'), path.join(FIXTURES, name, 's1')]);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
@@ -21,9 +21,12 @@ describe('permissions', () => {
     expect(d.culprit?.pid).toBe(m.holder);
     expect(sorted(d.culprit?.waiters ?? [])).toEqual(sorted(m.waiters));
     expect(d.culprit?.kind).toBe('unknown');
-    expect(d.warnings.join('\n')).toMatch(/fd, syscall unreadable for pid .*missing CAP_SYS_PTRACE/);
+    // Every ptrace-guarded file that failed is named: syscall and fd, and also io, wchan and ns/net.
+    expect(d.warnings.join('\n')).toMatch(/fd, io, ns\/net, syscall, wchan unreadable for pid .*missing CAP_SYS_PTRACE/);
     const holder = d.processes.find((p) => p.pid === m.holder);
-    expect(holder?.unreadable).toEqual(expect.arrayContaining(['syscall: EACCES (needs CAP_SYS_PTRACE)', 'fd: EACCES (needs CAP_SYS_PTRACE)']));
+    expect(holder?.unreadable).toEqual(
+      expect.arrayContaining(['syscall: EACCES (needs CAP_SYS_PTRACE)', 'fd: EACCES (needs CAP_SYS_PTRACE)', 'io: EACCES (needs CAP_SYS_PTRACE)', 'wchan: EACCES (needs CAP_SYS_PTRACE)', 'ns/net: EACCES (needs CAP_SYS_PTRACE)']),
+    );
     // Unprivileged data still shown: the holder's TCP sockets from net/tcp (public) by uid.
     expect(d.culprit?.evidence.join('\n')).toMatch(/fds unreadable; TCP sockets of uid 0 in its netns/);
     expect(renderText(d)).toContain('missing CAP_SYS_PTRACE');
@@ -35,6 +38,38 @@ describe('permissions', () => {
     expect(d.culprit?.pid).toBe(m.holder);
     expect(d.culprit?.kind).toBe('half-open-read');
     expect(d.culprit?.evidence.join('\n')).toContain("pollfd array unreadable (EPERM): guessed from the process's sockets");
+  });
+});
+
+describe('threads (/proc/PID/task) without privileges, exiting mid-scan, or garbled', () => {
+  test('threads\' syscalls denied: the lock chain still names the holder; task/*/syscall and wchan ("0") reported as needing CAP_SYS_PTRACE', async () => {
+    const m = meta('threaded-unprivileged');
+    const d = await diagnose({ reader: reader('threaded-unprivileged'), intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: m.holder, kind: 'unknown', tid: m.holder });
+    expect(sorted(d.culprit?.waiters ?? [])).toEqual(sorted(m.waiters));
+    const holder = d.processes.find((p) => p.pid === m.holder);
+    expect(holder?.unreadable).toEqual(
+      expect.arrayContaining([
+        'task/*/syscall: EACCES (needs CAP_SYS_PTRACE)',
+        // The kernel prints "0" for a denied wchan; io and ns/net (same check) were denied.
+        'task/*/wchan: EACCES (needs CAP_SYS_PTRACE)',
+        'wchan: EACCES (needs CAP_SYS_PTRACE)',
+      ]),
+    );
+    expect(d.warnings.join('\n')).toMatch(/syscall, task\/\*\/syscall, task\/\*\/wchan, wchan unreadable for pid [0-9, ]*: missing CAP_SYS_PTRACE/);
+    expect(d.culprit?.evidence.join('\n')).toContain(`pid ${m.holder} has 3 threads, none running, none with a readable syscall`);
+  });
+
+  test('threads that exit between the task/ listing and their files, a truncated stat, a garbled syscall: the worker thread is still found', async () => {
+    const m = meta('threaded-churn');
+    const d = await diagnose({ reader: reader('threaded-churn'), intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: m.holder, tid: m.tid, kind: 'half-open-read' });
+    // Gone is not unreadable: nothing is reported for the vanished threads.
+    expect(d.processes.find((p) => p.pid === m.holder)?.unreadable).toBeUndefined();
+    const evidence = d.culprit?.evidence.join('\n') ?? '';
+    expect(evidence).toContain('thread 999992 state S, syscall unknown');
+    expect(evidence).not.toMatch(/99999[013]/);
+    expect(() => JSON.parse(renderJson(d))).not.toThrow();
   });
 });
 
@@ -288,5 +323,112 @@ describe('hand-written trees', () => {
     });
     const d = await diagnose({ reader: new FixtureProcReader(dir), match: /php-fpm/, samples: 1 });
     expect(d.processes.map((p) => p.pid)).toEqual([61]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Hand-written trees: threads
+
+/** task/TID/stat of a thread: state and own utime. */
+const tstat = (tid: number, state: string, utime: number) => `${tid} (worker) ${state} 1 ${tid} ${tid} 0 -1 4194560 100 0 0 0 ${utime} 1 0 0 20 0 3 0 100 1000 100\n`;
+/** A process stat with 3 threads. */
+const mtstat = (pid: number, utime: number) => `${pid} (worker) S 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 ${utime} 1 0 0 20 0 3 0 100 1000 100\n`;
+
+describe('hand-written trees: threads', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-threads-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const lockedHolder = (extra: Record<string, string>): Record<string, string> => ({
+    locks: '1: FLOCK  ADVISORY  WRITE 80 00:2a:77 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 81 00:2a:77 0 EOF\n',
+    '80/stat': mtstat(80, 50),
+    '80/status': status(10),
+    '80/syscall': '202 0x7f00 0x189 0x0 0x0 0x0 0xffffffff 0x0 0x0\n', // the main thread joins: futex
+    '80/cmdline': 'java\0-jar\0app.jar\0',
+    '80/fd.links': '4 -> /tmp/app.lock\n5 -> socket:[900]\n',
+    '80/fdinfo/4': 'pos:\t0\nlock:\t1: FLOCK  ADVISORY  WRITE 80 00:2a:77 0 EOF\n',
+    '80/ns/net': 'net:[4026532000]\n',
+    '80/net/tcp': TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 900),
+    '80/task/80/stat': tstat(80, 'S', 40),
+    '81/stat': stat(81),
+    '81/syscall': '73 0x3 0x2 0x0 0x0 0x0 0x0 0x0 0x0\n',
+    '81/cmdline': 'java\0',
+    '81/fd.links': '3 -> /tmp/app.lock\n',
+    ...extra,
+  });
+
+  test('a thread in poll: its pollfd array is read from the process memory at the thread\'s own argument', async () => {
+    writeTree(dir, lockedHolder({
+      '80/task/82/stat': tstat(82, 'S', 5),
+      '80/task/82/syscall': '7 0x2000 0x1 0xffffffff 0x0 0x0 0x0 0x0 0x0\n',
+      '80/task/82/status': status(3),
+      '80/task/83/stat': tstat(83, 'S', 5),
+      '80/task/83/syscall': '230 0x1 0x0 0x7f00 0x0 0x0 0x0 0x0 0x0\n',
+      '80/mem.hex': '0x2000 0500000001000000\n',
+    }));
+    const registry = { services: [{ name: 'orders', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [81], intervalMs: 0, registry });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'half-open-read', waiters: [81], syscall: 'poll(1 fd, timeout -1)' });
+    expect(d.culprit?.resource).toMatchObject({ fd: 5, service: 'orders' });
+    expect(d.culprit?.evidence.join('\n')).toContain('pollfd array in /proc/PID/mem');
+  });
+
+  test('every thread parked (futex, wait4): unknown, the main thread shown, the others listed', async () => {
+    writeTree(dir, lockedHolder({
+      '80/task/82/stat': tstat(82, 'S', 5),
+      '80/task/82/syscall': '202 0x7f10 0x80 0x0 0x0 0x0 0x0 0x0 0x0\n',
+      '80/task/83/stat': tstat(83, 'S', 5),
+      '80/task/83/syscall': '61 0xffffffff 0x0 0x0 0x0 0x0 0x0 0x0 0x0\n',
+    }));
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [81], intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 80, kind: 'unknown', syscall: 'futex' });
+    expect(d.culprit?.evidence.join('\n')).toContain("pid 80 has 3 threads: the wait shown is the main thread's");
+    expect(d.culprit?.evidence.join('\n')).toContain('thread 83 in wait4');
+    expect(renderText(d)).not.toMatch(/\(thread \d+\)/);
+  });
+
+  test('task/ unreadable: main thread only, noted with the errno', async () => {
+    writeTree(dir, lockedHolder({ '80/task.error': 'EACCES\n' }));
+    const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [81], intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 80, kind: 'unknown' });
+    expect(d.processes.find((p) => p.pid === 80)?.unreadable).toEqual(['task: EACCES (needs CAP_SYS_PTRACE)']);
+  });
+
+  test('light waiters (the many /proc/locks shows waiting) are read main thread only: no task/ reads for them', async () => {
+    const files = lockedHolder({
+      '80/task/82/stat': tstat(82, 'S', 5),
+      '80/task/82/syscall': '45 0x5 0x7ffd 0x2000 0x0 0x0 0x0 0x0 0x0\n',
+      locks: '1: FLOCK  ADVISORY  WRITE 80 00:2a:77 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 81 00:2a:77 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 84 00:2a:77 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 85 00:2a:77 0 EOF\n',
+    });
+    for (const w of [81, 84, 85]) {
+      files[`${w}/stat`] = mtstat(w, 1);
+      files[`${w}/syscall`] = '202 0x7f00 0x189 0x0 0x0 0x0 0xffffffff 0x0 0x0\n';
+      files[`${w}/cmdline`] = 'java\0';
+      files[`${w}/task/${w + 100}/stat`] = tstat(w + 100, 'S', 1);
+      files[`${w}/task/${w + 100}/syscall`] = '73 0x3 0x2 0x0 0x0 0x0 0x0 0x0 0x0\n';
+    }
+    writeTree(dir, files);
+    const listed: number[] = [];
+    const inner = new FixtureProcReader(dir);
+    const counting: ProcReader = {
+      description: inner.description,
+      snapshot: async () => {
+        const snap = await inner.snapshot();
+        return new Proxy(snap, {
+          get(target, prop) {
+            if (prop === 'listTids') return (pid: number) => (listed.push(pid), target.listTids?.(pid));
+            const v = Reflect.get(target, prop) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        }) as ProcSnapshot;
+      },
+    };
+    const d = await diagnose({ reader: counting, pids: [81], intervalMs: 0 });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'half-open-read', waiters: [81, 84, 85] });
+    // The holder and the first waiter (kept in full for the lock's path), in each of 2 samples.
+    expect([...new Set(listed)].sort((a, b) => a - b)).toEqual([80, 81]);
+    expect(d.processes.find((p) => p.pid === 84)).toMatchObject({ tid: 84, syscall: 'futex' });
   });
 });
