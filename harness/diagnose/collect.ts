@@ -10,6 +10,7 @@ import type {
   IoDirection,
   ProcessSample,
   Sample,
+  TaskFacts,
   ThreadSample,
   Unreadable,
   Wait,
@@ -177,17 +178,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       // decoded above); only its state and own CPU time come from task/PID/stat.
       sample.tasks = threads.map(({ thread, line }) => {
         if (thread.tid === sample.pid) {
-          return {
-            ...thread,
-            syscall: sample.syscall,
-            syscallText: sample.syscallText,
-            syscallName: sample.syscallName,
-            wchan: sample.wchan,
-            voluntaryCtxt: sample.voluntaryCtxt,
-            nonvoluntaryCtxt: sample.nonvoluntaryCtxt,
-            notRunForMs: sample.notRunForMs,
-            wait: sample.wait,
-          };
+          return { ...thread, ...taskFacts(sample), state: thread.state, cpuTicks: thread.cpuTicks };
         }
         thread.wait = decodeWait(snap, snap.arch, sample, line, thread, 'task/*/syscall');
         return thread;
@@ -476,19 +467,17 @@ function compareKeys(a: number[], b: number[]): number {
   return 0;
 }
 
+/** The TaskFacts of a process or a thread, copied. */
+function taskFacts(t: TaskFacts): TaskFacts {
+  const { state, cpuTicks, voluntaryCtxt, nonvoluntaryCtxt, syscall, syscallText, syscallName, wchan, notRunForMs, wait } = t;
+  return { state, cpuTicks, voluntaryCtxt, nonvoluntaryCtxt, syscall, syscallText, syscallName, wchan, notRunForMs, wait };
+}
+
+/** Shows the picked thread's wait as the process's. */
 function project(p: ProcessSample, t: ThreadSample): void {
+  Object.assign(p, taskFacts(t));
   p.tid = t.tid;
   if (t.tid !== p.pid && t.comm !== p.command) p.threadComm = t.comm;
-  p.state = t.state;
-  p.cpuTicks = t.cpuTicks;
-  p.voluntaryCtxt = t.voluntaryCtxt;
-  p.nonvoluntaryCtxt = t.nonvoluntaryCtxt;
-  p.syscall = t.syscall;
-  p.syscallText = t.syscallText;
-  p.syscallName = t.syscallName;
-  p.wchan = t.wchan;
-  p.notRunForMs = t.notRunForMs;
-  p.wait = t.wait;
 }
 
 function targetsFromSockets(fds: FdEntry[]): Array<{ fd: number; direction: IoDirection }> {

@@ -48,35 +48,12 @@ export interface Unreadable {
 }
 
 /**
- * One thread of a multi-threaded process (/proc/PID/task/TID/…), read for the processes examined in
- * full. The main thread is among them (tid = pid).
+ * What one task (thread) shows of its wait: a process's main thread fills these in ProcessSample
+ * unless another thread explains the wait better (see ProcessSample.tid).
  */
-export interface ThreadSample {
-  tid: number;
-  /** The thread's comm (Java and Go name their threads; Python's keep the process's). */
-  comm: string;
+export interface TaskFacts {
   state: string;
-  /** This thread's own utime+stime (task/TID/stat), not the process total. */
-  cpuTicks?: number;
-  voluntaryCtxt?: number;
-  nonvoluntaryCtxt?: number;
-  syscall?: SyscallLine;
-  syscallText?: string;
-  syscallName?: string;
-  wchan?: string;
-  notRunForMs?: number;
-  wait: Wait;
-}
-
-export interface ProcessSample {
-  pid: number;
-  /** comm (the kernel's 15-character name). */
-  command: string;
-  cmdline: string;
-  state: string;
-  ppid: number;
-  uid?: number;
-  threads?: number;
+  /** utime+stime of this task (task/TID/stat for a thread, /proc/PID/stat for the process). */
   cpuTicks?: number;
   voluntaryCtxt?: number;
   nonvoluntaryCtxt?: number;
@@ -85,12 +62,32 @@ export interface ProcessSample {
   syscallText?: string;
   syscallName?: string;
   wchan?: string;
+  /** How long since the task last ran on a CPU (from its sched file and /proc/uptime). */
+  notRunForMs?: number;
+  wait: Wait;
+}
+
+/**
+ * One thread of a multi-threaded process (/proc/PID/task/TID/…), read for the processes examined in
+ * full. The main thread is among them (tid = pid).
+ */
+export interface ThreadSample extends TaskFacts {
+  tid: number;
+  /** The thread's comm (Java and Go name their threads; Python's keep the process's). */
+  comm: string;
+}
+
+export interface ProcessSample extends TaskFacts {
+  pid: number;
+  /** comm (the kernel's 15-character name). */
+  command: string;
+  cmdline: string;
+  ppid: number;
+  uid?: number;
+  threads?: number;
   fds?: FdEntry[];
   netns?: string;
   io?: IoInfo;
-  /** How long since the task last ran on a CPU (from /proc/PID/sched and /proc/uptime). */
-  notRunForMs?: number;
-  wait: Wait;
   unreadable: Unreadable[];
   /**
    * The thread whose facts fill state, cpuTicks, ctxt switches, syscall*, wchan, notRunForMs and
