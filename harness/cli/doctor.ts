@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
-import { connectDocker } from '../engine/docker';
+import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
-import { configureTestcontainers } from '../topology/container';
+import { waitFor } from '../util/time';
 import { parseFlags } from './args';
 import type { CliIO } from './io';
 
@@ -17,9 +17,10 @@ interface Check {
 
 const HELP = `Usage: faultline doctor [--json]
 
-Checks what a run needs — a Docker engine and its API version, the images (or what building them
-offline needs), iptables in a NET_ADMIN sidecar, that ports published on 127.0.0.1 answer, leftovers of dead runs — and says what to do
-about each missing piece. Exit 0 when everything is ready, 1 otherwise.`;
+Checks what a run needs — a Docker engine on this machine and its API version, the images (or what
+building them offline needs), iptables in a NET_ADMIN sidecar, a port published on 127.0.0.1
+answering, leftovers of dead runs — and says what to do about each missing piece. Exit 0 when
+everything is ready, 1 otherwise.`;
 
 function hasTool(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -69,15 +70,18 @@ async function portsAnswer(docker: Docker, image: string): Promise<Check> {
     await c.start();
     const port = (await c.inspect()).NetworkSettings.Ports['8474/tcp']?.[0]?.HostPort;
     let last = 'no port was published';
-    for (let i = 0; port && i < 50; i++) {
+    if (port) {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return { name: 'ports', ok: true, detail: `a port published on 127.0.0.1:${port} answers` };
-        last = `HTTP ${res.status}`;
+        await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), {
+          timeoutMs: 5000,
+          what: `GET 127.0.0.1:${port}/version`,
+        });
+        return { name: 'ports', ok: true, detail: `a port published on 127.0.0.1:${port} answers` };
       } catch (e) {
-        last = String((e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message);
+        // The last connection error (ECONNREFUSED, ECONNRESET …), else waitFor's own timeout.
+        const cause = (e as Error & { cause?: Error & { cause?: { code?: string } } }).cause;
+        last = cause?.cause?.code ?? cause?.message ?? (e as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
     return {
       name: 'ports',
@@ -98,7 +102,7 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
   }
   const checks: Check[] = [];
   try {
-    configureTestcontainers(io.env, {});
+    assertLocalEngine(io.env);
   } catch (e) {
     checks.push({ name: 'engine location', ok: false, detail: (e as Error).message });
   }

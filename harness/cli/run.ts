@@ -1,8 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { connectDocker } from '../engine/docker';
-import { configureTestcontainers } from '../topology/container';
+import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
@@ -97,7 +96,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
   const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
 
-  configureTestcontainers(io.env); // a remote DOCKER_HOST is bad input: refused before connecting
+  assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   const done = await runLibrary(scenarios, variants, {

@@ -438,9 +438,10 @@ export function pickThreads(samples: Sample[]): void {
   for (const s of samples) for (const [pid, p] of s.processes) if (p.tasks) pids.add(pid);
   for (const pid of pids) {
     const history = samples.map((s) => s.processes.get(pid));
-    const latest = [...history].reverse().find((p) => p?.tasks)?.tasks;
+    const newest = [...history].reverse().find((p) => p?.tasks);
+    const latest = newest?.tasks;
     if (!latest) continue;
-    const fds = [...history].reverse().find((p) => p?.tasks)?.fds;
+    const fds = newest.fds;
     const threadIn = (p: ProcessSample | undefined, tid: number): ThreadSample | undefined => p?.tasks?.find((t) => t.tid === tid);
     let best: { t: ThreadSample; key: number[] } | undefined;
     for (const t of latest) {

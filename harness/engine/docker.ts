@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { FaultlineError } from '../errors';
+import { FaultlineError, UsageError } from '../errors';
 import { withTimeout } from '../util/time';
 
 export interface EngineInfo {
@@ -23,6 +23,23 @@ export function dockerOptions(env: NodeJS.ProcessEnv): Docker.DockerOptions {
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
   const url = new URL(host.replace(/^tcp:/, env.DOCKER_TLS_VERIFY ? 'https:' : 'http:'));
   return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * faultline publishes every port on 127.0.0.1, so a run needs the engine on this machine: a
+ * DOCKER_HOST elsewhere is bad input (UsageError, exit 2). Images, clean and diagnose do not
+ * publish ports and do not call this.
+ */
+export function assertLocalEngine(env: NodeJS.ProcessEnv): void {
+  const { host } = dockerOptions(env);
+  if (host !== undefined && !LOOPBACK.has(host)) {
+    throw new UsageError(
+      `DOCKER_HOST=${env.DOCKER_HOST} is an engine on another machine, but faultline publishes ports on 127.0.0.1 only: ` +
+        'run faultline on the machine (or in the network namespace) where the engine runs, or unset DOCKER_HOST',
+    );
+  }
 }
 
 /**

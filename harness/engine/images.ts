@@ -100,7 +100,8 @@ export function hashDir(dir: string, extra: string[] = []): string {
   return h.digest('hex').slice(0, 12);
 }
 
-function spawnChecked(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void }): Promise<void> {
+/** Runs a command; rejects with its last output lines when it exits non-zero. */
+export function spawnChecked(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (l: string) => void }): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';

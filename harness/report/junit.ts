@@ -1,5 +1,5 @@
 import type { ScenarioResult } from '../scenario/types';
-import { culpritOf } from './terminal';
+import { culpritOf, namedCulprit } from './terminal';
 
 const escape = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -11,11 +11,11 @@ export function toJUnit(results: ScenarioResult[]): string {
   const cases = results.map((r) => {
     const name = escape(`${r.scenario} [${r.variant}] is ${r.expected}`);
     const head = `  <testcase classname="faultline.${escape(r.scenario)}" name="${name}" time="${(r.durationMs / 1000).toFixed(3)}">`;
-    const culprit = culpritOf(r);
-    const out = `    <system-out>${escape(JSON.stringify({ verdict: r.verdict, culprit, health: r.health, pool: r.pool, data: r.data, runId: r.runId, faults: r.faults }))}</system-out>`;
+    const out = `    <system-out>${escape(JSON.stringify({ verdict: r.verdict, culprit: culpritOf(r), health: r.health, pool: r.pool, data: r.data, runId: r.runId, faults: r.faults }))}</system-out>`;
     if (r.matched) return `${head}\n${out}\n  </testcase>`;
     // The culprit is what whoever reads a red CI job wants first.
-    const msg = escape([...(r.mismatch ?? []), ...(culprit === '-' || culprit === 'none' ? [] : [`culprit: ${culprit}`])].join('; '));
+    const culprit = namedCulprit(r);
+    const msg = escape([...(r.mismatch ?? []), ...(culprit ? [`culprit: ${culprit}`] : [])].join('; '));
     return `${head}\n    <failure message="${msg}">${msg}</failure>\n${out}\n  </testcase>`;
   });
   return [

@@ -1,11 +1,14 @@
 import type { ScenarioResult } from '../scenario/types';
 
-/** The culprit a run's diagnosis named, in one phrase: `-` (not diagnosed), `none`, or kind on service (pid). */
+/** The culprit a run's diagnosis named, as `kind on service (pid N)`; undefined when none was. */
+export function namedCulprit(r: ScenarioResult): string | undefined {
+  const c = (r.diagnosis as { culprit?: { kind?: string; pid?: number; resource?: { service?: string } } | null } | undefined)?.culprit;
+  return c ? `${c.kind} on ${c.resource?.service ?? '?'} (pid ${c.pid})` : undefined;
+}
+
+/** The table's culprit cell: `-` (not diagnosed), `none`, or the named culprit. */
 export function culpritOf(r: ScenarioResult): string {
-  const d = r.diagnosis as { culprit?: { kind?: string; pid?: number; resource?: { service?: string } } | null } | undefined;
-  if (!d) return '-';
-  if (!d.culprit) return 'none';
-  return `${d.culprit.kind} on ${d.culprit.resource?.service ?? '?'} (pid ${d.culprit.pid})`;
+  return r.diagnosis ? (namedCulprit(r) ?? 'none') : '-';
 }
 
 /** The summary table printed at the end of `faultline run`. */

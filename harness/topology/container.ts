@@ -1,5 +1,5 @@
 import { GenericContainer } from 'testcontainers';
-import { UsageError } from '../errors';
+import { assertLocalEngine } from '../engine/docker';
 
 /**
  * GenericContainer with faultline's house rules: published ports bind to 127.0.0.1 only, and the
@@ -19,8 +19,6 @@ export class FaultlineContainer extends GenericContainer {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
 /**
  * Settings testcontainers reads from process.env, decided once per start:
  * - Ryuk (testcontainers' reaper) cannot be pulled offline; faultline owns cleanup via labels + sweep.
@@ -28,19 +26,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  *   127.0.0.1 only, so that is the one address that answers. Left alone, testcontainers picks the
  *   docker0 gateway (e.g. 172.17.0.1) whenever /.dockerenv exists (a CI job in a container, a
  *   sandbox), where nothing listens, and every wait times out.
- * A DOCKER_HOST on another machine cannot work with 127.0.0.1-only ports: that is a usage error.
+ * A DOCKER_HOST on another machine cannot work with 127.0.0.1-only ports (assertLocalEngine).
  */
 export function configureTestcontainers(env: NodeJS.ProcessEnv = process.env, target: NodeJS.ProcessEnv = process.env): void {
-  const host = env.DOCKER_HOST;
-  if (host && /^(tcp|https?):\/\//.test(host)) {
-    const hostname = new URL(host.replace(/^tcp:/, 'http:')).hostname;
-    if (!LOOPBACK.has(hostname)) {
-      throw new UsageError(
-        `DOCKER_HOST=${host} is an engine on another machine, but faultline publishes ports on 127.0.0.1 only: ` +
-          'run faultline on the machine (or in the network namespace) where the engine runs, or unset DOCKER_HOST',
-      );
-    }
-  }
+  assertLocalEngine(env);
   target.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   target.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 }

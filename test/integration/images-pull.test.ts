@@ -1,9 +1,10 @@
 /**
  * The registry path of the image store, for real: where users' CI has a registry, base and
  * Toxiproxy are pulled, not built. This machine has none, so the test runs one: the
- * go-containerregistry registry (built from its Go module, listening on loopback only), holding copies of faultline's own base and Toxiproxy images. The store is pointed
- * at it through FAULTLINE_BASE_IMAGE / FAULTLINE_TOXIPROXY_IMAGE, the override users give for an
- * internal mirror. Also: a reference the registry does not have falls back to the offline build.
+ * go-containerregistry registry (built from its Go module, listening on loopback only), holding
+ * copies of faultline's own base and Toxiproxy images. The store is pointed at it through
+ * FAULTLINE_BASE_IMAGE / FAULTLINE_TOXIPROXY_IMAGE, the override users give for an internal
+ * mirror. Also: a reference the registry does not have falls back to the offline build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker } from '../../harness/engine/docker';
-import { ImageStore, type ImageProgress } from '../../harness/engine/images';
+import { ImageStore, spawnChecked, type ImageProgress } from '../../harness/engine/images';
 import { newRun } from '../../harness/engine/labels';
 import { waitFor } from '../../harness/util/time';
 
@@ -31,16 +32,6 @@ function follow(stream: NodeJS.ReadableStream): Promise<void> {
       else res();
     }),
   );
-}
-
-function goInstall(module: string, gobin: string): Promise<void> {
-  return new Promise((res, rej) => {
-    const child = spawn('go', ['install', module], { env: { ...process.env, CGO_ENABLED: '0', GOBIN: gobin }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', rej);
-    child.on('close', (code) => (code === 0 ? res() : rej(new Error(`go install ${module}: exit ${code}: ${err.slice(-500)}`))));
-  });
 }
 
 /** Starts the registry on a free loopback port (it listens on localhost only); resolves host:port. */
@@ -78,7 +69,7 @@ beforeAll(async () => {
   // faultline's own images are what the registry serves: make sure they exist.
   await new ImageStore(docker).ensureAll(['base', 'toxiproxy']);
   binDir = mkdtempSync(join(tmpdir(), 'faultline-registry-'));
-  await goInstall(REGISTRY_MODULE, binDir);
+  await spawnChecked('go', ['install', REGISTRY_MODULE], { env: { ...process.env, CGO_ENABLED: '0', GOBIN: binDir } });
   host = await startRegistry(join(binDir, 'registry'));
   await waitFor(async () => (await fetch(`http://${host}/v2/`).catch(() => undefined))?.ok ? true : undefined, { timeoutMs: 20_000, what: 'test registry' });
 }, 240_000);
