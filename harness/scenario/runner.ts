@@ -214,6 +214,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     runId: topo.runId,
     durationMs: 0,
     notes,
+    timeline: {
+      requests: history.requests.map((r) => ({ kind: r.kind, user: r.user, start: Math.round(r.start), end: Math.round(r.end), outcome: r.outcome, status: r.status })),
+      pool: history.pool.map((p) => ({ t: Math.round(p.t), busy: p.busy, size: p.size })),
+      events: history.events.map((e) => ({ t: Math.round(e.t), kind: e.kind, name: e.name, detail: e.detail })),
+    },
   };
   if (diagnosis) result.diagnosis = diagnosis.json;
   if (data) result.data = data;

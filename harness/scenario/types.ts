@@ -129,4 +129,15 @@ export interface ScenarioResult {
   durationMs: number;
   notes: Array<{ name: string; detail?: string }>;
   error?: string;
+  /**
+   * The recorded history the verdict was judged from, for reports: every request (times in ms
+   * since the run's origin), pool occupancy samples and the events (phases, faults, heals, notes).
+   */
+  timeline?: Timeline;
+}
+
+export interface Timeline {
+  requests: Array<{ kind: string; user?: string; start: number; end: number; outcome: string; status?: number }>;
+  pool: Array<{ t: number; busy: number; size: number }>;
+  events: Array<{ t: number; kind: string; name: string; detail?: string }>;
 }
