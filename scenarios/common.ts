@@ -45,7 +45,7 @@ export async function measureRecovery(ctx: ScenarioContext, limitMs: number, hea
       const r = await ctx.user(`recovery-${Math.round(ctx.history.now())}`).request({ ...health, kind: 'recovery', deadlineMs: 1000 });
       if (r.outcome === 'ok') {
         const ms = Math.round(ctx.history.now() - from);
-        ctx.history.recoveryMs = ms;
+        ctx.recordRecovery(ms);
         ctx.note('recovered', `health answered ${ms} ms after heal`);
         return ms;
       }

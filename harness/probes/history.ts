@@ -34,8 +34,6 @@ export class History {
   readonly requests: RequestRecord[] = [];
   readonly events: HistoryEvent[] = [];
   readonly pool: PoolSample[] = [];
-  /** How long after the heal health answered again (set by a scenario that measures it). */
-  recoveryMs?: number;
   private seq = 0;
 
   now(): number {

@@ -24,8 +24,8 @@ export interface LibraryOptions {
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
   const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
   // Images first, once, and only those needed: parallel runs then share them.
-  const bundledWeb = scenarios.some((s) => (s.topology ? s.topology(new Topology()) : new Topology()).usesBundledWeb);
-  await opts.images.ensureAll(bundledWeb ? ['toxiproxy', 'storage', 'web', 'toolbox'] : ['toxiproxy', 'storage', 'toolbox']);
+  const needed = new Set(scenarios.flatMap((s) => (s.topology ? s.topology(new Topology()) : new Topology()).bundledImages));
+  await opts.images.ensureAll([...needed]);
   const results: Array<ScenarioResult | undefined> = new Array(jobs.length);
   let next = 0;
   const worker = async () => {

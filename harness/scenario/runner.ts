@@ -1,30 +1,20 @@
 import type Docker from 'dockerode';
 import { FaultlineError } from '../errors';
 import type { ImageStore, ProgressListener } from '../engine/images';
-import type { ActiveFault } from '../faults/fault';
-import { History, summarize } from '../probes/history';
-import { PoolProbe } from '../probes/pool';
-import { LoadLoop, SimUser } from '../probes/users';
+import { newRun } from '../engine/labels';
+import { checkUploads } from '../probes/data';
+import { History } from '../probes/history';
 import { Topology, type StartedTopology } from '../topology/topology';
-import { clearIntervalReal, monotonicMs, setIntervalReal, sleep, withTimeout } from '../util/time';
-import { judgeHealthAndData, observedHealth, peakPool } from './judge';
-import { checkUploads, type DataReport } from '../probes/data';
-import type { DiagnosisOutcome, Scenario, ScenarioContext, ScenarioResult, Variant, WorkerSpec } from './types';
+import { monotonicMs, withTimeout } from '../util/time';
+import { buildResult, type RunRecord } from './result';
+import { ScenarioRun, type Diagnoser, type Progress } from './run';
+import type { Scenario, ScenarioResult, Variant, WorkerSpec } from './types';
 
-export interface Progress {
-  scenario: string;
-  variant: Variant;
-  phase: string;
-  elapsedMs: number;
-  /** p99 of health requests over the last 5 s, null before any. */
-  liveP99Ms: number | null;
-  busy?: number;
-  size?: number;
-}
-
-export type Diagnoser = (topo: StartedTopology, signal: AbortSignal, workers: WorkerSpec) => Promise<DiagnosisOutcome>;
+export type { Diagnoser, Progress } from './run';
 
 const APACHE_WORKERS: WorkerSpec = { comm: 'apache2', match: /apache2/ };
+/** Hard limit for one scenario run's body (steady state to heal and checks). */
+const DEFAULT_RUN_TIMEOUT_MS = 240_000;
 
 export interface RunOptions {
   variant: Variant;
@@ -36,219 +26,92 @@ export interface RunOptions {
   onImageProgress?: ProgressListener;
   /** Names the culprit of a hung pool; used when the variant expects a culprit. */
   diagnoser?: Diagnoser;
-  /** Hard limit for one scenario run, start to stop. */
+  /** Hard limit for one scenario run's body. */
   timeoutMs?: number;
   /** Called with the started topology (tests use it to look inside). */
   onStarted?: (topo: StartedTopology) => void;
 }
 
-/** Runs one scenario in one variant on a fresh topology and judges the recorded history. */
+/**
+ * Runs one scenario in one variant on a fresh topology and judges the recorded history. Never
+ * throws for a failed run: a topology that does not start, a scenario that throws or an
+ * interrupt give a result with verdict `error` and the reason in `error`.
+ */
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
-  const started = monotonicMs();
-  const variant = opts.variant;
+  const startedAt = monotonicMs();
+  const { variant } = opts;
   const spec = scenario.variants[variant];
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(opts.signal?.reason);
-  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const history = new History();
-  let phase = 'start';
+  if (!spec) throw new FaultlineError('FAULTLINE_USAGE', `scenario ${scenario.name} has no ${variant} variant`);
   const topology = scenario.topology ? scenario.topology(new Topology()) : new Topology();
-  const topo = await topology.start({
-    docker: opts.docker,
-    images: opts.images,
-    env: opts.env,
-    onImageProgress: opts.onImageProgress,
-    onProgress: (m) => opts.onProgress?.({ scenario: scenario.name, variant, phase: `start: ${m}`, elapsedMs: monotonicMs() - started, liveP99Ms: null }),
-  });
-  opts.onStarted?.(topo);
-  const workers = scenario.workers ?? APACHE_WORKERS;
-  const pool = new PoolProbe(topo, workers.comm);
-  const faults: Array<{ active: ActiveFault; injectedAtMs: number; healedAtMs?: number }> = [];
-  const loops: LoadLoop[] = [];
-  const users = new Map<string, SimUser>();
-  const notes: Array<{ name: string; detail?: string }> = [];
-  let diagnosis: DiagnosisOutcome | undefined;
-  let lastPool: { busy: number; size: number } | undefined;
-  let sampling = false;
+  const progress = (phase: string) =>
+    opts.onProgress?.({ scenario: scenario.name, variant, phase, elapsedMs: monotonicMs() - startedAt, liveP99Ms: null });
 
-  const samplePool = async () => {
-    const occ = await pool.sample();
-    history.pool.push({ t: history.now(), busy: occ.busy, size: occ.size });
-    lastPool = occ;
-    return occ;
-  };
-  const ticker = setIntervalReal(() => {
-    if (sampling) return;
-    sampling = true;
-    samplePool()
-      .catch(() => undefined)
-      .finally(() => {
-        sampling = false;
-        const recent = history.requests.filter((r) => r.kind === 'health' && r.end >= history.now() - 5000);
-        opts.onProgress?.({
-          scenario: scenario.name,
-          variant,
-          phase,
-          elapsedMs: monotonicMs() - started,
-          liveP99Ms: summarize(recent).p99Ms,
-          busy: lastPool?.busy,
-          size: lastPool?.size,
-        });
-      });
-  }, 1000);
-
-  const ctx: ScenarioContext = {
-    scenario: scenario.name,
-    variant,
-    topo,
-    history,
-    signal: controller.signal,
-    async phase(name, body) {
-      phase = name;
-      history.event('phase', name);
-      return body();
-    },
-    async inject(fault) {
-      const active = await fault.inject(topo);
-      history.event('fault', active.name, active.description);
-      const entry: { active: ActiveFault; injectedAtMs: number; healedAtMs?: number } = { active, injectedAtMs: history.now() };
-      faults.push(entry);
-      return {
-        ...active,
-        heal: async () => {
-          await active.heal();
-          if (entry.healedAtMs === undefined) {
-            entry.healedAtMs = history.now();
-            history.event('heal', active.name);
-          }
-        },
-      };
-    },
-    user(name) {
-      let u = users.get(name);
-      if (!u) users.set(name, (u = new SimUser(name, topo.web.url, history, variant)));
-      return u;
-    },
-    loop(req, everyMs, user) {
-      let anon = 0;
-      const l = new LoadLoop(
-        () => {
-          const r = typeof req === 'function' ? req() : req;
-          return (user ?? new SimUser(`${r.kind}-${++anon}`, topo.web.url, history, variant)).request(r);
-        },
-        everyMs,
-        controller.signal,
-      );
-      loops.push(l);
-      return l;
-    },
-    samplePool,
-    async diagnose() {
-      if (!opts.diagnoser) return undefined;
-      // Diagnose what an operator would: a variant expected to hang, or a pool that is (nearly)
-      // full now. A responsive pool has nothing to name, and the diagnosis costs ~1 s.
-      const occ = await samplePool().catch(() => undefined);
-      if (!spec.culprit && !(occ && occ.busy >= occ.size - 1)) {
-        history.event('note', 'diagnosis skipped', `pool not saturated (${occ?.busy ?? '?'}/${occ?.size ?? '?'} busy)`);
-        return undefined;
-      }
-      diagnosis = await opts.diagnoser(topo, controller.signal, workers);
-      history.event('note', 'diagnosis', diagnosis.culprit ? `${diagnosis.culprit.kind} on ${diagnosis.culprit.service ?? '?'}` : 'no culprit');
-      return diagnosis;
-    },
-    sleep: (ms) => sleep(ms, controller.signal),
-    note(name, detail) {
-      notes.push({ name, detail });
-      history.event('note', name, detail);
-    },
-  };
-
-  let error: unknown;
+  const run = newRun();
+  let topo: StartedTopology;
   try {
-    const body = (async () => {
-      await scenario.run(ctx);
-      if (spec.culprit && opts.diagnoser && !diagnosis) {
+    topo = await topology.start({ docker: opts.docker, images: opts.images, env: opts.env, run, onImageProgress: opts.onImageProgress, onProgress: (m) => progress(`start: ${m}`) });
+  } catch (e) {
+    // Input errors are the caller's to report; anything else is this run's result.
+    if (e instanceof FaultlineError && e.code === 'FAULTLINE_USAGE') throw e;
+    return buildResult(
+      { ...emptyRecord(scenario.name, variant, run.runId), error: e as Error, diagnoserConfigured: !!opts.diagnoser, durationMs: monotonicMs() - startedAt },
+      { spec, judge: scenario.judge },
+    );
+  }
+
+  opts.onStarted?.(topo);
+  const ctx = new ScenarioRun(scenario.name, variant, topo, {
+    spec,
+    workers: scenario.workers ?? APACHE_WORKERS,
+    diagnoser: opts.diagnoser,
+    outerSignal: opts.signal,
+    onProgress: opts.onProgress,
+    startedAt,
+  });
+  let error: Error | undefined;
+  let data: RunRecord['data'];
+  let stopError: Error | undefined;
+  try {
+    try {
+      await withTimeout(scenario.run(ctx), opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, `scenario ${scenario.name} (${variant})`);
+      if (spec.culprit && opts.diagnoser && !ctx.diagnosed) {
         throw new FaultlineError('FAULTLINE_SCENARIO_FAILED', `${scenario.name}: the scenario expects a culprit but never called diagnose in its observe phase`);
       }
-    })();
-    await withTimeout(body, opts.timeoutMs ?? 240_000, `scenario ${scenario.name} (${variant})`);
-  } catch (e) {
-    error = e;
+    } catch (e) {
+      error = opts.signal?.aborted ? new Error(`interrupted (${(opts.signal.reason as Error)?.message ?? 'aborted'})`) : (e as Error);
+    } finally {
+      await ctx.dispose();
+    }
+    if (scenario.checksData && !error) {
+      try {
+        data = await checkUploads(topo, ctx.history);
+      } catch (e) {
+        error = e as Error;
+      }
+    }
   } finally {
-    clearIntervalReal(ticker);
-    controller.abort();
-    opts.signal?.removeEventListener('abort', onOuterAbort);
-    await Promise.all(loops.map((l) => l.drain())).catch(() => undefined);
-    for (const f of faults.reverse()) await f.active.heal().catch(() => undefined);
+    try {
+      await topo.stop();
+    } catch (e) {
+      stopError = e as Error;
+    }
   }
-
-  let data: DataReport | undefined;
-  if (scenario.checksData && !error) {
-    data = await checkUploads(topo, history).catch((e: Error) => {
-      error = e;
-      return undefined;
-    });
-  }
-  const poolSize = topo.web.maxWorkers;
-  const verdict = (scenario.judge ?? judgeHealthAndData)({ history, variant, poolSize, data });
-  const mismatch: string[] = [];
-  if (error) mismatch.push(`run failed: ${(error as Error).message}`);
-  if (verdict !== spec.expected) mismatch.push(`expected ${spec.expected}, observed ${verdict}`);
-  const health = summarize(observedHealth(history));
-  const result: ScenarioResult = {
+  const facts = ctx.facts();
+  const record: RunRecord = {
     scenario: scenario.name,
     variant,
-    expected: spec.expected,
-    verdict,
-    matched: false,
-    health: { p50Ms: health.p50Ms, p99Ms: health.p99Ms, errors: health.errors, total: health.total },
-    pool: peakPool(history, poolSize),
-    phases: phaseRecords(history),
-    faults: faults.map((f) => ({
-      name: f.active.name,
-      layer: f.active.layer,
-      description: f.active.description,
-      injectedAtMs: Math.round(f.injectedAtMs),
-      healedAtMs: f.healedAtMs === undefined ? undefined : Math.round(f.healedAtMs),
-    })),
     runId: topo.runId,
-    durationMs: 0,
-    notes,
-    timeline: {
-      requests: history.requests.map((r) => ({ kind: r.kind, user: r.user, start: Math.round(r.start), end: Math.round(r.end), outcome: r.outcome, status: r.status })),
-      pool: history.pool.map((p) => ({ t: Math.round(p.t), busy: p.busy, size: p.size })),
-      events: history.events.map((e) => ({ t: Math.round(e.t), kind: e.kind, name: e.name, detail: e.detail })),
-    },
+    poolSize: topo.web.maxWorkers,
+    ...facts,
+    notes: stopError ? [...facts.notes, { name: 'stop-failed', detail: stopError.message }] : facts.notes,
+    diagnoserConfigured: !!opts.diagnoser,
+    data,
+    error,
+    durationMs: monotonicMs() - startedAt,
   };
-  if (diagnosis) result.diagnosis = diagnosis.json;
-  if (data) result.data = data;
-  if (history.recoveryMs !== undefined) result.recoveryMs = history.recoveryMs;
-  if (spec.recoversWithinMs !== undefined) {
-    const ms = history.recoveryMs;
-    if (ms === undefined || ms > spec.recoversWithinMs) {
-      mismatch.push(`pool did not recover within ${spec.recoversWithinMs} ms of the heal${ms !== undefined ? ` (took ${ms} ms)` : ''}`);
-    }
-  }
-  if (spec.culprit && verdict === spec.expected) {
-    const named = diagnosis?.culprit;
-    if (!opts.diagnoser) mismatch.push('no diagnoser configured to name the culprit');
-    else if (!named) mismatch.push(`diagnosis named no culprit (expected ${spec.culprit.kind} on ${spec.culprit.service})`);
-    else if (named.kind !== spec.culprit.kind || named.service !== spec.culprit.service) {
-      mismatch.push(`diagnosis named ${named.kind} on ${named.service ?? 'unknown service'}, expected ${spec.culprit.kind} on ${spec.culprit.service}`);
-    }
-  }
-  result.matched = mismatch.length === 0;
-  if (mismatch.length) result.mismatch = mismatch;
-  if (error) result.error = (error as Error).message;
+  return buildResult(record, { spec, judge: scenario.judge });
+}
 
-  await topo.stop().catch((e) => {
-    result.notes.push({ name: 'stop-failed', detail: (e as Error).message });
-  });
-  result.durationMs = Math.round(monotonicMs() - started);
-  return result;
-
-  function phaseRecords(h: History) {
-    const phases = h.events.filter((e) => e.kind === 'phase');
-    return phases.map((p, i) => ({ name: p.name, startMs: Math.round(p.t), endMs: Math.round(phases[i + 1]?.t ?? h.now()) }));
-  }
+function emptyRecord(scenario: string, variant: Variant, runId: string): Omit<RunRecord, 'diagnoserConfigured' | 'durationMs'> {
+  return { scenario, variant, runId, history: new History(), poolSize: 0, faults: [], notes: [] };
 }

@@ -13,9 +13,13 @@ export const VARIANTS: readonly Variant[] = ['incident', 'fixed'];
  * - hung: the pool stopped serving (health requests fail) while the fault lasted;
  * - responsive: health stayed within its bound with no errors;
  * - degraded: in between;
- * - data-misreported / data-lost: the client was told something untrue about its data.
+ * - data-misreported / data-lost: the client was told something untrue about its data;
+ * - error: the run could not be judged (its topology did not start, the scenario threw, it was
+ *   interrupted): `error` in the result says why. Never an expected outcome.
  */
-export type Verdict = 'hung' | 'responsive' | 'degraded' | 'data-misreported' | 'data-lost';
+export type Verdict = 'hung' | 'responsive' | 'degraded' | 'data-misreported' | 'data-lost' | 'error';
+/** The outcomes a variant can expect. */
+export type ExpectedVerdict = Exclude<Verdict, 'error'>;
 
 export interface PhaseRecord {
   name: string;
@@ -37,7 +41,7 @@ export interface WorkerSpec {
 }
 
 export interface VariantSpec {
-  expected: Verdict;
+  expected: ExpectedVerdict;
   /** For hung variants: what the diagnosis must name. */
   culprit?: ExpectedCulprit;
   /** The pool must answer health again within this long after the heal (measured by the scenario). */
@@ -69,6 +73,8 @@ export interface ScenarioContext {
   diagnose(): Promise<DiagnosisOutcome | undefined>;
   /** Notes a fact for the report. */
   note(name: string, detail?: string): void;
+  /** Records how long after the heal the pool answered again (reported as `recoveryMs`). */
+  recordRecovery(ms: number): void;
 }
 
 /** What a diagnosis contributes to a result: its JSON, and the culprit it named. */
@@ -112,7 +118,7 @@ export interface JudgeInput {
 export interface ScenarioResult {
   scenario: string;
   variant: Variant;
-  expected: Verdict;
+  expected: ExpectedVerdict;
   verdict: Verdict;
   matched: boolean;
   /** Why matched is false, when it is. */

@@ -1,20 +1,28 @@
 import { basename } from 'node:path';
 import type Docker from 'dockerode';
-import { Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { FaultlineError, UsageError } from '../errors';
 import { connectDocker } from '../engine/docker';
-import { ImageStore, type ProgressListener } from '../engine/images';
+import { ImageStore, type ImageName, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
 import { sweep } from '../engine/cleanup';
+import { execIn } from '../engine/sidecar';
 import { monotonicMs, withTimeout } from '../util/time';
 import { configureTestcontainers, FaultlineContainer } from './container';
 import { StartedToxiproxy, toxiproxyContainer } from './toxiproxy';
 import { ServiceRegistry, type Endpoint } from './registry';
+import { declareService, defaultWait, renderAppEnv, type ServiceDecl, type ServiceOptions, type ServiceSource } from './services';
+import { Teardown } from './teardown';
 
 export const STORAGE_PORT = 9000;
-export const PROFILE_PROXY_PORT = 10000;
+/** Proxies listen inside the Toxiproxy container from here up, one port per service port, in declaration order. */
+export const PROXY_PORT_BASE = 10000;
+/** The demo topology's profile backend listens on the first proxy port. */
+export const PROFILE_PROXY_PORT = PROXY_PORT_BASE;
 /** storage-i listens on toxiproxy at STORAGE_PROXY_BASE + i. */
-export const STORAGE_PROXY_BASE = 10000;
+export const STORAGE_PROXY_BASE = PROXY_PORT_BASE;
+/** Network alias of the Toxiproxy container: the app reaches every service through it. */
+export const TOXIPROXY_ALIAS = 'toxiproxy';
 
 export interface TopologyOptions {
   storageNodes: number;
@@ -23,10 +31,13 @@ export interface TopologyOptions {
   profiles: Record<string, string>;
   /** Env passed to the web container on top of faultline's (timeouts of the fixed variants ...). */
   webEnv: Record<string, string>;
-  /** A user's image for the web tier instead of the bundled Apache/PHP app. */
-  webImage?: string;
-  webDockerfile?: { dir: string; name: string };
+  /** The app under test: the bundled Apache/PHP app, another bundled image, a user's image or Dockerfile. */
+  web: { kind: 'bundled'; image: ImageName } | { kind: 'image'; ref: string } | { kind: 'dockerfile'; dir: string; name: string };
   webHealthPath: string;
+  /** Whether the demo backends (profile, storage-N) are part of the topology. */
+  demoServices: boolean;
+  /** Services declared with withService, in declaration order. */
+  services: ServiceDecl[];
   startTimeoutMs: number;
 }
 
@@ -39,29 +50,49 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A named backend service: a container reached by the web through a Toxiproxy proxy. */
+/** A named upstream service: a container the app reaches through a Toxiproxy proxy. */
 export interface StartedService {
-  name: string;
-  container: StartedTestContainer;
-  /** Address inside the topology network (container ip, service port). */
-  internal: Endpoint;
-  /** Port published on 127.0.0.1 for checks that bypass the proxy (e.g. listing stored data). */
-  hostPort: number;
-  /** The Toxiproxy proxy the web goes through to reach it. */
-  proxy: { name: string; listen: Endpoint };
+  readonly name: string;
+  readonly container: StartedTestContainer;
+  /** Address inside the topology network (container ip, main service port). */
+  readonly internal: Endpoint;
+  /** Main port published on 127.0.0.1 for checks that bypass the proxy (seeding, listing stored data). */
+  readonly hostPort: number;
+  /** The Toxiproxy proxy in front of the main port (what the app connects to). */
+  readonly proxy: { name: string; listen: Endpoint };
+  /** One proxy per declared port: container port -> proxy. */
+  readonly proxies: ReadonlyMap<number, { name: string; listen: Endpoint }>;
 }
 
+export interface StartedWeb {
+  readonly container: StartedTestContainer;
+  /** http://127.0.0.1:<published port> */
+  readonly url: string;
+  /** Address on the topology network. */
+  readonly ip: string;
+  readonly maxWorkers: number;
+}
+
+const DEMO_PROFILES = { 'profile:alice': '{"name":"alice","plan":"pro"}', 'profile:bob': '{"name":"bob","plan":"free"}' };
+
 /**
- * Builder of the bundled topology: a network, Toxiproxy, a profile backend, N storage nodes and
- * an Apache/PHP web tier whose every upstream goes through a named Toxiproxy proxy.
+ * Builder of a topology: a network, Toxiproxy, the upstream services (each behind a proxy named
+ * after it) and the app under test ("web"), whose every upstream goes through its proxy.
+ *
+ * By default it is faultline's demo: the bundled Apache/PHP app, a `profile` backend and
+ * `storage-N` nodes. `withService` adds a service of your own (any image, Dockerfile or
+ * GenericContainer); `withoutDemoServices()` drops the demo backends.
  */
 export class Topology {
   private readonly options: TopologyOptions = {
     storageNodes: 1,
     maxWorkers: 8,
-    profiles: { 'profile:alice': '{"name":"alice","plan":"pro"}', 'profile:bob': '{"name":"bob","plan":"free"}' },
+    profiles: { ...DEMO_PROFILES },
     webEnv: {},
+    web: { kind: 'bundled', image: 'web' },
     webHealthPath: '/health.php',
+    demoServices: true,
+    services: [],
     startTimeoutMs: 180_000,
   };
 
@@ -92,32 +123,88 @@ export class Topology {
    * GET /health.php (or the path given) with 200 once ready.
    */
   withWebImage(image: string, opts: { healthPath?: string } = {}): this {
-    this.options.webImage = image;
+    if (typeof image !== 'string' || image === '') throw new UsageError('withWebImage: image must be an image reference');
+    this.options.web = { kind: 'image', ref: image };
     if (opts.healthPath) this.options.webHealthPath = opts.healthPath;
     return this;
   }
 
   /** Builds the web tier from a user's Dockerfile directory (see withWebImage for the contract). */
   withWebDockerfile(dir: string, opts: { name?: string; healthPath?: string } = {}): this {
-    this.options.webDockerfile = { dir, name: opts.name ?? basename(dir) };
+    this.options.web = { kind: 'dockerfile', dir, name: opts.name ?? basename(dir) };
     if (opts.healthPath) this.options.webHealthPath = opts.healthPath;
     return this;
   }
 
-  /** Whether the web tier is the bundled Apache/PHP app (so its image is needed). */
+  /** Serves the web tier from one of faultline's bundled app images (e.g. the FPM stack's `fpm`). */
+  withBundledWeb(image: ImageName, opts: { healthPath?: string } = {}): this {
+    this.options.web = { kind: 'bundled', image };
+    if (opts.healthPath) this.options.webHealthPath = opts.healthPath;
+    return this;
+  }
+
+  /**
+   * Adds an upstream service behind a Toxiproxy proxy named after it. Every fault of the
+   * catalogue then targets it by name (`lostFin('mariadb')`, `toxic('redis', 'latency', ...)`,
+   * `pauseNode('redis')`), and the diagnoser names it as a culprit's service. The app under test
+   * gets its proxied address in env (`opts.appEnv`, default `FL_<NAME>_ADDR=toxiproxy:<port>`).
+   */
+  withService(name: string, source: ServiceSource, opts: ServiceOptions): this {
+    const decl = declareService(name, source, opts);
+    if (this.serviceNames().includes(name)) throw new UsageError(`withService("${name}"): name "${name}" is already declared in this topology`);
+    this.options.services.push(decl);
+    return this;
+  }
+
+  /** Drops the demo backends (profile, storage-N): the topology is the app plus your services. */
+  withoutDemoServices(): this {
+    this.options.demoServices = false;
+    return this;
+  }
+
+  /** Whether the web tier is the bundled Apache/PHP app. */
   get usesBundledWeb(): boolean {
-    return !this.options.webImage && !this.options.webDockerfile;
+    return this.options.web.kind === 'bundled' && this.options.web.image === 'web';
+  }
+
+  /** faultline images the topology needs (for building them up front, once, before parallel runs). */
+  get bundledImages(): ImageName[] {
+    const names = new Set<ImageName>(['toxiproxy', 'toolbox']);
+    if (this.options.web.kind === 'bundled') names.add(this.options.web.image);
+    for (const s of this.allServices()) if (s.source.kind === 'bundled') names.add(s.source.image);
+    return [...names];
   }
 
   withStartTimeout(ms: number): this {
+    if (!Number.isInteger(ms) || ms < 1000) throw new UsageError(`startTimeoutMs must be an integer >= 1000, got ${ms}`);
     this.options.startTimeoutMs = ms;
     return this;
+  }
+
+  private serviceNames(): string[] {
+    return this.allServices().map((s) => s.name);
+  }
+
+  /** The demo backends (when on) and the declared services, in proxy-port order. */
+  private allServices(): ServiceDecl[] {
+    const o = this.options;
+    if (!o.demoServices) return o.services;
+    const seed = Object.entries(o.profiles).map(([k, v]) => `${k}=${v}`).join(';');
+    const demo = (name: string, env: Record<string, string>, appEnv: Record<string, string>) =>
+      declareService(name, { bundled: 'storage' }, { port: STORAGE_PORT, env: { STORAGE_NAME: name, STORAGE_PORT: String(STORAGE_PORT), ...env }, appEnv, beforeApp: false, startupTimeoutMs: 30_000 });
+    const storage = Array.from({ length: o.storageNodes }, (_, i) => demo(`storage-${i + 1}`, {}, {}));
+    // The demo app reads every storage node from one variable.
+    const all = [demo('profile', { STORAGE_SEED: seed }, { FL_PROFILE_ADDR: '{addr}' }), ...storage];
+    const clash = o.services.find((s) => all.some((d) => d.name === s.name));
+    if (clash) throw new UsageError(`withService("${clash.name}"): name "${clash.name}" is taken by a demo backend; pick another or call withoutDemoServices()`);
+    return [...all, ...o.services];
   }
 
   /** Starts everything in order; a start that fails halfway stops what it started, then rethrows. */
   async start(opts: StartOptions = {}): Promise<StartedTopology> {
     const env = opts.env ?? process.env;
     configureTestcontainers(env);
+    const services = this.allServices();
     const docker = opts.docker ?? (await connectDocker(env)).docker;
     const run = opts.run ?? newRun();
     const images = opts.images ?? new ImageStore(docker, { onProgress: opts.onImageProgress, env });
@@ -127,35 +214,53 @@ export class Topology {
     if (swept.containers.length + swept.networks.length > 0) {
       say(`swept leftovers of dead runs: ${swept.containers.length} containers, ${swept.networks.length} networks`);
     }
-    const custom = this.options.webImage ?? (this.options.webDockerfile && (await images.ensureContext(this.options.webDockerfile.dir, this.options.webDockerfile.name)));
-    const tags = await images.ensureAll(custom ? ['toxiproxy', 'storage', 'toolbox'] : ['toxiproxy', 'storage', 'web', 'toolbox']);
-    if (custom) tags.web = custom;
-    const topo = new StartedTopology(docker, run, images, tags.toolbox);
+    // Every image first: a missing image or a failing build is reported before anything runs.
+    const tags = await images.ensureAll(this.bundledImages);
+    const webTag = await this.webImage(images, docker);
+    const serviceImages = new Map<string, string>();
+    for (const s of services) {
+      if (s.source.kind !== 'container') serviceImages.set(s.name, await serviceImage(s, images, docker));
+    }
     const started = monotonicMs();
-    const work = this.startInto(topo, docker, tags, say);
+    const teardown = new Teardown();
+    const work = this.startInto({ docker, run, images, teardown, toolbox: tags.toolbox, toxiproxy: tags.toxiproxy, web: webTag, serviceImages, services, say, started });
     try {
-      await withTimeout(work, this.options.startTimeoutMs, 'topology start');
+      return await withTimeout(work, this.options.startTimeoutMs, 'topology start');
     } catch (e) {
       // Stop what exists (a container still waiting to be ready is removed by label, which ends
       // its wait), let in-flight steps settle (no new step starts once stopping), sweep again.
-      await topo.stop().catch(() => undefined);
+      await teardown.run(() => sweep(docker, { runId: run.runId })).catch(() => undefined);
       await withTimeout(work, 20_000, 'abandoned topology start').catch(() => undefined);
       await sweep(docker, { runId: run.runId }).catch(() => undefined);
       throw e instanceof FaultlineError
         ? e
         : new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', `topology start failed: ${(e as Error).message}`, { cause: e });
     }
-    topo.startMs = monotonicMs() - started;
-    return topo;
   }
 
-  private async startInto(
-    topo: StartedTopology,
-    docker: Docker,
-    tags: Record<string, string>,
-    say: (m: string) => void,
-  ): Promise<void> {
-    const { labels, runId } = topo.run;
+  private async webImage(images: ImageStore, docker: Docker): Promise<string> {
+    const w = this.options.web;
+    if (w.kind === 'bundled') return images.ensure(w.image);
+    if (w.kind === 'dockerfile') return images.ensureContext(w.dir, w.name);
+    await ensureImageRef(docker, w.ref, 'withWebImage: image');
+    return w.ref;
+  }
+
+  private async startInto(s: {
+    docker: Docker;
+    run: RunIdentity;
+    images: ImageStore;
+    teardown: Teardown;
+    toolbox: string;
+    toxiproxy: string;
+    web: string;
+    serviceImages: Map<string, string>;
+    services: ServiceDecl[];
+    say: (m: string) => void;
+    started: number;
+  }): Promise<StartedTopology> {
+    const { docker, teardown, say } = s;
+    const { labels, runId } = s.run;
     const o = this.options;
     // No container may wait for readiness past the topology's own deadline.
     const deadline = monotonicMs() + o.startTimeoutMs;
@@ -163,95 +268,197 @@ export class Topology {
 
     say('network');
     const network = await docker.createNetwork({ Name: `faultline-${runId}`, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
-    topo.onStop(() => network.remove());
+    teardown.push(() => network.remove());
     const networkId = network.id;
 
     const withRole = (role: string) => {
-      topo.assertStarting();
+      teardown.assertOpen();
       return { ...labels, [ROLE_LABEL]: role };
     };
     const track = (c: StartedTestContainer) => {
-      topo.onStop(() => c.stop({ timeout: 1000 }).then(() => undefined));
+      teardown.push(() => c.stop({ timeout: 1000 }).then(() => undefined));
       return c;
     };
 
     say('toxiproxy');
     const proxyContainer = track(
-      await toxiproxyContainer(tags.toxiproxy, within(30_000))
+      await toxiproxyContainer(s.toxiproxy, within(30_000))
         .withNetworkMode(networkId)
-        .withNetworkAliases('toxiproxy')
+        .withNetworkAliases(TOXIPROXY_ALIAS)
         .withLabels(withRole('toxiproxy'))
         .withName(`faultline-${runId}-toxiproxy`)
         .start(),
     );
-    topo.toxiproxy = new StartedToxiproxy(proxyContainer);
+    const toxiproxy = new StartedToxiproxy(proxyContainer);
     const proxyIp = await inspectIp(docker, proxyContainer.getId(), networkId);
 
-    const startBackend = async (name: string, proxyPort: number, seed?: Record<string, string>): Promise<StartedService> => {
-      say(name);
-      const env: Record<string, string> = { STORAGE_NAME: name, STORAGE_PORT: String(STORAGE_PORT) };
-      if (seed) env.STORAGE_SEED = Object.entries(seed).map(([k, v]) => `${k}=${v}`).join(';');
-      const container = track(
-        await new FaultlineContainer(tags.storage)
-          .withNetworkMode(networkId)
-          .withNetworkAliases(name)
-          .withLabels(withRole(name))
-          .withName(`faultline-${runId}-${name}`)
-          .withEnvironment(env)
-          .withExposedPorts(STORAGE_PORT)
-          .withWaitStrategy(Wait.forListeningPorts())
-          .withStartupTimeout(within(30_000))
-          .start(),
-      );
-      const ip = await inspectIp(docker, container.getId(), networkId);
-      // By network alias, not address: Toxiproxy dials per connection, so a restarted node is found again.
-      await topo.toxiproxy.createProxy(name, proxyPort, `${name}:${STORAGE_PORT}`);
+    // Proxies first, by network alias (Toxiproxy dials per connection, so a restarted node is
+    // found again): the app can be started at the same time as the services it reaches.
+    let nextPort = PROXY_PORT_BASE;
+    const proxiesOf = new Map<string, Map<number, { name: string; listen: Endpoint }>>();
+    for (const decl of s.services) {
+      const byPort = new Map<number, { name: string; listen: Endpoint }>();
+      for (const [i, port] of decl.ports.entries()) {
+        const proxyName = i === 0 ? decl.name : `${decl.name}-${port}`;
+        const listenPort = nextPort++;
+        await toxiproxy.createProxy(proxyName, listenPort, `${decl.name}:${port}`);
+        byPort.set(port, { name: proxyName, listen: { host: proxyIp, port: listenPort } });
+      }
+      proxiesOf.set(decl.name, byPort);
+    }
+
+    const startService = async (decl: ServiceDecl): Promise<StartedService> => {
+      say(decl.name);
+      const container = track(await serviceContainer(decl, s.serviceImages.get(decl.name))
+        .withNetworkMode(networkId)
+        .withNetworkAliases(decl.name)
+        .withLabels(withRole(decl.name))
+        .withName(`faultline-${runId}-${decl.name}`)
+        .withExposedPorts(...decl.ports)
+        .withStartupTimeout(within(decl.startupTimeoutMs))
+        .start());
+      if (decl.seed?.command) {
+        say(`${decl.name}: seed`);
+        const r = await execIn(docker, container.getId(), decl.seed.command, { timeoutMs: decl.seed.timeoutMs ?? 60_000 });
+        if (r.exitCode !== 0) {
+          throw new FaultlineError(
+            'FAULTLINE_TOPOLOGY_START_FAILED',
+            `withService("${decl.name}"): seed.command exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`,
+          );
+        }
+      }
+      const byPort = proxiesOf.get(decl.name)!;
       return {
-        name,
+        name: decl.name,
         container,
-        internal: { host: ip, port: STORAGE_PORT },
-        hostPort: container.getMappedPort(STORAGE_PORT),
-        proxy: { name, listen: { host: proxyIp, port: proxyPort } },
+        internal: { host: await inspectIp(docker, container.getId(), networkId), port: decl.ports[0] },
+        hostPort: container.getMappedPort(decl.ports[0]),
+        proxy: byPort.get(decl.ports[0])!,
+        proxies: byPort,
       };
     };
 
-    // Backends and the web only need Toxiproxy's network alias: start them all at once.
-    const webEnv = {
-      FL_MAX_WORKERS: String(o.maxWorkers),
-      FL_PROFILE_ADDR: `toxiproxy:${PROFILE_PROXY_PORT}`,
-      FL_STORAGE_ADDRS: Array.from({ length: o.storageNodes }, (_, i) => `toxiproxy:${STORAGE_PROXY_BASE + i + 1}`).join(','),
-      ...o.webEnv,
-    };
+    const appEnv: Record<string, string> = { FL_MAX_WORKERS: String(o.maxWorkers) };
+    for (const decl of s.services) Object.assign(appEnv, renderAppEnv(decl, TOXIPROXY_ALIAS, (p) => proxiesOf.get(decl.name)!.get(p)!.listen.port));
+    if (o.demoServices) {
+      appEnv.FL_STORAGE_ADDRS = s.services
+        .filter((d) => d.name.startsWith('storage-'))
+        .map((d) => `${TOXIPROXY_ALIAS}:${proxiesOf.get(d.name)!.get(STORAGE_PORT)!.listen.port}`)
+        .join(',');
+    }
+    Object.assign(appEnv, o.webEnv);
     const startWeb = async () => {
       say('web');
       return track(
-        await new FaultlineContainer(tags.web)
+        await new FaultlineContainer(s.web)
           .withNetworkMode(networkId)
           .withNetworkAliases('web')
           .withLabels(withRole('web'))
           .withName(`faultline-${runId}-web`)
-          .withEnvironment(webEnv)
+          .withEnvironment(appEnv)
           .withExposedPorts(80)
           .withWaitStrategy(Wait.forHttp(o.webHealthPath, 80).forStatusCode(200))
           .withStartupTimeout(within(60_000))
           .start(),
       );
     };
-    const storageNames = Array.from({ length: o.storageNodes }, (_, i) => `storage-${i + 1}`);
-    const [web, profile, ...storage] = await settleAll([
-      startWeb(),
-      startBackend('profile', PROFILE_PROXY_PORT, o.profiles),
-      ...storageNames.map((n, i) => startBackend(n, STORAGE_PROXY_BASE + i + 1)),
+
+    // Services the app needs at boot first; the demo backends start alongside the app.
+    const early = s.services.filter((d) => d.beforeApp);
+    const late = s.services.filter((d) => !d.beforeApp);
+    const earlyStarted = settleAll(early.map(startService));
+    const [webContainer, lateStarted] = await settleAll([
+      earlyStarted.then(() => startWeb()),
+      settleAll(late.map(startService)),
     ] as const);
-    topo.profile = profile as StartedService;
-    topo.storage.push(...(storage as StartedService[]));
-    topo.web = { container: web as StartedTestContainer, url: `http://127.0.0.1:${(web as StartedTestContainer).getMappedPort(80)}`, ip: await inspectIp(docker, (web as StartedTestContainer).getId(), networkId), maxWorkers: o.maxWorkers };
-    topo.registry = new ServiceRegistry([topo.profile, ...topo.storage].map((s) => ({
-      name: s.name,
-      proxy: s.proxy,
-      upstream: { container: s.container.getName().replace(/^\//, ''), ...s.internal },
-    })));
-    topo.networkId = networkId;
+    const byName = new Map<string, StartedService>();
+    for (const svc of [...(await earlyStarted), ...lateStarted]) byName.set(svc.name, svc);
+    const services = s.services.map((d) => byName.get(d.name)!);
+
+    const web: StartedWeb = {
+      container: webContainer,
+      url: `http://127.0.0.1:${webContainer.getMappedPort(80)}`,
+      ip: await inspectIp(docker, webContainer.getId(), networkId),
+      maxWorkers: o.maxWorkers,
+    };
+    const registry = new ServiceRegistry(services.flatMap((svc) =>
+      [...svc.proxies.entries()].map(([port, proxy]) => ({
+        name: svc.name,
+        proxy,
+        upstream: { container: svc.container.getName().replace(/^\//, ''), host: svc.internal.host, port },
+      })),
+    ));
+    return new StartedTopology({
+      docker,
+      run: s.run,
+      images: s.images,
+      toolboxImage: s.toolbox,
+      teardown,
+      toxiproxy,
+      web,
+      services,
+      registry,
+      networkId,
+      startMs: monotonicMs() - s.started,
+    });
+  }
+}
+
+/** The container for a service, from whichever source it was declared with. */
+function serviceContainer(decl: ServiceDecl, image: string | undefined): GenericContainer {
+  let c: GenericContainer;
+  if (decl.source.kind === 'container') {
+    // The user's configured container keeps its settings; faultline's house rules (127.0.0.1
+    // publication, its own network only) come with its class.
+    c = Object.setPrototypeOf(decl.source.container, FaultlineContainer.prototype) as FaultlineContainer;
+  } else {
+    c = new FaultlineContainer(image!);
+  }
+  if (Object.keys(decl.env).length > 0) c.withEnvironment(decl.env);
+  if (decl.waitFor) c.withWaitStrategy(decl.waitFor);
+  else if (decl.source.kind !== 'container') c.withWaitStrategy(defaultWait());
+  if (decl.seed?.files) {
+    c.withCopyContentToContainer(Object.entries(decl.seed.files).map(([target, content]) => ({ content, target })));
+  }
+  return c;
+}
+
+/** The image tag a service runs, built or pulled now: a failure names the service and the field. */
+async function serviceImage(decl: ServiceDecl, images: ImageStore, docker: Docker): Promise<string> {
+  const src = decl.source;
+  try {
+    if (src.kind === 'bundled') return await images.ensure(src.image);
+    if (src.kind === 'dockerfile') return await images.ensureContext(src.dir, src.name);
+    if (src.kind === 'image') {
+      await ensureImageRef(docker, src.ref, `withService("${decl.name}"): source image`);
+      return src.ref;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = e instanceof FaultlineError ? e.code : 'FAULTLINE_IMAGE_BUILD_FAILED';
+    throw new FaultlineError(code, `withService("${decl.name}"): source: ${(e as Error).message}`, { cause: e });
+  }
+  throw new Error(`unreachable: ${src.kind}`);
+}
+
+/** Pulls an image that is not present (bounded); a missing one is one line naming `what`. */
+async function ensureImageRef(docker: Docker, ref: string, what: string): Promise<void> {
+  try {
+    await docker.getImage(ref).inspect();
+    return;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+  }
+  try {
+    const stream = await withTimeout(docker.pull(ref) as Promise<NodeJS.ReadableStream>, 120_000, `pull of ${ref}`);
+    await withTimeout(
+      new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()))),
+      600_000,
+      `pull of ${ref}`,
+    );
+  } catch (e) {
+    const reason = ((e as Error).message ?? String(e)).split('\n')[0].slice(0, 200);
+    throw new FaultlineError('FAULTLINE_IMAGE_BUILD_FAILED', `${what} "${ref}" is not on this engine and cannot be pulled (${reason}): build or load it first`, { cause: e });
   }
 }
 
@@ -271,85 +478,89 @@ async function inspectIp(docker: Docker, containerId: string, networkId: string)
   throw new Error(`container ${containerId.slice(0, 12)} has no address on network ${networkId.slice(0, 12)}`);
 }
 
-export interface StartedWeb {
-  container: StartedTestContainer;
-  /** http://127.0.0.1:<published port> */
-  url: string;
-  /** Address on the topology network. */
-  ip: string;
-  maxWorkers: number;
-}
-
-/** A running topology. Stop is idempotent, runs in reverse order and keeps going after a failure. */
+/**
+ * A running topology: every part is built by `start` and read-only. Stop is idempotent, runs the
+ * shared teardown stack in reverse order (faults healed, sidecars and containers removed, then a
+ * sweep by label) and keeps going after a failure.
+ */
 export class StartedTopology implements AsyncDisposable {
-  toxiproxy!: StartedToxiproxy;
-  profile!: StartedService;
-  readonly storage: StartedService[] = [];
-  web!: StartedWeb;
-  registry!: ServiceRegistry;
-  networkId!: string;
-  startMs = 0;
-  private readonly teardown: Array<() => Promise<unknown>> = [];
-  private stopping?: Promise<void>;
+  readonly docker: Docker;
+  readonly run: RunIdentity;
+  readonly images: ImageStore;
+  readonly toolboxImage: string;
+  readonly toxiproxy: StartedToxiproxy;
+  readonly web: StartedWeb;
+  readonly registry: ServiceRegistry;
+  readonly networkId: string;
+  /** How long start took, from the first container to ready (images excluded). */
+  readonly startMs: number;
+  private readonly services: ReadonlyMap<string, StartedService>;
+  private readonly teardown: Teardown;
 
-  constructor(
-    readonly docker: Docker,
-    readonly run: RunIdentity,
-    readonly images: ImageStore,
-    readonly toolboxImage: string,
-  ) {}
+  constructor(parts: {
+    docker: Docker;
+    run: RunIdentity;
+    images: ImageStore;
+    toolboxImage: string;
+    teardown: Teardown;
+    toxiproxy: StartedToxiproxy;
+    web: StartedWeb;
+    services: StartedService[];
+    registry: ServiceRegistry;
+    networkId: string;
+    startMs: number;
+  }) {
+    this.docker = parts.docker;
+    this.run = parts.run;
+    this.images = parts.images;
+    this.toolboxImage = parts.toolboxImage;
+    this.teardown = parts.teardown;
+    this.toxiproxy = parts.toxiproxy;
+    this.web = parts.web;
+    this.services = new Map(parts.services.map((svc) => [svc.name, svc]));
+    this.registry = parts.registry;
+    this.networkId = parts.networkId;
+    this.startMs = parts.startMs;
+  }
 
   get runId(): string {
     return this.run.runId;
   }
 
+  /** Every service, in declaration order (demo backends first). */
+  get serviceList(): StartedService[] {
+    return [...this.services.values()];
+  }
+
+  /** The demo profile backend. */
+  get profile(): StartedService {
+    return this.service('profile');
+  }
+
+  /** The demo storage nodes, storage-1 first. */
+  get storage(): StartedService[] {
+    return this.serviceList.filter((svc) => /^storage-\d+$/.test(svc.name));
+  }
+
   /**
-   * Registers an undo step; steps run in reverse order of registration on stop. A step
-   * registered once stopping has begun (a start step that finished late) runs at once.
+   * Registers an undo step on the topology's teardown stack (faults, sidecars, the runner's own
+   * steps): steps run in reverse order on stop.
    */
   onStop(step: () => Promise<unknown>): void {
-    if (this.stopping) {
-      void this.stopping.finally(() => step().catch(() => undefined));
-      return;
-    }
     this.teardown.push(step);
   }
 
-  /** Throws once the topology is stopping: a start step must not create anything then. */
-  assertStarting(): void {
-    if (this.stopping) throw new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', 'topology is stopping');
-  }
-
   service(name: string): StartedService {
-    const s = name === 'profile' ? this.profile : this.storage.find((x) => x.name === name);
-    if (!s) {
-      const known = ['profile', ...this.storage.map((x) => x.name)].join(', ');
-      throw new UsageError(`unknown service "${name}": this topology has ${known}`);
+    const svc = this.services.get(name);
+    if (!svc) {
+      throw new UsageError(`unknown service "${name}": this topology has ${[...this.services.keys()].join(', ') || 'no services'}`);
     }
-    return s;
+    return svc;
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      let first: unknown;
-      while (this.teardown.length > 0) {
-        const step = this.teardown.pop()!;
-        try {
-          await step();
-        } catch (e) {
-          if ((e as { statusCode?: number }).statusCode === 404) continue; // already gone
-          first ??= e;
-        }
-      }
-      // Anything a step missed (a sidecar started by a fault, a failed stop) goes by label.
-      try {
-        await sweep(this.docker, { runId: this.runId });
-      } catch (e) {
-        first ??= e;
-      }
-      if (first) throw first;
-    })();
-    return this.stopping;
+    // Anything a step missed (a sidecar started by a fault, a failed stop) goes by label.
+    return this.teardown.run(() => sweep(this.docker, { runId: this.runId }));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

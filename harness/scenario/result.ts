@@ -1,0 +1,105 @@
+import type { History } from '../probes/history';
+import { summarize } from '../probes/history';
+import type { DataReport } from '../probes/data';
+import { judgeHealthAndData, observedHealth, peakPool } from './judge';
+import type { DiagnosisOutcome, JudgeInput, ScenarioResult, Variant, VariantSpec, Verdict } from './types';
+
+/** A fault as the run recorded it: when it went in and when it was healed (ms since the origin). */
+export interface FaultRecord {
+  name: string;
+  layer: string;
+  description: string;
+  injectedAtMs: number;
+  healedAtMs?: number;
+}
+
+/** Everything a run recorded: the facts a result is built from, and nothing derived. */
+export interface RunRecord {
+  scenario: string;
+  variant: Variant;
+  runId: string;
+  history: History;
+  poolSize: number;
+  faults: FaultRecord[];
+  notes: Array<{ name: string; detail?: string }>;
+  diagnosis?: DiagnosisOutcome;
+  /** Whether a diagnoser was configured (a culprit can only be named with one). */
+  diagnoserConfigured: boolean;
+  data?: DataReport;
+  recoveryMs?: number;
+  /** Why the run did not complete (topology start, the scenario's body, the data check). */
+  error?: Error;
+  durationMs: number;
+}
+
+export interface ResultSpec {
+  spec: VariantSpec;
+  judge?: (input: JudgeInput) => Verdict;
+}
+
+/**
+ * Judges a recorded run against what its variant expects. Pure: the same record gives the same
+ * result (unit-tested on hand-made records).
+ */
+export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): ScenarioResult {
+  const { history } = record;
+  const verdict: Verdict = record.error
+    ? 'error'
+    : (judge ?? judgeHealthAndData)({ history, variant: record.variant, poolSize: record.poolSize, data: record.data });
+  const mismatch: string[] = [];
+  if (record.error) mismatch.push(`run failed: ${record.error.message}`);
+  else if (verdict !== spec.expected) mismatch.push(`expected ${spec.expected}, observed ${verdict}`);
+  if (!record.error && spec.recoversWithinMs !== undefined) {
+    const ms = record.recoveryMs;
+    if (ms === undefined || ms > spec.recoversWithinMs) {
+      mismatch.push(`pool did not recover within ${spec.recoversWithinMs} ms of the heal${ms !== undefined ? ` (took ${ms} ms)` : ''}`);
+    }
+  }
+  if (spec.culprit && verdict === spec.expected) {
+    const named = record.diagnosis?.culprit;
+    if (!record.diagnoserConfigured) mismatch.push('no diagnoser configured to name the culprit');
+    else if (!named) mismatch.push(`diagnosis named no culprit (expected ${spec.culprit.kind} on ${spec.culprit.service})`);
+    else if (named.kind !== spec.culprit.kind || named.service !== spec.culprit.service) {
+      mismatch.push(`diagnosis named ${named.kind} on ${named.service ?? 'unknown service'}, expected ${spec.culprit.kind} on ${spec.culprit.service}`);
+    }
+  }
+  const health = summarize(observedHealth(history));
+  const phases = history.events.filter((e) => e.kind === 'phase');
+  const result: ScenarioResult = {
+    scenario: record.scenario,
+    variant: record.variant,
+    expected: spec.expected,
+    verdict,
+    matched: mismatch.length === 0,
+    health: { p50Ms: health.p50Ms, p99Ms: health.p99Ms, errors: health.errors, total: health.total },
+    pool: peakPool(history, record.poolSize),
+    phases: phases.map((p, i) => ({ name: p.name, startMs: Math.round(p.t), endMs: Math.round(phases[i + 1]?.t ?? lastMoment(history)) })),
+    faults: record.faults.map((f) => ({
+      name: f.name,
+      layer: f.layer,
+      description: f.description,
+      injectedAtMs: Math.round(f.injectedAtMs),
+      healedAtMs: f.healedAtMs === undefined ? undefined : Math.round(f.healedAtMs),
+    })),
+    runId: record.runId,
+    durationMs: Math.round(record.durationMs),
+    notes: [...record.notes],
+    timeline: {
+      requests: history.requests.map((r) => ({ kind: r.kind, user: r.user, start: Math.round(r.start), end: Math.round(r.end), outcome: r.outcome, status: r.status })),
+      pool: history.pool.map((p) => ({ t: Math.round(p.t), busy: p.busy, size: p.size })),
+      events: history.events.map((e) => ({ t: Math.round(e.t), kind: e.kind, name: e.name, detail: e.detail })),
+    },
+  };
+  if (mismatch.length) result.mismatch = mismatch;
+  if (record.diagnosis) result.diagnosis = record.diagnosis.json;
+  if (record.data) result.data = record.data;
+  if (record.recoveryMs !== undefined) result.recoveryMs = record.recoveryMs;
+  if (record.error) result.error = record.error.message;
+  return result;
+}
+
+/** The last thing the history saw: the end of the last phase (not "now", which would make the result impure). */
+function lastMoment(history: History): number {
+  const times = [...history.events.map((e) => e.t), ...history.requests.map((r) => r.end), ...history.pool.map((p) => p.t)];
+  return times.length ? Math.max(...times) : 0;
+}
