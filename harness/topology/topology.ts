@@ -151,7 +151,9 @@ export class Topology {
    */
   withService(name: string, source: ServiceSource, opts: ServiceOptions): this {
     const decl = declareService(name, source, opts);
-    if (this.serviceNames().includes(name)) throw new UsageError(`withService("${name}"): name "${name}" is already declared in this topology`);
+    if (this.options.services.some((s) => s.name === name)) throw new UsageError(`withService("${name}"): name "${name}" is already declared in this topology`);
+    // A name taken by a demo backend is reported by start (before any engine work), so that
+    // withoutDemoServices() may come after withService.
     this.options.services.push(decl);
     return this;
   }
@@ -179,10 +181,6 @@ export class Topology {
     if (!Number.isInteger(ms) || ms < 1000) throw new UsageError(`startTimeoutMs must be an integer >= 1000, got ${ms}`);
     this.options.startTimeoutMs = ms;
     return this;
-  }
-
-  private serviceNames(): string[] {
-    return this.allServices().map((s) => s.name);
   }
 
   /** The demo backends (when on) and the declared services, in proxy-port order. */
@@ -434,7 +432,7 @@ async function serviceImage(decl: ServiceDecl, images: ImageStore, docker: Docke
       return src.ref;
     }
   } catch (e) {
-    if (e instanceof UsageError) throw e;
+    if (e instanceof UsageError || (e instanceof FaultlineError && e.message.startsWith(`withService("${decl.name}")`))) throw e;
     const code = e instanceof FaultlineError ? e.code : 'FAULTLINE_IMAGE_BUILD_FAILED';
     throw new FaultlineError(code, `withService("${decl.name}"): source: ${(e as Error).message}`, { cause: e });
   }
