@@ -13,7 +13,7 @@ import { Topology, type StartedTopology } from '../../harness/topology/topology'
 import { profileUnderFault } from '../../scenarios/lost-fin';
 
 /** A service faultline does not bundle: a Perl line server built from a Dockerfile directory. */
-const QUOTES = join(__dirname, '..', 'fixtures', 'quotes-service');
+const QUOTES = join(__dirname, '..', '..', 'examples', 'your-stack', 'quotes');
 
 async function leftovers(runId: string): Promise<number> {
   const { docker } = await connectDocker();
@@ -25,7 +25,7 @@ describe('your stack: withService', () => {
   test("an unbundled service behind a named proxy: a packet fault by its name hangs the pool, and the diagnosis names it", async () => {
     const { docker } = await connectDocker();
     // The same image again, as a GenericContainer the user configured: the second source kind.
-    const quotesTag = await new ImageStore(docker).ensureContext(QUOTES, 'quotes-service');
+    const quotesTag = await new ImageStore(docker).ensureContext(QUOTES, 'quotes');
     let seen: { proxies: string[]; env: string[]; networks: string[] } | undefined;
     const scenario: Scenario = {
       name: 'quotes-lost-fin',

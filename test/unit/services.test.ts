@@ -4,7 +4,7 @@ import { UsageError } from '../../harness/errors';
 import { declareService, defaultAddrVar, renderAppEnv } from '../../harness/topology/services';
 import { Topology } from '../../harness/topology/topology';
 
-const QUOTES = join(__dirname, '..', 'fixtures', 'quotes-service');
+const QUOTES = join(__dirname, '..', '..', 'examples', 'your-stack', 'quotes');
 
 describe('withService declarations', () => {
   test.each([
@@ -33,7 +33,7 @@ describe('withService declarations', () => {
 
   test('sources resolve by kind: image reference, Dockerfile directory, GenericContainer, bundled', () => {
     expect(declareService('a', 'registry.example.com:5000/team/api:1.4', { port: 80 }).source).toEqual({ kind: 'image', ref: 'registry.example.com:5000/team/api:1.4' });
-    expect(declareService('b', QUOTES, { port: 7000 }).source).toMatchObject({ kind: 'dockerfile', dir: QUOTES, name: 'quotes-service' });
+    expect(declareService('b', QUOTES, { port: 7000 }).source).toMatchObject({ kind: 'dockerfile', dir: QUOTES, name: 'quotes' });
     expect(declareService('c', { dockerfile: QUOTES, name: 'q' }, { port: 7000 }).source).toMatchObject({ kind: 'dockerfile', name: 'q' });
     expect(declareService('d', new GenericContainer('x:1'), { port: 1 }).source.kind).toBe('container');
     expect(declareService('e', { bundled: 'storage' }, { port: 9000 }).source).toEqual({ kind: 'bundled', image: 'storage' });
