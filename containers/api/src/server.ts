@@ -28,7 +28,7 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 /** The record, padded to about `kb` KiB: the padding is what a stalled transfer is stuck in. */
 function userRecord(name: string, kb: number): Buffer {
-  const head = JSON.stringify({ name, plan: name.length % 2 === 0 ? 'pro' : 'free', padding: '' }).slice(0, -2);
+  const head = JSON.stringify({ name, plan: name.length % 2 === 0 ? 'pro' : 'free', padding: '' }).slice(0, -3);
   const padding = 'x'.repeat(Math.max(0, kb * 1024 - head.length - 3));
   return Buffer.from(`${head}"${padding}"}\n`);
 }

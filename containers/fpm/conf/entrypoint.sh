@@ -15,6 +15,7 @@ if ! [[ "$FL_MAX_WORKERS" =~ ^[0-9]+$ ]] || (( FL_MAX_WORKERS < 1 || FL_MAX_WORK
   echo "faultline-fpm: FL_MAX_WORKERS must be an integer between 1 and 256, got '$FL_MAX_WORKERS'" >&2
   exit 2
 fi
+# Root-owned: the master binds its socket there without CAP_DAC_OVERRIDE.
 mkdir -p /run/php
 
 if [ "${1:-}" = "-t" ]; then
