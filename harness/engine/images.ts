@@ -9,9 +9,14 @@ import { monotonicMs, withTimeout } from '../util/time';
 import { isIgnored, readDockerignore } from './dockerignore';
 import { IMAGE_LABEL, SOURCE_LABEL } from './labels';
 
-/** The images a topology needs. */
-export type ImageName = 'base' | 'toxiproxy' | 'web' | 'storage' | 'toolbox';
-export const IMAGE_NAMES: readonly ImageName[] = ['base', 'toxiproxy', 'toolbox', 'storage', 'web'];
+/**
+ * The images faultline bundles: the Apache stack (web, storage), the fpm stack (fpm, mariadb,
+ * redis, api; see containers/fpm/README.md), and what every topology needs. Listed in build order.
+ */
+export type ImageName = 'base' | 'toxiproxy' | 'web' | 'storage' | 'toolbox' | 'fpm' | 'mariadb' | 'redis' | 'api';
+export const IMAGE_NAMES: readonly ImageName[] = ['base', 'toxiproxy', 'toolbox', 'storage', 'web', 'redis', 'api', 'mariadb', 'fpm'];
+/** Images whose build context carries a TypeScript server (src/server.ts) that Node runs as server.js. */
+const NODE_SERVER_IMAGES: ReadonlySet<ImageName> = new Set(['storage', 'api']);
 
 export type ImageSource = 'pulled' | 'built-offline' | 'built';
 
@@ -364,7 +369,7 @@ export class ImageStore {
     const ctx = mkdtempSync(join(tmpdir(), `faultline-${name}-`));
     try {
       cpSync(join(CONTAINERS_DIR, name), ctx, { recursive: true });
-      if (name === 'storage') await transpileStorageServer(ctx);
+      if (NODE_SERVER_IMAGES.has(name)) await transpileNodeServer(ctx);
       const baseSource = (await this.inspect(base))?.Config?.Labels?.[SOURCE_LABEL];
       await this.buildDir(name, tag, started, ctx, { BASE: base }, baseSource === 'pulled' ? 'built' : 'built-offline');
     } finally {
@@ -424,8 +429,8 @@ export class ImageStore {
   }
 }
 
-/** The storage node is TypeScript; Debian's nodejs runs the CommonJS it transpiles to. */
-async function transpileStorageServer(ctx: string): Promise<void> {
+/** The storage node and the API are TypeScript; Debian's nodejs runs the CommonJS they transpile to. */
+async function transpileNodeServer(ctx: string): Promise<void> {
   const { transform } = await import('esbuild');
   const source = readFileSync(join(ctx, 'src', 'server.ts'), 'utf8');
   const out = await transform(source, { loader: 'ts', format: 'cjs', target: 'node18', sourcefile: 'server.ts' });
