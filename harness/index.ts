@@ -16,7 +16,7 @@ export { Topology, StartedTopology, type StartedService, type StartedWeb } from 
 export { ServiceRegistry } from './topology/registry';
 export type { Fault, ActiveFault } from './faults/fault';
 export { toxic, proxyDown, type ToxicType } from './faults/proxy';
-export { lostFin, droppedRst, synBlackhole, randomLoss, partition } from './faults/packet';
+export { lostFin, droppedRst, synBlackhole, randomLoss, partition, repliesLost } from './faults/packet';
 export { pauseNode, killNode, stopNode, restartNode } from './faults/node';
 export { History, summarize } from './probes/history';
 export { httpCall } from './probes/http';
@@ -30,5 +30,6 @@ export { SCENARIOS } from '../scenarios';
 export { profileUnderFault, lostFinScenario, lostFinSlowCloseScenario, connectBlackholeScenario } from '../scenarios/lost-fin';
 export { upload, stalledWriteScenario, slowNodeScenario, resetMidTransferScenario, partitionHealScenario } from '../scenarios/uploads';
 export { runLibrary } from './scenario/library';
+export { fpmStack, FPM_WORKERS, dbFailoverHalfOpenScenario, redisStallScenario, apiNoTimeoutScenario } from '../scenarios/fpm';
 export { faultlineMatchers } from './jest/matchers';
 export { steadyState, measureRecovery, HEALTH } from '../scenarios/common';

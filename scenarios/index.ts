@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness/scenario/types';
 import { connectBlackholeScenario, lostFinScenario, lostFinSlowCloseScenario } from './lost-fin';
+import { apiNoTimeoutScenario, dbFailoverHalfOpenScenario, redisStallScenario } from './fpm';
 import { partitionHealScenario, resetMidTransferScenario, slowNodeScenario, stalledWriteScenario } from './uploads';
 
 /** The bundled incident library, in the order `faultline run` runs it. */
@@ -11,4 +12,8 @@ export const SCENARIOS: readonly Scenario[] = [
   resetMidTransferScenario,
   partitionHealScenario,
   lostFinSlowCloseScenario,
+  // The modern PHP deployment (nginx + PHP-FPM, MariaDB, Redis sessions, an internal API).
+  dbFailoverHalfOpenScenario,
+  redisStallScenario,
+  apiNoTimeoutScenario,
 ];

@@ -43,7 +43,7 @@ export async function sweep(docker: Docker, opts: { all?: boolean; runId?: strin
       await docker.getContainer(c.Id).remove({ force: true, v: true });
       report.containers.push(`${c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)}`);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      if (!alreadyGone(e)) throw e;
     }
   }
   const networks = (await docker.listNetworks({ filters: { label: [RUN_LABEL] } })).filter((n) => selects(n.Labels));
@@ -52,8 +52,17 @@ export async function sweep(docker: Docker, opts: { all?: boolean; runId?: strin
       await docker.getNetwork(n.Id).remove();
       report.networks.push(n.Name);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      if (!alreadyGone(e)) throw e;
     }
   }
   return report;
+}
+
+/**
+ * A resource another sweep (a parallel run, `faultline clean`) is removing or has removed:
+ * 404 gone, 409 "removal already in progress". Not an error for this sweep.
+ */
+function alreadyGone(e: unknown): boolean {
+  const status = (e as { statusCode?: number }).statusCode;
+  return status === 404 || status === 409;
 }

@@ -115,6 +115,19 @@ export function randomLoss(service: string, probability: number): Fault {
   );
 }
 
+/**
+ * Every packet from the service to the web is dropped (its replies, and its FIN and RST with
+ * them), while the web's own packets still go out: what the web sees when a database fails over
+ * mid-query. A read in flight waits on an ESTABLISHED socket that will never get another byte;
+ * a new connect waits for a SYN-ACK that never arrives.
+ */
+export function repliesLost(service: string): Fault {
+  return iptablesFault(`replies-lost(${service})`, `every packet from ${service} to the web dropped (replies, FIN and RST): the web's reads and connects wait`, (topo) => {
+    const { ip, port } = routeTo(topo, service);
+    return [['INPUT', '-p', 'tcp', '-s', ip, '--sport', port, '-j', 'DROP']];
+  });
+}
+
 /** The web and the service cannot exchange any packet, in either direction, until healed. */
 export function partition(service: string): Fault {
   return iptablesFault(`partition(web,${service})`, `every packet between the web and ${service} dropped`, (topo) => {

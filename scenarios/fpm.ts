@@ -1,0 +1,108 @@
+import { Wait } from 'testcontainers';
+import { pauseNode } from '../harness/faults/node';
+import { repliesLost } from '../harness/faults/packet';
+import { toxic } from '../harness/faults/proxy';
+import type { Fault } from '../harness/faults/fault';
+import type { UserRequest } from '../harness/probes/users';
+import type { Scenario, ScenarioContext, WorkerSpec } from '../harness/scenario/types';
+import type { Topology } from '../harness/topology/topology';
+import { steadyState } from './common';
+
+/**
+ * The modern PHP deployment (containers/fpm): nginx + PHP-FPM 8.2 (`pm = static`), sessions in
+ * Redis through phpredis with session locking on, data in MariaDB through PDO/mysqlnd, an
+ * internal HTTP API called with curl. Every upstream is a service declared with `withService`,
+ * exactly as a user declares theirs: the scenarios below fault them by name.
+ */
+export function fpmStack(t: Topology): Topology {
+  return t
+    .withBundledWeb('fpm', { healthPath: '/health.php' })
+    .withoutDemoServices()
+    .withService('mariadb', { bundled: 'mariadb' }, { port: 3306, waitFor: Wait.forLogMessage(/port: 3306/), capabilities: [] })
+    .withService('redis', { bundled: 'redis' }, { port: 6379, waitFor: Wait.forLogMessage(/Ready to accept connections/) })
+    .withService('api', { bundled: 'api' }, { port: 8080, waitFor: Wait.forLogMessage(/listening on/) });
+}
+
+/** PHP-FPM's master and workers: idle workers wait in accept on the FPM socket; nginx is not the pool. */
+export const FPM_WORKERS: WorkerSpec = { comm: 'php-fpm8.2', match: /php-fpm/ };
+
+const RELOAD_EVERY_MS = 500;
+const OBSERVE_MS = 10_000;
+
+/**
+ * Steady state, the fault, then alice reloading `page` with her session cookie (a browser that
+ * gives up after 2 s and reloads) while the health probe watches the pool. `beforeFault` runs
+ * between the steady state and the fault (a request to have in flight when it lands).
+ */
+async function pageUnderFault(
+  ctx: ScenarioContext,
+  page: { kind: string; path: string },
+  fault: Fault,
+  beforeFault?: () => Promise<void>,
+): Promise<void> {
+  await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...page }, { name: 'bob', ...page }] });
+  const active = await ctx.phase('inject', async () => {
+    await beforeFault?.();
+    return ctx.inject(fault);
+  });
+  await ctx.phase('observe', async () => {
+    const reloads = ctx.loop({ ...page, deadlineMs: 2000 } satisfies UserRequest, RELOAD_EVERY_MS, ctx.user('alice'));
+    await ctx.sleep(OBSERVE_MS - 2000);
+    await ctx.diagnose();
+    await ctx.sleep(2000);
+    await reloads.stop();
+  });
+  await ctx.phase('heal', () => active.heal());
+}
+
+const DB_PAGE = { kind: 'db', path: '/db.php' };
+
+export const dbFailoverHalfOpenScenario: Scenario = {
+  name: 'db-failover-half-open',
+  summary: "MariaDB's replies stop reaching the web mid-query (as after a failover: FIN and RST lost too); alice reloads",
+  shows: 'a PHP-FPM worker reads the mariadb socket forever holding the Redis session lock; the reloads poll for that lock until the pool is full',
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'half-open-read' } },
+    fixed: { expected: 'responsive' },
+  },
+  workers: FPM_WORKERS,
+  topology: fpmStack,
+  async run(ctx) {
+    await pageUnderFault(ctx, DB_PAGE, repliesLost('mariadb'), async () => {
+      // A query in flight (SLEEP(2) inside MariaDB) when the replies stop: the worker holding
+      // alice's session lock waits for an answer that never comes.
+      void ctx.user('alice').request({ kind: 'db', path: '/db.php?query_ms=2000', deadlineMs: 2000 });
+      await ctx.sleep(700);
+    });
+  },
+};
+
+export const redisStallScenario: Scenario = {
+  name: 'redis-stall',
+  summary: 'Redis freezes (docker pause) while alice reloads a page whose session lives in Redis',
+  shows: 'every PHP-FPM worker blocked on the frozen session store (phpredis with no read timeout); no kernel lock, no CPU',
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'redis', kind: 'half-open-read' } },
+    fixed: { expected: 'responsive' },
+  },
+  workers: FPM_WORKERS,
+  topology: fpmStack,
+  async run(ctx) {
+    await pageUnderFault(ctx, { kind: 'redis', path: '/redis.php' }, pauseNode('redis'));
+  },
+};
+
+export const apiNoTimeoutScenario: Scenario = {
+  name: 'api-no-timeout',
+  summary: 'the internal API sends its headers, then its body trickles at 1 KB/s (Toxiproxy bandwidth); curl has no timeout',
+  shows: 'a PHP-FPM worker in curl holds the Redis session lock for minutes; the reloads poll for that lock until the pool is full',
+  variants: {
+    incident: { expected: 'hung', culprit: { service: 'api', kind: 'slow-peer' } },
+    fixed: { expected: 'responsive' },
+  },
+  workers: FPM_WORKERS,
+  topology: fpmStack,
+  async run(ctx) {
+    await pageUnderFault(ctx, { kind: 'api', path: '/api.php' }, toxic('api', 'bandwidth', { rate: 1 }, { stream: 'downstream' }));
+  },
+};
