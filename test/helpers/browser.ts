@@ -1,0 +1,57 @@
+/**
+ * A real headless browser for report tests and the report bench: Debian's chromium driven by
+ * playwright-core (its own browser downloads cannot be fetched here, so it never downloads one).
+ */
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Where chromium is: FAULTLINE_CHROMIUM, else Debian's package path. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium';
+}
+
+export async function launchBrowser(env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
+  const executablePath = chromiumPath(env);
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `chromium not found at ${executablePath}: install it with \`apt-get install -y chromium\` (Debian), or set FAULTLINE_CHROMIUM to a Chromium binary`,
+    );
+  }
+  // Chromium refuses to run as root with its sandbox on.
+  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  return chromium.launch({ executablePath, args, headless: true, timeout: 30_000 });
+}
+
+export interface OpenedPage {
+  page: Page;
+  /** Console errors, uncaught exceptions and any request that left file:// (all refused). */
+  errors: string[];
+  /** From navigation start until the page's script marked it drawn. */
+  openMs: number;
+}
+
+/**
+ * Opens a report page from disk with the network cut off: anything but file:// is refused and
+ * counted as an error, which proves the report opens with no network.
+ */
+export async function openReport(browser: Browser, file: string, viewport = { width: 1200, height: 900 }): Promise<OpenedPage> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file:')) return route.continue();
+    errors.push(`network request refused: ${url}`);
+    return route.abort();
+  });
+  const started = Date.now();
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-drawn="true"]', { timeout: 10_000 }).catch(() => {
+    errors.push(`page never finished drawing: ${file}`);
+  });
+  return { page, errors, openMs: Date.now() - started };
+}
