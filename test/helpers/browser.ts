@@ -55,3 +55,35 @@ export async function openReport(browser: Browser, file: string, viewport = { wi
   });
   return { page, errors, openMs: Date.now() - started };
 }
+
+/** What a run page drew, read from the DOM (the charts' SVG and the chain's boxes). */
+export interface DrawnRun {
+  points: number;
+  faultWindows: number;
+  faultLabels: string[];
+  p99Lines: number;
+  poolLines: number;
+  diagnosisRules: number;
+  chainRoles: string[];
+  chainService: string | null;
+  evidence: string[];
+}
+
+export function drawnRun(page: Page): Promise<DrawnRun> {
+  return page.evaluate(() => {
+    const count = (sel: string) => document.querySelectorAll(sel).length;
+    const texts = (sel: string) => Array.from(document.querySelectorAll(sel)).map((e) => e.textContent ?? '');
+    const service = document.querySelector('.chain .node.service .title');
+    return {
+      points: count('.chart.latency svg g.fl-request > *'),
+      faultWindows: count('.chart.latency svg g.fl-fault-window > rect'),
+      faultLabels: texts('.chart.latency svg g.fl-fault-label > text'),
+      p99Lines: count('.chart.latency svg g.fl-health-p99 > path'),
+      poolLines: count('.chart.pool svg g.fl-pool-busy > path'),
+      diagnosisRules: count('.chart.latency svg g.fl-diagnosis > line'),
+      chainRoles: Array.from(document.querySelectorAll(".chain .node")).map((e) => e.getAttribute('data-role') ?? ''),
+      chainService: service ? service.textContent : null,
+      evidence: texts('.diagnosis ul.evidence > li'),
+    };
+  });
+}
