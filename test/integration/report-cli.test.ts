@@ -2,7 +2,7 @@
  * `faultline report` on a saved whole-library result (test/fixtures/report/library.json, recorded
  * from `faultline run --json`), opened in a real headless chromium with the network cut off.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -67,4 +67,23 @@ test('renders every run of a saved library result, each page drawing what the JS
     if (culprit) expect(drawn.chainRoles).toEqual(expect.arrayContaining(['waiters', 'holder', 'syscall', 'socket', 'service']));
     await opened.page.close();
   }
+});
+
+test('a results document carrying a sweep gets a heatmap of verdicts over its knobs on the index', async () => {
+  const points = [];
+  for (const timeout of ['500ms', '2s', 'none']) {
+    for (const workers of [4, 8]) points.push({ settings: { timeout, workers }, verdict: timeout === 'none' ? 'hung' : 'responsive' });
+  }
+  points.push({ settings: { timeout: '2s', workers: 8 }, verdict: 'degraded' });
+  const file = join(dir, 'sweep.json');
+  writeFileSync(file, JSON.stringify({ results: results.slice(0, 2), sweep: { knobs: ['timeout', 'workers'], points } }));
+  const out = join(dir, 'sweep-report');
+  const run = await runCli(['report', file, '--out', out]);
+  expect(run.code).toBe(0);
+  const index = await openReport(browser, join(out, 'index.html'));
+  expect(index.errors).toEqual([]);
+  const cells = await index.page.$$eval('.heatmap svg g.fl-heatmap-cell > rect', (rects) => rects.map((r) => r.querySelector('title')?.textContent));
+  expect(cells).toHaveLength(6);
+  expect(cells).toContain('degraded ×1, responsive ×1');
+  expect(await index.page.$$eval('table.runs tbody tr', (trs) => trs.length)).toBe(2);
 });
