@@ -30,6 +30,7 @@ export function renderRunPage(root: HTMLElement, v: RunView): void {
       fact('run id', v.runId),
     ),
   );
+  if (v.error) root.append(el('p', { class: 'bad' }, `run failed: ${v.error}`));
   if (v.mismatch.length) root.append(el('ul', { class: 'mismatch' }, ...v.mismatch.map((m) => el('li', {}, m))));
   const latency = latencyChart(v);
   root.append(
