@@ -6,6 +6,7 @@ import { diagnoseCommand } from './diagnose';
 import { doctorCommand } from './doctor';
 import { imagesCommand } from './images';
 import { listCommand } from './list';
+import { reportCommand } from './report';
 import { runCommand } from './run';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
@@ -15,7 +16,9 @@ Usage: faultline <command> [options]
 Commands:
   run [scenario...]     run scenarios (all when none is named) on a real topology
                         --variant incident|fixed|both (default both)  --parallel N
-                        --json  --junit FILE
+                        --json  --junit FILE  --report DIR
+  report RESULT.json --out DIR
+                        render the HTML report of a saved "run --json" output
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
@@ -36,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   images: imagesCommand,
   doctor: doctorCommand,
   clean: cleanCommand,
+  report: reportCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */

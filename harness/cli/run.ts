@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors';
 import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
+import { ensureWritableDir, writeReport } from '../report/html';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
 import { runLibrary } from '../scenario/library';
@@ -23,6 +24,7 @@ Options:
   --parallel N   run up to N scenario runs at once, each on its own topology (default 2)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
+  --report DIR   also write an HTML report (DIR/index.html, a timeline per run; see faultline report --help)
   -h, --help     this help
 
 Progress goes to stderr. Exit 0 when every outcome matches what its scenario expects, 1 when one
@@ -85,6 +87,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     json: { type: 'boolean' },
     junit: { type: 'string' },
     parallel: { type: 'string' },
+    report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -95,6 +98,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const variants = resolveVariants(values.variant);
   if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
   const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
+  if (values.report !== undefined) ensureWritableDir(values.report, '--report'); // before any engine work
 
   assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
@@ -113,6 +117,10 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
       ),
   });
   if (values.junit) writeFileSync(values.junit, toJUnit(done));
+  if (values.report !== undefined) {
+    const report = await writeReport(values.report, done);
+    io.stderr.write(`report: ${report.index}\n`);
+  }
   if (values.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
   else io.stdout.write(`${renderSummary(done)}\n`);
   if (io.signal.aborted) return 130;
