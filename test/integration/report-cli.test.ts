@@ -38,11 +38,11 @@ test('renders every run of a saved library result, each page drawing what the JS
   expect(run.stdout).toMatch(new RegExp(`report: ${results.length} runs in .*index\\.html`));
   expect(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).results).toEqual(results);
 
-  // The whole library: at most 5 MB, and every page opens in under 2 s.
+  // The whole library: at most 5 MB. How fast pages open is measured by `npm run bench:report`
+  // (a timing, not a behaviour: under load it varies, and a test must not).
   expect(totalBytes(dir)).toBeLessThan(5e6);
   const index = await openReport(browser, join(dir, 'index.html'));
   expect(index.errors).toEqual([]);
-  expect(index.openMs).toBeLessThan(2000);
   const rows = await index.page.$$eval('table.runs tbody tr', (trs) =>
     trs.map((tr) => ({ cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent), href: tr.querySelector('a')?.getAttribute('href'), spark: tr.querySelectorAll('svg g.fl-sparkline path').length })),
   );
@@ -55,7 +55,6 @@ test('renders every run of a saved library result, each page drawing what the JS
     const opened = await openReport(browser, join(dir, rows[i].href as string));
     const label = `${r.scenario} ${r.variant}`;
     expect({ label, errors: opened.errors }).toEqual({ label, errors: [] });
-    expect(opened.openMs).toBeLessThan(2000);
     const drawn = await drawnRun(opened.page);
     expect({ label, points: drawn.points }).toEqual({ label, points: r.timeline!.requests.length });
     expect({ label, faults: drawn.faultLabels }).toEqual({ label, faults: r.faults.map((f) => `fault: ${f.name}`) });
