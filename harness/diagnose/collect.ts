@@ -31,6 +31,7 @@ import {
   parseUptimeSeconds,
   socketInode,
   type LockEntry,
+  type StatInfo,
   type SyscallLine,
   type TcpSocket,
 } from './parse';
@@ -274,12 +275,11 @@ function readProcess(
   // single-threaded process's only thread is the main one, already read.
   const threads = stat.threads === 1 ? undefined : readThreads(snap, pid, readDenied, uptimeS, note, unreadable);
 
-  const cpu = stat.utimeTicks + stat.stimeTicks;
   const sample: ProcessSample = {
     ...base,
     uid: status.uid,
-    threads: Number.isFinite(stat.threads) ? stat.threads : undefined,
-    cpuTicks: Number.isFinite(cpu) ? cpu : undefined,
+    threads: stat.threads,
+    cpuTicks: cpuTicks(stat),
     voluntaryCtxt: status.voluntaryCtxt,
     nonvoluntaryCtxt: status.nonvoluntaryCtxt,
     wchan,
@@ -289,6 +289,11 @@ function readProcess(
     notRunForMs,
   };
   return { sample, syscall, netns, threads };
+}
+
+/** utime+stime, or undefined when either field was malformed. */
+function cpuTicks(stat: StatInfo): number | undefined {
+  return stat.utimeTicks === undefined || stat.stimeTicks === undefined ? undefined : stat.utimeTicks + stat.stimeTicks;
 }
 
 function addUnreadable(list: Unreadable[], file: string, error: string): void {
@@ -362,12 +367,11 @@ function readThreads(
     }
     const stat = parseStat(statFile.text);
     if (!stat) continue;
-    const cpu = stat.utimeTicks + stat.stimeTicks;
     const thread: ThreadSample = {
       tid,
       comm: stat.comm,
       state: stat.state,
-      cpuTicks: Number.isFinite(cpu) ? cpu : undefined,
+      cpuTicks: cpuTicks(stat),
       wait: { type: 'unknown', reason: 'not decoded' },
     };
     if (tid === pid) {

@@ -82,7 +82,8 @@ export interface ProcessSample extends TaskFacts {
   /** comm (the kernel's 15-character name). */
   command: string;
   cmdline: string;
-  ppid: number;
+  /** Undefined when stat's field was malformed. */
+  ppid?: number;
   uid?: number;
   threads?: number;
   fds?: FdEntry[];

@@ -51,7 +51,8 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
     lines.push(
       `${indent}waiters   ${link.waiters.length} process${link.waiters.length === 1 ? '' : 'es'} (${pidList(link.waiters)})${sample?.syscall ? ` in ${sample.syscall}` : ''}`,
     );
-    lines.push(`${indent}  on      ${link.lock.type} ${link.lock.access} lock ${link.lock.path ?? ''} (${link.lock.file})`.replace(/ {2,}\(/, ' ('));
+    const path = link.lock.path ? `${link.lock.path} ` : '';
+    lines.push(`${indent}  on      ${link.lock.type} ${link.lock.access} lock ${path}(${link.lock.file})`);
     const holder = proc(link.holder);
     lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
   }
