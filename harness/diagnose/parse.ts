@@ -356,7 +356,7 @@ function hexToIpv6(hex: string): string {
 
 function parseEndpoint(text: string, family: 4 | 6): Endpoint | undefined {
   const [addr, port] = text.split(':');
-  if (!addr || !port || !/^[0-9a-fA-F]+$/.test(addr) || !/^[0-9a-fA-F]+$/.test(port)) return undefined;
+  if (!addr || !port || !/^[0-9a-fA-F]+$/.test(addr) || !/^[0-9a-fA-F]{1,4}$/.test(port)) return undefined;
   if (family === 4 && addr.length !== 8) return undefined;
   if (family === 6 && addr.length !== 32) return undefined;
   return { ip: family === 4 ? hexToIpv4(addr) : hexToIpv6(addr), port: parseInt(port, 16) };
