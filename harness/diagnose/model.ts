@@ -3,6 +3,7 @@
  * returns (Diagnosis). The Diagnosis types are the JSON contract documented in README.md.
  */
 import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
+import type { ChainKind, CulpritKind } from './kinds';
 import type { Arch } from './syscalls';
 
 export type FdType = 'socket' | 'file' | 'pipe' | 'anon' | 'other';
@@ -125,17 +126,7 @@ export interface Collected {
 // ---------------------------------------------------------------------------------------------
 // The diagnosis (JSON contract)
 
-export type CulpritKind =
-  | 'half-open-read'
-  | 'stalled-write'
-  | 'slow-peer'
-  | 'connect-stall'
-  | 'busy-loop'
-  | 'slow-holder'
-  | 'lock-cycle'
-  | 'unknown';
-
-export type ChainKind = CulpritKind | 'idle';
+export type { ChainKind, CulpritKind };
 
 export interface ResourceReport {
   type: 'tcp' | 'file' | 'socket' | 'pipe' | 'lock' | 'cpu' | 'timer' | 'unknown';
