@@ -15,7 +15,8 @@ import type { ChainLink, ChainReport, Collected, CulpritReport, Diagnosis, Proce
 import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings } from './prose';
 import { isDenied } from './procfs';
 import { WaitGraph } from './wait-graph';
-import { isIdle } from './worker';
+import { inferConvoys } from './convoy';
+import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
 export { fmtMs } from './prose';
@@ -42,11 +43,13 @@ class Analysis {
   private readonly stuckAfterMs: number;
   private readonly graph: WaitGraph;
   private readonly classifier: Classifier;
+  private readonly registry: ServiceRegistry | undefined;
 
   constructor(
     private readonly collected: Collected,
     options: AnalyzeOptions,
   ) {
+    this.registry = options.registry;
     const samples = collected.samples;
     if (samples.length === 0) throw new Error('analyze needs at least one sample');
     const first = samples[0] as Collected['samples'][number];
@@ -58,7 +61,9 @@ class Analysis {
   }
 
   run(): Diagnosis {
-    const chains = [...this.lockChains(), ...this.upstreamChains()];
+    const lockChains = this.lockChains();
+    const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
+    const chains = [...lockChains, ...convoys.chains, ...this.upstreamChains(convoys.used)];
     chains.sort(
       (a, b) =>
         Number(b.culprit) - Number(a.culprit) ||
@@ -129,11 +134,13 @@ class Analysis {
 
   // --- roots outside lock chains ---------------------------------------------------------------
 
-  private upstreamChains(): ChainReport[] {
-    const inChains = this.graph.members();
+  private upstreamChains(inConvoys: ReadonlySet<number>): ChainReport[] {
+    const inChains = new Set([...this.graph.members(), ...inConvoys]);
     const byUpstream = new Map<string, Array<{ pid: number; c: Classification }>>();
-    for (const pid of this.last.processes.keys()) {
-      if (inChains.has(pid)) continue;
+    for (const p of this.last.processes.values()) {
+      const pid = p.pid;
+      // An event loop (nginx) multiplexes many requests: never a worker stuck on one upstream.
+      if (inChains.has(pid) || isEventLoopWait(p.wait, p.fds)) continue;
       const c = this.classifier.classify(pid, false);
       if (!c.upstream || !c.persistent) continue;
       if (!['half-open-read', 'stalled-write', 'connect-stall', 'slow-peer'].includes(c.kind)) continue;
@@ -201,13 +208,15 @@ class Analysis {
 
   private processReports(chains: ChainReport[], culprit: CulpritReport | null): ProcessReport[] {
     const holders = this.graph.holders();
+    // Waiters of an inferred convoy (a lock kept in another service) are waiters too.
+    const inferredWaiters = new Set(chains.flatMap((c) => c.links.filter((l) => l.inferred).flatMap((l) => l.waiters)));
     const idle = new Set(chains.filter((c) => c.kind === 'idle').map((c) => c.root));
     const out: ProcessReport[] = [];
     for (const p of [...this.last.processes.values()].sort((a, b) => a.pid - b.pid)) {
       let role: ProcessRole = 'other';
       if (culprit?.pid === p.pid) role = 'culprit';
       else if (holders.has(p.pid)) role = 'holder';
-      else if (this.graph.edges.has(p.pid) || this.graph.orphanWaits.has(p.pid)) role = 'waiter';
+      else if (this.graph.edges.has(p.pid) || this.graph.orphanWaits.has(p.pid) || inferredWaiters.has(p.pid)) role = 'waiter';
       else if (idle.has(p.pid) || isIdle(p)) role = 'idle';
       const report: ProcessReport = {
         pid: p.pid,

@@ -258,8 +258,7 @@ export class Classifier {
   }
 
   /** A socket accepted from one of our own listeners is a client connection, not an upstream. */
-
-  private isInbound(p: ProcessSample, tcp: TcpSocket): boolean {
+  isInbound(p: ProcessSample, tcp: TcpSocket): boolean {
     const table = this.last.tcp.get(p.netns ?? 'unknown');
     if (!table) return false;
     for (const s of table.values()) {

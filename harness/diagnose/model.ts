@@ -142,10 +142,13 @@ export interface ResourceReport {
 }
 
 export interface LockReport {
-  /** FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them. */
+  /**
+   * FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them; for an inferred lock
+   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`.
+   */
   type: string;
   access: string;
-  /** `maj:min:inode` from /proc/locks. */
+  /** `maj:min:inode` from /proc/locks; for an inferred lock, the service (or ip:port) keeping it. */
   file: string;
   path?: string;
 }
@@ -155,6 +158,11 @@ export interface ChainLink {
   holder: number;
   /** PIDs queued directly behind this lock (its `->` lines). */
   waiters: number[];
+  /**
+   * Set when no kernel lock ties the waiters to the holder (a lock kept in another service, such as
+   * phpredis' session lock in Redis): how the link was inferred from what the processes show.
+   */
+  inferred?: string;
 }
 
 export interface ChainReport {

@@ -43,7 +43,11 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
       `${indent}waiters   ${link.waiters.length} process${link.waiters.length === 1 ? '' : 'es'} (${pidList(link.waiters)})${sample?.syscall ? ` in ${sample.syscall}` : ''}`,
     );
     const path = link.lock.path ? `${link.lock.path} ` : '';
-    lines.push(`${indent}  on      ${link.lock.type} ${link.lock.access} lock ${path}(${link.lock.file})`);
+    lines.push(
+      link.inferred
+        ? `${indent}  on      ${link.lock.type} kept in ${link.lock.file} (inferred: no kernel lock; see evidence)`
+        : `${indent}  on      ${link.lock.type} ${link.lock.access} lock ${path}(${link.lock.file})`,
+    );
     const holder = proc(link.holder);
     lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
   }

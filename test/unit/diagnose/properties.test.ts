@@ -53,10 +53,17 @@ function nonFinite(value: unknown, at = '$', seen = new Set<unknown>()): string 
   return undefined;
 }
 
+/** The fastest of three runs: a GC pause or a busy shared machine slows one run, a quadratic path all three. */
 function timed<T>(f: () => T): { result: T; ms: number } {
-  const t0 = performance.now();
-  const result = f();
-  return { result, ms: performance.now() - t0 };
+  let best = Infinity;
+  let result: T | undefined;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    result = f();
+    best = Math.min(best, performance.now() - t0);
+    if (best < PARSE_BOUND_MS / 5) break;
+  }
+  return { result: result as T, ms: best };
 }
 
 // Tokens that have broken number parsing before: huge digit runs (Infinity), signs, exponents,
