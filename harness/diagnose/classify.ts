@@ -51,15 +51,22 @@ export class Classifier {
     return this.collected.samples.map((s) => s.processes.get(pid));
   }
 
+  /** The convoy inference and the upstream grouping ask about the same processes: classify once. */
+  private readonly cache = new Map<string, Classification>();
+
   classify(pid: number, holdsLock: boolean): Classification {
+    const key = `${pid}:${holdsLock}`;
+    const cached = this.cache.get(key);
+    if (cached) return { ...cached, evidence: [...cached.evidence] };
     const c = this.classifyProcess(pid, holdsLock);
+    this.cache.set(key, c);
     const p = this.last.processes.get(pid);
     if (p) {
       c.tid = p.tid;
       const threads = threadsLine(p);
       if (threads) c.evidence.splice(Math.min(1, c.evidence.length), 0, threads);
     }
-    return c;
+    return { ...c, evidence: [...c.evidence] };
   }
 
   private classifyProcess(pid: number, holdsLock: boolean): Classification {
