@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host tools the diagnoser's live tests and bench need: strace and lsof (the scripted manual
 # method in bench/diagnose.ts), util-linux (flock, lslocks), python3 and perl (the live tests'
-# helper processes). Idempotent and fast when everything is there: apt-get runs only for what
+# helper processes), and the modern PHP stack's programs for test/integration/diagnose-fpm.test.ts:
+# redis-server, PHP 8.2 CLI with phpredis and mysqlnd (PDO), PHP-FPM 8.2 and nginx. Idempotent and fast when everything is there: apt-get runs only for what
 # is missing. faultline itself installs nothing; it only reads /proc.
 set -euo pipefail
 
@@ -15,14 +16,27 @@ declare -A NEED=(
   [lslocks]=util-linux
   [perl]=perl-base
   [python3]=python3
+  [redis-server]=redis-server
+  [php8.2]=php8.2-cli
+  [php-fpm8.2]=php8.2-fpm
+  [nginx]=nginx-light
 )
+# PHP extensions (no command of their own): module name -> Debian package.
+declare -A PHP_EXT=(
+  [redis]=php8.2-redis
+  [pdo_mysql]=php8.2-mysql
+)
+php_has() { command -v php8.2 >/dev/null 2>&1 && php8.2 -m 2>/dev/null | grep -qix "$1"; }
 
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
+for ext in "${!PHP_EXT[@]}"; do
+  php_has "$ext" || missing+=("${PHP_EXT[$ext]}")
+done
 if [ "${#missing[@]}" -eq 0 ]; then
-  log "all present (strace, lsof, flock, lslocks, perl, python3)"
+  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx)"
   exit 0
 fi
 
@@ -38,5 +52,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || { log "still missing: $cmd"; exit 1; }
+done
+for ext in "${!PHP_EXT[@]}"; do
+  php_has "$ext" || { log "still missing: php extension $ext"; exit 1; }
 done
 log "installed ${pkgs[*]}"

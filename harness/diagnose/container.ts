@@ -18,6 +18,7 @@ import {
   type TidListResult,
 } from './procfs';
 import { normalizeArch, syscallNumbers, type Arch } from './syscalls';
+import { parseStat } from './parse';
 
 export interface ExecResult {
   exitCode: number;
@@ -244,7 +245,7 @@ class DumpSnapshot implements ProcSnapshot {
       else {
         // The script's own children (grep, find, awk, dd …).
         const stat = dump.files.get(`${pid}/stat`);
-        const ppid = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : NaN;
+        const ppid = stat ? parseStat(stat)?.ppid : undefined;
         if (ppid === dump.self) own.add(pid);
       }
     }

@@ -48,7 +48,9 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
 }
 
 export { analyze, collect };
-export { KIND_MEANING, renderJson, renderText, toJson } from './render';
+export { KIND_MEANING, KINDS } from './kinds';
+export { renderJson, renderText, toJson } from './render';
+export { isIdle, isIdleWait, poolOccupancy, poolWorkers, type PoolOccupancy } from './worker';
 export { ContainerProcReader, collectorScript, type ContainerReaderOptions, type Execer, type ExecResult } from './container';
 export { FixtureProcReader, LocalProcReader, type ProcReader, type ProcSnapshot } from './procfs';
 export type {

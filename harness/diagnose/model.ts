@@ -3,6 +3,7 @@
  * returns (Diagnosis). The Diagnosis types are the JSON contract documented in README.md.
  */
 import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
+import type { ChainKind, CulpritKind } from './kinds';
 import type { Arch } from './syscalls';
 
 export type FdType = 'socket' | 'file' | 'pipe' | 'anon' | 'other';
@@ -82,7 +83,8 @@ export interface ProcessSample extends TaskFacts {
   /** comm (the kernel's 15-character name). */
   command: string;
   cmdline: string;
-  ppid: number;
+  /** Undefined when stat's field was malformed. */
+  ppid?: number;
   uid?: number;
   threads?: number;
   fds?: FdEntry[];
@@ -124,17 +126,7 @@ export interface Collected {
 // ---------------------------------------------------------------------------------------------
 // The diagnosis (JSON contract)
 
-export type CulpritKind =
-  | 'half-open-read'
-  | 'stalled-write'
-  | 'slow-peer'
-  | 'connect-stall'
-  | 'busy-loop'
-  | 'slow-holder'
-  | 'lock-cycle'
-  | 'unknown';
-
-export type ChainKind = CulpritKind | 'idle';
+export type { ChainKind, CulpritKind };
 
 export interface ResourceReport {
   type: 'tcp' | 'file' | 'socket' | 'pipe' | 'lock' | 'cpu' | 'timer' | 'unknown';
@@ -150,10 +142,13 @@ export interface ResourceReport {
 }
 
 export interface LockReport {
-  /** FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them. */
+  /**
+   * FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them; for an inferred lock
+   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`.
+   */
   type: string;
   access: string;
-  /** `maj:min:inode` from /proc/locks. */
+  /** `maj:min:inode` from /proc/locks; for an inferred lock, the service (or ip:port) keeping it. */
   file: string;
   path?: string;
 }
@@ -163,6 +158,11 @@ export interface ChainLink {
   holder: number;
   /** PIDs queued directly behind this lock (its `->` lines). */
   waiters: number[];
+  /**
+   * Set when no kernel lock ties the waiters to the holder (a lock kept in another service, such as
+   * phpredis' session lock in Redis): how the link was inferred from what the processes show.
+   */
+  inferred?: string;
 }
 
 export interface ChainReport {

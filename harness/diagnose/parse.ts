@@ -1,18 +1,33 @@
 /**
  * Parsers for the /proc text the diagnoser reads. Each returns undefined (or skips a line) on text it
  * does not understand instead of throwing: a process may exit mid-read and leave a truncated file,
- * and a comm may contain spaces, parentheses or newlines.
+ * and a comm may contain spaces, parentheses or newlines. A numeric field that is malformed or out
+ * of range is `undefined`, never NaN or Infinity (a NaN rx_queue once reached a diagnosis).
  */
+
+/** A decimal integer field (optionally signed), or undefined: never NaN, Infinity or a rounded value. */
+export function decimalField(text: string | undefined): number | undefined {
+  if (text === undefined || !/^-?[0-9]{1,20}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** A hexadecimal integer field (net/tcp, fdinfo events), or undefined. */
+export function hexField(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[0-9a-fA-F]{1,16}$/.test(text)) return undefined;
+  const n = parseInt(text, 16);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
 
 export interface StatInfo {
   pid: number;
   comm: string;
   state: string;
-  ppid: number;
-  utimeTicks: number;
-  stimeTicks: number;
-  threads: number;
-  startTimeTicks: number;
+  ppid?: number;
+  utimeTicks?: number;
+  stimeTicks?: number;
+  threads?: number;
+  startTimeTicks?: number;
 }
 
 /** /proc/PID/stat: `pid (comm) S ppid …`; comm may hold anything, so split at the LAST ')'. */
@@ -20,18 +35,15 @@ export function parseStat(text: string): StatInfo | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
+  const pid = decimalField(text.slice(0, open).trim());
   const rest = text
     .slice(close + 1)
     .trim()
     .split(/\s+/);
   // rest[0] is field 3 (state); field N is rest[N - 3].
-  const field = (n: number): number => {
-    const v = Number(rest[n - 3]);
-    return Number.isFinite(v) ? v : NaN;
-  };
+  const field = (n: number): number | undefined => decimalField(rest[n - 3]);
   const state = rest[0] ?? '';
-  if (!Number.isInteger(pid) || !/^[A-Za-z]$/.test(state)) return undefined;
+  if (pid === undefined || !/^[A-Za-z]$/.test(state)) return undefined;
   return {
     pid,
     comm: text.slice(open + 1, close),
@@ -59,10 +71,7 @@ export function parseStatus(text: string): StatusInfo {
     if (colon < 0) continue;
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
-    const firstNumber = (): number | undefined => {
-      const n = Number(value.split(/\s+/)[0]);
-      return value !== '' && Number.isFinite(n) ? n : undefined;
-    };
+    const firstNumber = (): number | undefined => decimalField(value.split(/\s+/)[0]);
     switch (key) {
       case 'Name':
         out.name = value;
@@ -77,10 +86,12 @@ export function parseStatus(text: string): StatusInfo {
         out.nonvoluntaryCtxt = firstNumber();
         break;
       case 'NSpid':
-        out.nspid = value
-          .split(/\s+/)
-          .map(Number)
-          .filter((n) => Number.isInteger(n));
+        // Any malformed entry makes the whole list unknown: its last entry is the innermost PID,
+        // so dropping one would shift which namespace a PID belongs to.
+        {
+          const ids = value.split(/\s+/).map(decimalField);
+          out.nspid = value !== '' && ids.every((n) => n !== undefined && n > 0) ? (ids as number[]) : undefined;
+        }
         break;
       default:
         break;
@@ -101,16 +112,14 @@ export type SyscallLine =
 export function parseSyscallLine(text: string): SyscallLine | undefined {
   const words = text.trim().split(/\s+/);
   if (words[0] === 'running') return { kind: 'running' };
-  const nr = Number(words[0]);
-  if (words[0] === undefined || words[0] === '' || !Number.isInteger(nr)) return undefined;
+  const nr = decimalField(words[0]);
+  if (nr === undefined) return undefined;
   if (nr < 0) return { kind: 'not-in-syscall' };
   const args: bigint[] = [];
   for (const w of words.slice(1, 7)) {
-    try {
-      args.push(BigInt(w));
-    } catch {
-      return undefined;
-    }
+    // BigInt() accepts "", whitespace and 1e6-digit strings: take only what the kernel prints.
+    if (!/^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(w)) return undefined;
+    args.push(BigInt(w));
   }
   // A truncated line still gives the nr; missing args read as 0 are worse than knowing we lack them.
   return { kind: 'syscall', nr, args };
@@ -130,22 +139,22 @@ export interface IoInfo {
 export function parseIo(text: string): IoInfo {
   const out: IoInfo = {};
   for (const line of text.split('\n')) {
-    const m = /^(rchar|wchar):\s*([0-9]+)/.exec(line);
-    if (m) out[m[1] as 'rchar' | 'wchar'] = Number(m[2]);
+    const m = /^(rchar|wchar):[ \t]*([0-9]+)[ \t]*$/.exec(line);
+    const v = m ? decimalField(m[2]) : undefined;
+    if (m && v !== undefined) out[m[1] as 'rchar' | 'wchar'] = v;
   }
   return out;
 }
 
 /** `se.exec_start : 303807.117152` (ms of the scheduler clock when the task last ran). */
 export function parseSchedExecStart(text: string): number | undefined {
-  const m = /^se\.exec_start\s*:\s*([0-9.]+)/m.exec(text);
-  const v = m ? Number(m[1]) : NaN;
-  return Number.isFinite(v) ? v : undefined;
+  const m = /^se\.exec_start[ \t]*:[ \t]*([0-9]{1,15}(?:\.[0-9]{1,9})?)[ \t]*$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
 }
 
 export function parseUptimeSeconds(text: string): number | undefined {
-  const v = Number(text.trim().split(/\s+/)[0]);
-  return text.trim() !== '' && Number.isFinite(v) ? v : undefined;
+  const m = /^([0-9]{1,15}(?:\.[0-9]{1,9})?)(?:\s|$)/.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,14 +186,17 @@ export function parseLockLine(line: string): LockLine | undefined {
     );
   if (!m) return undefined;
   const device = (m[7] as string).toLowerCase();
-  const inode = Number(m[8]);
+  const inode = decimalField(m[8]);
+  const ordinal = decimalField(m[1]);
+  const pid = decimalField(m[6]);
+  if (inode === undefined || ordinal === undefined || pid === undefined) return undefined;
   return {
-    ordinal: Number(m[1]),
+    ordinal,
     waiting: Boolean(m[2]),
     type: m[3] as string,
     mode: m[4] as string,
     access: m[5] as string,
-    pid: Number(m[6]),
+    pid,
     device,
     inode,
     start: m[9] as string,
@@ -240,15 +252,19 @@ export function parseFdinfo(text: string): FdinfoInfo {
       if (lock) out.locks.push(lock);
       continue;
     }
-    const tfd = /^tfd:\s*([0-9]+)\s+events:\s*([0-9a-fA-F]+)/.exec(line);
+    const tfd = /^tfd:[ \t]*([0-9]+)[ \t]+events:[ \t]*([0-9a-fA-F]+)/.exec(line);
     if (tfd) {
-      out.epollTargets.push({ fd: Number(tfd[1]), events: parseInt(tfd[2] as string, 16) });
+      const fd = decimalField(tfd[1]);
+      const events = hexField(tfd[2]);
+      if (fd !== undefined && fd <= 0x7fffffff && events !== undefined) out.epollTargets.push({ fd, events });
       continue;
     }
-    const kv = /^(pos|flags|ino):\s*([0-9]+)/.exec(line);
+    const kv = /^(pos|flags|ino):[ \t]*([0-9]+)[ \t]*$/.exec(line);
     if (kv) {
       const key = kv[1] as 'pos' | 'flags' | 'ino';
-      out[key] = key === 'flags' ? parseInt(kv[2] as string, 8) : Number(kv[2]);
+      const digits = kv[2] as string;
+      const v = key === 'flags' ? (/^[0-7]{1,17}$/.test(digits) ? parseInt(digits, 8) : undefined) : decimalField(digits);
+      if (v !== undefined) out[key] = v;
     }
   }
   return out;
@@ -340,7 +356,7 @@ function hexToIpv6(hex: string): string {
 
 function parseEndpoint(text: string, family: 4 | 6): Endpoint | undefined {
   const [addr, port] = text.split(':');
-  if (!addr || !port || !/^[0-9a-fA-F]+$/.test(addr) || !/^[0-9a-fA-F]+$/.test(port)) return undefined;
+  if (!addr || !port || !/^[0-9a-fA-F]+$/.test(addr) || !/^[0-9a-fA-F]{1,4}$/.test(port)) return undefined;
   if (family === 4 && addr.length !== 8) return undefined;
   if (family === 6 && addr.length !== 32) return undefined;
   return { ip: family === 4 ? hexToIpv4(addr) : hexToIpv6(addr), port: parseInt(port, 16) };
@@ -356,19 +372,26 @@ export function parseNetTcp(text: string, family: 4 | 6): TcpSocket[] {
     const remote = parseEndpoint(w[2] as string, family);
     const [tx, rx] = (w[4] as string).split(':');
     const [tr, when] = (w[5] as string).split(':');
-    const inode = Number(w[9]);
-    if (!local || !remote || tx === undefined || rx === undefined || !Number.isInteger(inode)) continue;
+    const inode = decimalField(w[9]);
+    const state = hexField(w[3]);
+    const txQueue = hexField(tx);
+    const rxQueue = hexField(rx);
+    const uid = decimalField(w[7]);
+    // A line whose queues, state, uid or inode do not parse is skipped whole: a socket with an
+    // unknown queue cannot be told stuck from moving, and a guess would reach the diagnosis.
+    if (!local || !remote || state === undefined || txQueue === undefined || rxQueue === undefined) continue;
+    if (uid === undefined || inode === undefined) continue;
     out.push({
       family,
       local,
       remote,
-      state: TCP_STATES[parseInt(w[3] as string, 16)] ?? `0x${w[3]}`,
-      txQueue: parseInt(tx, 16),
-      rxQueue: parseInt(rx, 16),
-      timer: parseInt(tr ?? '0', 16) || 0,
-      timerJiffies: parseInt(when ?? '0', 16) || 0,
-      retransmits: parseInt(w[6] as string, 16) || 0,
-      uid: Number(w[7]),
+      state: TCP_STATES[state] ?? `0x${w[3]}`,
+      txQueue,
+      rxQueue,
+      timer: hexField(tr) ?? 0,
+      timerJiffies: hexField(when) ?? 0,
+      retransmits: hexField(w[6]) ?? 0,
+      uid,
       inode,
     });
   }
@@ -378,7 +401,7 @@ export function parseNetTcp(text: string, family: 4 | 6): TcpSocket[] {
 /** `socket:[12345]` → 12345. */
 export function socketInode(target: string): number | undefined {
   const m = /^socket:\[([0-9]+)\]$/.exec(target);
-  return m ? Number(m[1]) : undefined;
+  return m ? decimalField(m[1]) : undefined;
 }
 
 /** struct pollfd { int fd; short events; short revents; } (little-endian on x86_64 and aarch64). */

@@ -1,19 +1,10 @@
 /** Render a Diagnosis as the story an engineer would tell, or as the documented JSON. */
 import { fmtMs } from './analyze';
-import type { ChainKind, ChainReport, Diagnosis, ResourceReport } from './model';
+import { KIND_MEANING } from './kinds';
+import type { ChainReport, Diagnosis, ResourceReport } from './model';
 
-export const KIND_MEANING: Record<ChainKind, string> = {
-  'half-open-read':
-    'the holder reads from a connection whose peer is gone or silent (ESTABLISHED, nothing in flight, no timer, no progress); without a read timeout it waits forever',
-  'stalled-write': 'the holder writes to a peer that does not read (or is gone): the send queue is full and not draining',
-  'slow-peer': 'the peer answers, slowly: bytes trickle, per-operation timeouts never fire, and workers pile up behind it',
-  'connect-stall': 'the holder waits for a TCP handshake that does not complete (SYN_SENT)',
-  'busy-loop': 'the holder spins on a CPU without blocking in any syscall',
-  'slow-holder': 'the holder sleeps while holding the lock',
-  'lock-cycle': 'processes wait for each other\'s locks: a deadlock',
-  unknown: 'the holder waits on something faultline cannot classify (see evidence)',
-  idle: 'idle workers waiting for connections',
-};
+export { KIND_MEANING };
+
 
 function resourceText(r: ResourceReport): string {
   switch (r.type) {
@@ -51,7 +42,12 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
     lines.push(
       `${indent}waiters   ${link.waiters.length} process${link.waiters.length === 1 ? '' : 'es'} (${pidList(link.waiters)})${sample?.syscall ? ` in ${sample.syscall}` : ''}`,
     );
-    lines.push(`${indent}  on      ${link.lock.type} ${link.lock.access} lock ${link.lock.path ?? ''} (${link.lock.file})`.replace(/ {2,}\(/, ' ('));
+    const path = link.lock.path ? `${link.lock.path} ` : '';
+    lines.push(
+      link.inferred
+        ? `${indent}  on      ${link.lock.type} kept in ${link.lock.file} (inferred: no kernel lock; see evidence)`
+        : `${indent}  on      ${link.lock.type} ${link.lock.access} lock ${path}(${link.lock.file})`,
+    );
     const holder = proc(link.holder);
     lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
   }

@@ -13,12 +13,12 @@ import { decodeSyscall } from '../../../harness/diagnose/syscalls';
 import { parseDiagnoseArgs } from '../../../harness/cli/diagnose';
 
 describe('parsers', () => {
-  test('stat: a comm with spaces and parentheses; truncated text gives undefined or NaN, never a throw', () => {
+  test('stat: a comm with spaces and parentheses; truncated text gives undefined fields, never NaN or a throw', () => {
     const s = parseStat('123 (a) b (c)) R 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 777 1000 100');
     expect(s).toMatchObject({ pid: 123, comm: 'a) b (c)', state: 'R', ppid: 1, utimeTicks: 250, stimeTicks: 50, threads: 3, startTimeTicks: 777 });
     expect(parseStat('123 (trunc')).toBeUndefined();
     expect(parseStat('')).toBeUndefined();
-    expect(parseStat('123 (x) S 1')?.utimeTicks).toBeNaN();
+    expect(parseStat('123 (x) S 1')?.utimeTicks).toBeUndefined();
   });
 
   test('syscall: blocked, running, outside a syscall, garbage', () => {

@@ -1,0 +1,299 @@
+/**
+ * Classification of one process into structured evidence: what it waits on (lock, socket, CPU,
+ * clock), whether that changed between the first and the last sample (stuck or slow), and which
+ * kind of culprit that makes it. The sentences come from prose.ts; the kinds from kinds.ts.
+ */
+import type { ChainKind, CulpritKind } from './kinds';
+import type { Collected, FdEntry, IoDirection, ProcessSample, ResourceReport, Sample, ServiceRegistry } from './model';
+import { TCP_TIMERS, type TcpSocket } from './parse';
+import { candidateSockets, fmtMs, socketLine, threadsLine, waitSourceText, who } from './prose';
+import { endpointText, serviceFor } from './services';
+import type { WaitGraph } from './wait-graph';
+import { isIdleWait, isListeningTarget } from './worker';
+
+/** Send-queue shrinkage between samples that counts as bytes moving (see classify). */
+export const DRAIN_PROGRESS_BYTES = 32 * 1024;
+
+const CLK_TCK = 100; // USER_HZ is 100 on every Linux architecture we decode
+
+export interface Classification {
+  kind: ChainKind;
+  resource: ResourceReport;
+  syscall: string | null;
+  evidence: string[];
+  /** True when the process sat in the same wait on the same fd in every sample. */
+  persistent: boolean;
+  /** For upstream grouping: `ip:port` of the peer of an outbound TCP wait. */
+  upstream?: string;
+  /** The wait's own timeout when known (poll/select argument); -1 or undefined: none. */
+  timeoutMs?: number;
+  /** The thread whose wait this is (= pid for the main thread). */
+  tid?: number;
+}
+
+export class Classifier {
+  private readonly first: Sample;
+  private readonly last: Sample;
+  private readonly multi: boolean;
+
+  constructor(
+    private readonly collected: Collected,
+    private readonly graph: WaitGraph,
+    private readonly registry: ServiceRegistry | undefined,
+    private readonly spanMs: number,
+  ) {
+    this.first = collected.samples[0] as Sample;
+    this.last = collected.samples[collected.samples.length - 1] as Sample;
+    this.multi = collected.samples.length > 1;
+  }
+
+  private history(pid: number): Array<ProcessSample | undefined> {
+    return this.collected.samples.map((s) => s.processes.get(pid));
+  }
+
+  /** The convoy inference and the upstream grouping ask about the same processes: classify once. */
+  private readonly cache = new Map<string, Classification>();
+
+  classify(pid: number, holdsLock: boolean): Classification {
+    const key = `${pid}:${holdsLock}`;
+    const cached = this.cache.get(key);
+    if (cached) return { ...cached, evidence: [...cached.evidence] };
+    const c = this.classifyProcess(pid, holdsLock);
+    this.cache.set(key, c);
+    const p = this.last.processes.get(pid);
+    if (p) {
+      c.tid = p.tid;
+      const threads = threadsLine(p);
+      if (threads) c.evidence.splice(Math.min(1, c.evidence.length), 0, threads);
+    }
+    return { ...c, evidence: [...c.evidence] };
+  }
+
+  private classifyProcess(pid: number, holdsLock: boolean): Classification {
+    const p = this.last.processes.get(pid);
+    if (!p) {
+      return {
+        kind: 'unknown',
+        resource: { type: 'unknown' },
+        syscall: null,
+        evidence: [`pid ${pid} holds the lock but could not be read (exited, or in another PID namespace)`],
+        persistent: false,
+      };
+    }
+    // The first sample's facts compare with the last only for the same thread.
+    const first = this.first.processes.get(pid);
+    const p0 = first && first.tid === p.tid ? first : undefined;
+    const samples = this.collected.samples.length;
+    const span = `${samples} samples over ${fmtMs(this.spanMs)}`;
+    const cpuDelta = p0 && p.cpuTicks !== undefined && p0.cpuTicks !== undefined ? p.cpuTicks - p0.cpuTicks : undefined;
+    const ctxt = (x: ProcessSample): number | undefined =>
+      x.voluntaryCtxt === undefined ? undefined : x.voluntaryCtxt + (x.nonvoluntaryCtxt ?? 0);
+    const ctxtNow = ctxt(p);
+    const ctxtThen = p0 ? ctxt(p0) : undefined;
+    const ioBytes = (x: ProcessSample | undefined): number | undefined =>
+      x?.io?.rchar === undefined || x.io.wchar === undefined ? undefined : x.io.rchar + x.io.wchar;
+    const ioNow = ioBytes(p);
+    const ioThen = ioBytes(first);
+    const ioDelta = ioNow !== undefined && ioThen !== undefined ? ioNow - ioThen : undefined;
+    const syscall = p.syscallText ?? null;
+    const sameSyscall = this.history(pid).every((h) => h && h.syscallText === p.syscallText);
+    const notRun = p.notRunForMs !== undefined ? `; has not run on a CPU for ${fmtMs(p.notRunForMs)}` : '';
+    const holding = holdsLock ? ' while holding the lock' : '';
+    const w = p.wait;
+
+    const isRunning = w.type === 'running' || (p.state === 'R' && (w.type === 'unknown' || w.type === 'not-in-syscall'));
+    if (isRunning) {
+      const rising = cpuDelta !== undefined && cpuDelta > 0;
+      if (!this.multi || rising) {
+        const evidence = [
+          `${who(p)} is running in user space${holding}: state ${p.state}, /proc/PID/${p.tid !== undefined && p.tid !== pid ? 'task/TID/' : ''}syscall "${syscall ?? 'unreadable'}"`,
+        ];
+        if (this.multi) {
+          evidence.push(
+            `CPU time rose by ${cpuDelta} ticks (${fmtMs(((cpuDelta ?? 0) * 1000) / CLK_TCK)}) across ${span}; still no blocking syscall`,
+          );
+        } else evidence.push('one sample: CPU time could not be compared');
+        return { kind: 'busy-loop', resource: { type: 'cpu' }, syscall, evidence, persistent: true };
+      }
+    }
+
+    if (w.type === 'sleep') {
+      return {
+        kind: 'slow-holder',
+        resource: { type: 'timer' },
+        syscall,
+        evidence: [
+          `${who(p)} sleeps in ${w.syscall}${holding}: it waits on a clock, not on a resource`,
+          ...(this.multi ? [`same syscall across ${span}${notRun}`] : []),
+        ],
+        persistent: sameSyscall,
+      };
+    }
+
+    if (w.type === 'lock') {
+      const orphan = this.graph.orphanWaits.get(pid);
+      return {
+        kind: 'unknown',
+        resource: { type: 'lock', fd: w.fd, path: p.fds?.find((f) => f.fd === w.fd)?.target },
+        syscall,
+        evidence: [
+          `${who(p)} waits in ${syscall ?? w.syscall} for a lock` +
+            (orphan
+              ? ` (${orphan.type} ${orphan.access} ${orphan.fileKey}) whose holder is not visible here (pid ${orphan.pid}: another PID namespace or an OFD lock)`
+              : ' that /proc/locks does not show a holder for'),
+        ],
+        persistent: sameSyscall,
+      };
+    }
+
+    if (w.type === 'io') {
+      const via = waitSourceText(w.source, w.fallbackReason);
+      const entries = w.targets.map((t) => ({ t, fd: p.fds?.find((f) => f.fd === t.fd) }));
+      const listening = (e: { t: { direction: IoDirection }; fd?: FdEntry }): boolean => isListeningTarget(e.t, e.fd);
+      if (isIdleWait(w, p.fds)) {
+        return {
+          kind: 'idle',
+          resource: this.fdResource(entries[0]?.fd, entries[0]?.t.fd),
+          syscall,
+          evidence: [`${who(p)} waits for new connections (${syscall ?? w.syscall} on a listening socket): an idle worker`],
+          persistent: sameSyscall,
+        };
+      }
+      const busy = entries.filter((e) => !listening(e));
+      const primary = busy.find((e) => e.fd?.tcp) ?? busy.find((e) => e.fd?.type === 'socket') ?? busy[0];
+      if (!primary) {
+        return {
+          kind: 'unknown',
+          resource: { type: 'unknown' },
+          syscall,
+          evidence: [
+            `${who(p)} waits in ${syscall ?? w.syscall}${holding} but its fds are unknown (${w.fallbackReason ?? 'no fds'})`,
+            ...candidateSockets(p, this.last),
+          ],
+          persistent: sameSyscall,
+        };
+      }
+      const resource = this.fdResource(primary.fd, primary.t.fd);
+      const tcp = primary.fd?.tcp;
+      const base = `${who(p)} blocked in ${syscall ?? w.syscall}${holding}${
+        w.timeoutMs === -1 ? ' with no timeout' : w.timeoutMs !== undefined ? ` (timeout ${w.timeoutMs} ms)` : ''
+      }, waiting to ${primary.t.direction} fd ${primary.t.fd}${via ? ` (${via})` : ''}`;
+      if (!tcp) {
+        return {
+          kind: 'unknown',
+          resource,
+          syscall,
+          evidence: [base, `fd ${primary.t.fd} is ${primary.fd?.target ?? 'unknown'} (not a TCP socket)`],
+          persistent: sameSyscall,
+        };
+      }
+      const tcp0 = first?.fds?.find((f) => f.socketInode === tcp.inode)?.tcp;
+      const sameSocket = this.history(pid).every(
+        (h) => h && h.wait.type === 'io' && h.wait.targets.some((t) => h.fds?.find((f) => f.fd === t.fd)?.socketInode === tcp.inode),
+      );
+      const queuesMoved = tcp0 !== undefined && (tcp0.txQueue !== tcp.txQueue || tcp0.rxQueue !== tcp.rxQueue);
+      const woke = ctxtNow !== undefined && ctxtThen !== undefined ? ctxtNow - ctxtThen : undefined;
+      // recv/send on sockets do not count in /proc/PID/io (only read/write do), so wake-ups are the
+      // other sign of bytes moving: a blocked socket wait only wakes when data or buffer space
+      // arrives, unless its poll timeout is short enough to explain the wake-ups by itself.
+      const timeoutWakeups =
+        w.timeoutMs !== undefined && w.timeoutMs > 0 ? Math.floor(this.spanMs / w.timeoutMs) + 1 : 0;
+      const wokeWithData = woke !== undefined && woke > timeoutWakeups;
+      // A shrinking send queue is progress only past a margin: a closed window still shrinks a
+      // little as the receiver collapses its buffers, without the blocked writer ever waking up.
+      // A peer that reads slowly drains it in whole chunks, though the writer (blocked until a
+      // large share of its buffer frees) may not wake for many seconds.
+      const drained = tcp0 !== undefined && tcp.txQueue > 0 && tcp0.txQueue - tcp.txQueue >= DRAIN_PROGRESS_BYTES;
+      const moved = (ioDelta !== undefined && ioDelta > 0) || wokeWithData || drained;
+      const sockLine = socketLine(primary.t.fd, primary.fd?.target, tcp);
+      const evidence = [base, sockLine];
+      if (resource.service) evidence.push(`peer ${endpointText(tcp.remote)} is service ${resource.service}`);
+      const progress = this.multi
+        ? moved
+          ? `bytes moving across ${span}: ${woke !== undefined ? `woke ${woke} times in the same wait` : ''}${drained ? `, send queue drained ${(tcp0?.txQueue ?? 0) - tcp.txQueue} bytes` : ''}${ioDelta ? `, ${ioDelta} bytes read/written (rchar+wchar)` : ''}${queuesMoved ? `, queues tx ${tcp0?.txQueue}->${tcp.txQueue} rx ${tcp0?.rxQueue}->${tcp.rxQueue}` : ''}`
+          : `no progress across ${span}: same syscall, same queues${ioDelta !== undefined ? ', 0 bytes read/written' : ''}${woke !== undefined ? `, voluntary_ctxt_switches ${woke === 0 ? `unchanged at ${p.voluntaryCtxt}` : `+${woke} (woke without data: timeouts)`}` : ''}${notRun}`
+        : `one sample: cannot tell stuck from slow${notRun}`;
+      evidence.push(progress);
+      const upstream = this.isInbound(p, tcp) ? undefined : endpointText(tcp.remote);
+      const result = (kind: CulpritKind, why: string): Classification => ({
+        kind,
+        resource,
+        syscall,
+        evidence: [...evidence, why],
+        persistent: sameSocket,
+        upstream,
+        timeoutMs: w.timeoutMs,
+      });
+      if (tcp.state === 'SYN_SENT' || primary.t.direction === 'connect') {
+        return result('connect-stall', `the connection never completed: SYN sent, no SYN-ACK (peer down, filtered, or its accept backlog is full)`);
+      }
+      if (this.multi && moved) {
+        return result('slow-peer', `the peer is alive but slow: data trickles, so per-operation timeouts never fire`);
+      }
+      if (primary.t.direction === 'write' || tcp.txQueue > 0) {
+        return result(
+          'stalled-write',
+          `the send queue is not draining (tx_queue ${tcp.txQueue}${tcp.timer === 4 ? ', zero-window probes: the peer does not read' : tcp.timer === 1 ? ', retransmitting: the peer may be gone' : ''})`,
+        );
+      }
+      return result(
+        'half-open-read',
+        tcp.state === 'ESTABLISHED'
+          ? `the connection looks ESTABLISHED with nothing in flight and no timer: the peer is gone or silent (lost FIN/RST)${
+              w.timeoutMs !== undefined && w.timeoutMs >= 0 ? `; the wait times out after ${w.timeoutMs} ms` : ', and the read has no timeout'
+            }`
+          : `the read waits on a ${tcp.state} connection that will deliver nothing`,
+      );
+    }
+
+    // futex, wait4, not in a syscall, or unreadable.
+    const reason =
+      w.type === 'unknown'
+        ? w.reason
+        : w.type === 'other'
+          ? `blocked in ${syscall ?? w.syscall}${p.wchan ? ` (wchan ${p.wchan})` : ''}`
+          : w.type === 'not-in-syscall'
+            ? `blocked outside a syscall (state ${p.state}${p.wchan ? `, wchan ${p.wchan}` : ''})`
+            : 'state unknown';
+    return {
+      kind: 'unknown',
+      resource: { type: 'unknown' },
+      syscall,
+      evidence: [`${who(p)}${holding}: ${reason}`, ...candidateSockets(p, this.last)],
+      persistent: sameSyscall,
+    };
+  }
+
+  /** A socket accepted from one of our own listeners is a client connection, not an upstream. */
+  isInbound(p: ProcessSample, tcp: TcpSocket): boolean {
+    const table = this.last.tcp.get(p.netns ?? 'unknown');
+    if (!table) return false;
+    for (const s of table.values()) {
+      if (s.state === 'LISTEN' && s.local.port === tcp.local.port) return true;
+    }
+    return false;
+  }
+
+  private fdResource(fd: FdEntry | undefined, fdNumber: number | undefined): ResourceReport {
+    if (!fd) return { type: 'unknown', fd: fdNumber };
+    if (fd.tcp) {
+      const r: ResourceReport = {
+        type: 'tcp',
+        fd: fd.fd,
+        local: endpointText(fd.tcp.local),
+        remote: endpointText(fd.tcp.remote),
+        state: fd.tcp.state,
+        txQueue: fd.tcp.txQueue,
+        rxQueue: fd.tcp.rxQueue,
+        timer: TCP_TIMERS[fd.tcp.timer] ?? String(fd.tcp.timer),
+      };
+      const service = serviceFor(this.registry, fd.tcp.remote);
+      if (service) r.service = service;
+      return r;
+    }
+    if (fd.type === 'socket') return { type: 'socket', fd: fd.fd, path: fd.target };
+    if (fd.type === 'pipe') return { type: 'pipe', fd: fd.fd, path: fd.target };
+    if (fd.type === 'file') return { type: 'file', fd: fd.fd, path: fd.target };
+    return { type: 'unknown', fd: fd.fd, path: fd.target };
+  }
+}
