@@ -20,7 +20,11 @@ import { fmtMs } from './prose';
 import { endpointText, serviceFor } from './services';
 import { isEventLoopWait, isIdle } from './worker';
 
-/** The stuck kinds a convoy's holder may show (a holder that sleeps or spins is a lock chain's). */
+/**
+ * The kinds a convoy's holder may show (a holder that sleeps or spins is a lock chain's). A
+ * slow peer counts: a worker reading a trickle holds the lock as long as a stuck one, since each
+ * chunk restarts its per-operation timeout (curl without CURLOPT_TIMEOUT, a PHP stream).
+ */
 const HOLDER_KINDS = new Set(['half-open-read', 'stalled-write', 'connect-stall', 'slow-peer']);
 /** Ports of well-known lock-keeping services, for naming the inferred lock when the registry cannot. */
 const REDIS_PORTS = new Set([6379]);
@@ -63,7 +67,7 @@ export function inferConvoys(
   for (const p of last.processes.values()) {
     if (exclude.has(p.pid) || isIdle(p) || isEventLoopWait(p.wait, p.fds)) continue;
     const c = classifier.classify(p.pid, false);
-    if (c.persistent && c.upstream && HOLDER_KINDS.has(c.kind) && c.kind !== 'slow-peer') {
+    if (c.persistent && c.upstream && HOLDER_KINDS.has(c.kind)) {
       holders.push({ p, c });
       continue;
     }
@@ -120,7 +124,7 @@ export function inferConvoys(
     const woke = waiters.map((x) => x.woke);
     const doing = [...new Set(waiters.map((x) => x.doing))].join(', ');
     const how =
-      `no kernel lock ties them (nothing in /proc/locks): pid ${cand.p.pid} is blocked without progress on ${upstreamName} ` +
+      `no kernel lock ties them (nothing in /proc/locks): pid ${cand.p.pid} ${cand.c.kind === 'slow-peer' ? 'reads a trickle from' : 'is blocked without progress on'} ${upstreamName} ` +
       `while it keeps a connection to ${lockService}; ${waiters.length} ${cand.p.command} worker${waiters.length === 1 ? '' : 's'} ` +
       `(${waiters.map((x) => x.pid).join(', ')}) cycle over their own connections to ${lockService}: context switches rose by ` +
       `${Math.min(...woke) === Math.max(...woke) ? Math.min(...woke) : `${Math.min(...woke)}-${Math.max(...woke)}`} in ${span}, now ${doing}` +
