@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor';
 import { imagesCommand } from './images';
 import { listCommand } from './list';
 import { runCommand } from './run';
+import { sweepCommand } from './sweep';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
@@ -15,7 +16,11 @@ Usage: faultline <command> [options]
 Commands:
   run [scenario...]     run scenarios (all when none is named) on a real topology
                         --variant incident|fixed|both (default both)  --parallel N
-                        --json  --junit FILE
+                        --json  --junit FILE  --set knob=value
+  sweep <scenario>      validate timeouts: run a scenario over knob values, find where the
+                        verdict changes, compare with a queueing model
+                        --knobs | --vary knob=v1,v2 [--vary ...] [--set knob=v] [--repeat K]
+                        [--parallel N] [--json] [--report DIR] [--yes]
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
@@ -31,6 +36,7 @@ Docs: README.md`;
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
+  sweep: sweepCommand,
   list: listCommand,
   diagnose: diagnoseCommand,
   images: imagesCommand,
