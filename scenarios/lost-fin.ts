@@ -3,7 +3,7 @@ import { toxic } from '../harness/faults/proxy';
 import type { Fault } from '../harness/faults/fault';
 import type { UserRequest } from '../harness/probes/users';
 import { knobQuery, type KnobSpec, type Settings } from '../harness/scenario/knobs';
-import type { QueueModelInput } from '../harness/sweep/model';
+import { keepaliveHoldMs, type QueueModelInput } from '../harness/sweep/model';
 import type { Scenario, ScenarioContext, VariantSpec, Variant } from '../harness/scenario/types';
 import { APP_TIMEOUT_KNOBS, KEEPALIVE_KNOBS, measureRecovery, numberSetting, steadyState } from './common';
 
@@ -87,6 +87,8 @@ export function profileQueueModel(faultHoldMs: (s: Settings) => number, limits: 
       limitsMs: [
         ...limits.map((l) => (l === 'read' ? num('read_timeout_ms', d.read) : num('connect_timeout_ms', d.connect))),
         num('deadline_ms', d.deadline),
+        // Keepalive ends a half-open read once the peer has forgotten the connection.
+        s.keepalive === true && limits.includes('read') ? keepaliveHoldMs(num('keepalive_time_s', 7200), num('peer_orphan_retries', 0)) : undefined,
       ],
       observeMs: num('observe_ms', OBSERVE_MS),
     };

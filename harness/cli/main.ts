@@ -36,12 +36,12 @@ Docs: README.md`;
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
-  sweep: sweepCommand,
   list: listCommand,
   diagnose: diagnoseCommand,
   images: imagesCommand,
   doctor: doctorCommand,
   clean: cleanCommand,
+  sweep: sweepCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */

@@ -86,13 +86,29 @@ function contextText(context: Record<string, KnobValue>, specs: readonly KnobSpe
   return parts.length ? `, with ${parts.join(', ')}` : '';
 }
 
-function recommend(k: KnobSpec, measured: Boundary['measured'], edges: Boundary['modelEdges']): string {
+/** The model's verdict segments over the knob's range, from its edges. */
+function segments(k: KnobSpec & { min: number; max: number }, edges: NonNullable<Boundary['modelEdges']>, first: ModelVerdict) {
+  const out: Array<{ from: number; to: number; verdict: ModelVerdict }> = [];
+  let from = k.min;
+  let verdict = first;
+  for (const e of edges) {
+    out.push({ from, to: Number(e.below), verdict });
+    from = Number(e.above);
+    verdict = e.to;
+  }
+  out.push({ from, to: k.max, verdict });
+  return out;
+}
+
+function recommend(k: KnobSpec, measured: Boundary['measured'], edges: Boundary['modelEdges'], modelFirst?: ModelVerdict): string {
   const good = measured.filter((m) => m.verdict === 'responsive').map((m) => m.value);
   const numeric = k.type === 'int' || k.type === 'number';
-  const modelGood = edges?.find((e) => e.from === 'responsive' || e.to === 'responsive');
-  const modelHint = modelGood
-    ? `; the model keeps it responsive ${modelGood.from === 'responsive' ? `up to ${show(k, modelGood.below)}` : `from ${show(k, modelGood.above)}`}`
-    : '';
+  let modelHint = '';
+  if (numeric && edges && modelFirst) {
+    const responsive = segments(k, edges, modelFirst).filter((seg) => seg.verdict === 'responsive');
+    if (responsive.length) modelHint = `; the model: responsive at ${responsive.map((seg) => (seg.from === seg.to ? show(k, seg.from) : `${show(k, seg.from)}..${show(k, seg.to)}`)).join(', ')}`;
+    else modelHint = '; the model: responsive at no value of this knob';
+  }
   if (good.length === 0) return `recommendation: no value of ${k.name} tried kept the pool responsive; change another knob${modelHint}`;
   if (good.length === measured.length) return `recommendation: every value of ${k.name} tried kept the pool responsive${modelHint}`;
   if (!numeric) return `recommendation: ${k.name} = ${good.map((g) => show(k, g)).join(' or ')}`;
@@ -151,7 +167,8 @@ export function findBoundaries(axes: readonly SweepAxis[], fixed: Record<string,
           b.modelLine = `  model: ${describeRuns(k, b.predicted)}${edgesText}: ${verdictText}`;
         }
       }
-      b.recommendation = `  ${recommend(k, measured, b.modelEdges)}`;
+      const modelFirst = modelAt && (k.type === 'int' || k.type === 'number') ? modelAt({ ...sorted[0].settings, [k.name]: k.min }) : undefined;
+      b.recommendation = `  ${recommend(k, measured, b.modelEdges, modelFirst)}`;
       out.push(b);
     }
   }

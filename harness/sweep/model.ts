@@ -104,3 +104,19 @@ function busyAt(input: QueueModelInput, s: number, t: number): number {
     : Math.min(arrived, Math.ceil(Math.min(t, s) / r));
   return Math.max(0, Math.min(n, Math.round(busy)));
 }
+
+/** Linux's minimum retransmission timeout: a peer on the same host backs off from here. */
+const RTO_MIN_MS = 200;
+
+/**
+ * How long a socket whose peer's FIN was lost stays blocked when SO_KEEPALIVE is on: the peer
+ * (closed, retransmitting its FIN) answers every probe until it gives up after `orphanRetries`
+ * retransmissions (0 = the kernel's 8, ~100 s: RTO doubling from 200 ms); the first probe after
+ * that is answered with a reset. Probes go out every `keepaliveTimeS` of idleness.
+ */
+export function keepaliveHoldMs(keepaliveTimeS: number, orphanRetries = 0): number {
+  const retries = orphanRetries > 0 ? orphanRetries : 8;
+  const peerForgetsMs = RTO_MIN_MS * (2 ** (retries + 1) - 1);
+  const every = keepaliveTimeS * 1000;
+  return Math.max(1, Math.ceil(peerForgetsMs / every)) * every;
+}
