@@ -58,7 +58,7 @@ describe('sweep points', () => {
 
 describe('boundaries', () => {
   const plan = planSweep(lostFinScenario, { variant: 'incident', vary: ['read_timeout_ms=250,500,1000,4000'] });
-  const modelAt = (s: Record<string, unknown>) => predict(lostFinScenario.queueModel!(s as never, 'incident')).verdict;
+  const modelAt = (s: Record<string, unknown>) => predict(lostFinScenario.queueModel!(s as never, 'incident')!).verdict;
   const points = (verdicts: Verdict[]) => plan.points.map((s, i) => summarizePoint(s, [result(verdicts[i])]));
 
   test('prints where the verdict changes, the model beside it, and a recommendation', () => {
