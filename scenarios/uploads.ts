@@ -5,8 +5,11 @@ import { toxic } from '../harness/faults/proxy';
 import type { Fault } from '../harness/faults/fault';
 import { sha256 } from '../harness/probes/data';
 import type { UserRequest } from '../harness/probes/users';
+import type { KnobSpec } from '../harness/scenario/knobs';
 import type { Scenario, ScenarioContext } from '../harness/scenario/types';
-import { measureRecovery, steadyState } from './common';
+import { measureRecovery, numberSetting, steadyState } from './common';
+
+const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: "the web's worker pool size" };
 
 let uploadSeq = 0;
 
@@ -69,6 +72,7 @@ export const stalledWriteScenario: Scenario = {
   summary: 'storage-1 frozen (docker pause) during a 24 MiB upload; the user retries',
   shows: 'incident 2: a worker blocked writing to a node that stopped reading, the session lock behind it',
   checksData: true,
+  knobs: [WORKERS_KNOB],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'stalled-write' } },
     fixed: { expected: 'responsive' },
@@ -107,6 +111,14 @@ export const slowNodeScenario: Scenario = {
   shows: 'per-operation timeouts never fire on a trickle; a deadline plus quorum writes stay responsive',
   checksData: true,
   topology: (t) => t.withStorageNodes(3),
+  knobs: [
+    WORKERS_KNOB,
+    {
+      name: 'bandwidth_kbps', type: 'int', unit: 'KB/s', min: 1, max: 1_000_000, default: 256,
+      reaches: { kind: 'fault-severity', fault: 'bandwidth (storage-3, upstream)', param: 'rate' },
+      summary: 'how fast storage-3 still accepts upload bytes (the fault\'s severity)',
+    },
+  ],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-3', kind: 'slow-peer' } },
     fixed: { expected: 'responsive' },
@@ -115,7 +127,7 @@ export const slowNodeScenario: Scenario = {
     await steadyState(ctx, { durationMs: 1500, users: [] });
     const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
     if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
-    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: 256 }, { stream: 'upstream' })));
+    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: numberSetting(ctx, 'bandwidth_kbps', 256) }, { stream: 'upstream' })));
     await ctx.phase('observe', async () => {
       // Fresh users: no session lock in play, the pile-up is on the upstream itself.
       const uploads = ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600);

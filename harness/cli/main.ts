@@ -8,6 +8,7 @@ import { imagesCommand } from './images';
 import { listCommand } from './list';
 import { reportCommand } from './report';
 import { runCommand } from './run';
+import { sweepCommand } from './sweep';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
@@ -16,9 +17,13 @@ Usage: faultline <command> [options]
 Commands:
   run [scenario...]     run scenarios (all when none is named) on a real topology
                         --variant incident|fixed|both (default both)  --parallel N
-                        --json  --junit FILE  --report DIR
+                        --json  --junit FILE  --report DIR  --set knob=value
   report RESULT.json --out DIR
                         render the HTML report of a saved "run --json" output
+  sweep <scenario>      validate timeouts: run a scenario over knob values, find where the
+                        verdict changes, compare with a queueing model
+                        --knobs | --vary knob=v1,v2 [--vary ...] [--set knob=v] [--repeat K]
+                        [--parallel N] [--json] [--report DIR] [--yes]
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
@@ -40,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
   clean: cleanCommand,
   report: reportCommand,
+  sweep: sweepCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */

@@ -10,17 +10,19 @@ import { runLibrary } from '../scenario/library';
 import type { Progress } from '../scenario/runner';
 import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
+import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
 import { intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--parallel N] [--json] [--junit FILE]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--json] [--junit FILE]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
 
 Options:
   --variant V    incident, fixed or both (default both)
+  --set K=V      set a scenario knob for this run (repeatable; see \`faultline sweep <scenario> --knobs\`)
   --parallel N   run up to N scenario runs at once, each on its own topology (default 2)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
@@ -88,6 +90,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     junit: { type: 'string' },
     parallel: { type: 'string' },
     report: { type: 'string' },
+    set: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -99,6 +102,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
   const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
   if (values.report !== undefined) ensureWritableDir(values.report, '--report'); // before any engine work
+  const settings = parseSetFlags(scenarios, values.set ?? []);
 
   assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
@@ -109,6 +113,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     env: io.env,
     signal: io.signal,
     parallel,
+    settings,
     onProgress: progressPrinter(io),
     onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`),
     onResult: (r) =>
@@ -125,4 +130,17 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   else io.stdout.write(`${renderSummary(done)}\n`);
   if (io.signal.aborted) return 130;
   return done.every((r) => r.matched) ? 0 : 1;
+}
+
+/** `--set k=v` flags, checked against every scenario of the run before anything starts. */
+export function parseSetFlags(scenarios: readonly Scenario[], flags: readonly string[]): Record<string, KnobValue> {
+  const settings: Record<string, KnobValue> = {};
+  for (const scenario of scenarios) {
+    for (const flag of flags) {
+      const [name, value] = parseSet(scenario.name, scenario.knobs ?? [], flag);
+      settings[name] = value;
+    }
+    resolveSettings(scenario.name, scenario.knobs ?? [], settings);
+  }
+  return settings;
 }

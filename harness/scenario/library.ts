@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { ImageStore } from '../engine/images';
 import { Topology } from '../topology/topology';
 import { webDiagnoser } from './diagnoser';
+import { resolveSettings, type KnobValue } from './knobs';
 import { runScenario, type Progress } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
@@ -15,6 +16,8 @@ export interface LibraryOptions {
   onProgress?: (p: Progress) => void;
   onStart?: (scenario: Scenario, variant: Variant) => void;
   onResult?: (result: ScenarioResult) => void;
+  /** Knob values for every run (`--set`); each scenario must declare them. */
+  settings?: Readonly<Record<string, KnobValue>>;
 }
 
 /**
@@ -23,31 +26,46 @@ export interface LibraryOptions {
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
   const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
-  // Images first, once, and only those needed: parallel runs then share them.
-  const needed = new Set(scenarios.flatMap((s) => (s.topology ? s.topology(new Topology()) : new Topology()).bundledImages));
-  await opts.images.ensureAll([...needed]);
-  const results: Array<ScenarioResult | undefined> = new Array(jobs.length);
+  await ensureScenarioImages(scenarios, opts.images);
+  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {
+    opts.onStart?.(scenario, variant);
+    const result = await runScenario(scenario, {
+      variant,
+      docker: opts.docker,
+      images: opts.images,
+      env: opts.env,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      diagnoser: webDiagnoser(),
+      settings: opts.settings,
+    });
+    opts.onResult?.(result);
+    return result;
+  });
+  return results.filter((r): r is ScenarioResult => r !== undefined);
+}
+
+/** Images first, once, and only those needed: parallel runs then share them. */
+export async function ensureScenarioImages(scenarios: readonly Scenario[], images: ImageStore): Promise<void> {
+  const topologyOf = (s: Scenario) => (s.topology ? s.topology(new Topology(), resolveSettings(s.name, s.knobs ?? [])) : new Topology());
+  await images.ensureAll([...new Set(scenarios.flatMap((s) => topologyOf(s).bundledImages))]);
+}
+
+/**
+ * The runner pool: up to `parallel` jobs at once (each run on its own topology), results in job
+ * order; jobs not started because of an abort are left undefined.
+ */
+export async function runPool<J, R>(jobs: readonly J[], parallel: number, signal: AbortSignal, run: (job: J, index: number) => Promise<R>): Promise<Array<R | undefined>> {
+  const results: Array<R | undefined> = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
-    while (next < jobs.length && !opts.signal.aborted) {
+    while (next < jobs.length && !signal.aborted) {
       const index = next++;
-      const { scenario, variant } = jobs[index];
-      opts.onStart?.(scenario, variant);
-      const result = await runScenario(scenario, {
-        variant,
-        docker: opts.docker,
-        images: opts.images,
-        env: opts.env,
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-        diagnoser: webDiagnoser(),
-      });
-      results[index] = result;
-      opts.onResult?.(result);
+      results[index] = await run(jobs[index], index);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.parallel, jobs.length) }, worker));
-  return results.filter((r): r is ScenarioResult => r !== undefined);
+  await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
+  return results;
 }
 
 /** Time a run spent beyond its faults' own durations (start, steady state, checks, stop). */

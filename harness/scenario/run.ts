@@ -4,6 +4,7 @@ import { PoolProbe, type PoolOccupancy } from '../probes/pool';
 import { LoadLoop, SimUser, type UserRequest } from '../probes/users';
 import type { StartedTopology } from '../topology/topology';
 import { clearIntervalReal, monotonicMs, setIntervalReal, sleep } from '../util/time';
+import { readKnob, type KnobValue, type Settings } from './knobs';
 import type { FaultRecord } from './result';
 import type { DiagnosisOutcome, ScenarioContext, Variant, VariantSpec, WorkerSpec } from './types';
 
@@ -42,6 +43,7 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
   private currentPhase = 'start';
   private diagnosis?: DiagnosisOutcome;
   private recoveryMs?: number;
+  readonly settings: Settings;
   private lastPool?: { busy: number; size: number };
   private sampling = false;
   private disposed?: Promise<void>;
@@ -57,8 +59,10 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
       outerSignal?: AbortSignal;
       onProgress?: (p: Progress) => void;
       startedAt: number;
+      settings?: Settings;
     },
   ) {
+    this.settings = opts.settings ?? {};
     this.signal = this.controller.signal;
     if (opts.outerSignal?.aborted) this.controller.abort(opts.outerSignal.reason);
     opts.outerSignal?.addEventListener('abort', this.onOuterAbort, { once: true });
@@ -164,6 +168,10 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
 
   recordRecovery(ms: number): void {
     this.recoveryMs = Math.round(ms);
+  }
+
+  knob(name: string): KnobValue | undefined {
+    return readKnob(this.scenario, this.settings, name);
   }
 
   /** Whether the scenario asked for a diagnosis (a variant that expects a culprit must). */

@@ -6,6 +6,7 @@ import { checkUploads } from '../probes/data';
 import { History } from '../probes/history';
 import { Topology, type StartedTopology } from '../topology/topology';
 import { monotonicMs, withTimeout } from '../util/time';
+import { applyTopologyKnobs, explicitSettings, resolveSettings, type KnobValue } from './knobs';
 import { buildResult, type RunRecord } from './result';
 import { ScenarioRun, type Diagnoser, type Progress } from './run';
 import type { Scenario, ScenarioResult, Variant, WorkerSpec } from './types';
@@ -30,6 +31,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with the started topology (tests use it to look inside). */
   onStarted?: (topo: StartedTopology) => void;
+  /** Knob values (`--set name=value`); the scenario's defaults fill in the rest. */
+  settings?: Readonly<Record<string, KnobValue>>;
 }
 
 /**
@@ -42,7 +45,14 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const { variant } = opts;
   const spec = scenario.variants[variant];
   if (!spec) throw new FaultlineError('FAULTLINE_USAGE', `scenario ${scenario.name} has no ${variant} variant`);
-  const topology = scenario.topology ? scenario.topology(new Topology()) : new Topology();
+  const knobs = scenario.knobs ?? [];
+  const settings = resolveSettings(scenario.name, knobs, opts.settings);
+  const topology = applyTopologyKnobs(scenario.topology ? scenario.topology(new Topology(), settings) : new Topology(), knobs, settings);
+  const withSettings = (r: ScenarioResult): ScenarioResult => {
+    const given = explicitSettings(knobs, settings);
+    if (Object.keys(given).length) r.settings = given;
+    return r;
+  };
   const progress = (phase: string) =>
     opts.onProgress?.({ scenario: scenario.name, variant, phase, elapsedMs: monotonicMs() - startedAt, liveP99Ms: null });
 
@@ -53,10 +63,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   } catch (e) {
     // Input errors are the caller's to report; anything else is this run's result.
     if (e instanceof FaultlineError && e.code === 'FAULTLINE_USAGE') throw e;
-    return buildResult(
+    return withSettings(buildResult(
       { ...emptyRecord(scenario.name, variant, run.runId), error: e as Error, diagnoserConfigured: !!opts.diagnoser, durationMs: monotonicMs() - startedAt },
       { spec, judge: scenario.judge },
-    );
+    ));
   }
 
   opts.onStarted?.(topo);
@@ -67,6 +77,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     outerSignal: opts.signal,
     onProgress: opts.onProgress,
     startedAt,
+    settings,
   });
   let error: Error | undefined;
   let data: RunRecord['data'];
@@ -109,7 +120,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     error,
     durationMs: monotonicMs() - startedAt,
   };
-  return buildResult(record, { spec, judge: scenario.judge });
+  return withSettings(buildResult(record, { spec, judge: scenario.judge }));
 }
 
 function emptyRecord(scenario: string, variant: Variant, runId: string): Omit<RunRecord, 'diagnoserConfigured' | 'durationMs'> {

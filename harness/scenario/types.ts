@@ -4,6 +4,8 @@ import type { History, LatencySummary } from '../probes/history';
 import type { PoolOccupancy } from '../probes/pool';
 import type { LoadLoop, SimUser, UserRequest } from '../probes/users';
 import type { StartedTopology, Topology } from '../topology/topology';
+import type { QueueModelInput } from '../sweep/model';
+import type { KnobSpec, KnobValue, Settings } from './knobs';
 
 export type Variant = 'incident' | 'fixed';
 export const VARIANTS: readonly Variant[] = ['incident', 'fixed'];
@@ -75,6 +77,10 @@ export interface ScenarioContext {
   note(name: string, detail?: string): void;
   /** Records how long after the heal the pool answered again (reported as `recoveryMs`). */
   recordRecovery(ms: number): void;
+  /** The run's knob settings, complete (every declared knob; undefined = the variant's own). */
+  readonly settings: Settings;
+  /** One declared knob's value (undefined = the variant's own behaviour). */
+  knob(name: string): KnobValue | undefined;
 }
 
 /** What a diagnosis contributes to a result: its JSON, and the culprit it named. */
@@ -95,8 +101,16 @@ export interface Scenario {
    * (`apache2`). A user's app names its own (e.g. `{ comm: 'python3', match: /app\.py/ }`).
    */
   workers?: WorkerSpec;
-  /** Adjusts the topology (workers, storage nodes, a user's web image ...). */
-  topology?(t: Topology): Topology;
+  /** Adjusts the topology (workers, storage nodes, a user's web image ...), given the run's knob settings. */
+  topology?(t: Topology, settings: Settings): Topology;
+  /**
+   * The parameters the scenario takes (`faultline sweep X --knobs`). Pool size, web env and web
+   * sysctl knobs are applied to the topology by the runner; the scenario reads the others with
+   * `ctx.knob(name)`.
+   */
+  knobs?: readonly KnobSpec[];
+  /** The queueing model's inputs for these settings (`faultline sweep` prints its prediction beside the measurement). */
+  queueModel?(settings: Settings, variant: Variant): QueueModelInput | undefined;
   /**
    * Uploads happen: after the run, every upload answer is checked against storage
    * (`data` in the result; lost or misreported data changes the verdict).
@@ -131,6 +145,8 @@ export interface ScenarioResult {
   data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
   /** Time from the heal until health answered again, when the scenario measured it. */
   recoveryMs?: number;
+  /** The knobs given a value for this run (defaults left out). */
+  settings?: Record<string, KnobValue>;
   runId: string;
   durationMs: number;
   notes: Array<{ name: string; detail?: string }>;

@@ -12,6 +12,12 @@ export class FaultlineContainer extends GenericContainer {
     return this;
   }
 
+  /** Namespaced sysctls (net.*) of the container's own network namespace (HostConfig.Sysctls). */
+  withSysctls(sysctls: Record<string, string>): this {
+    this.hostConfig.Sysctls = { ...this.hostConfig.Sysctls, ...sysctls };
+    return this;
+  }
+
   protected override async beforeContainerCreated(): Promise<void> {
     for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
       for (const binding of bindings as Array<{ HostIp?: string; HostPort?: string }>) binding.HostIp = '127.0.0.1';

@@ -31,6 +31,10 @@ export interface TopologyOptions {
   profiles: Record<string, string>;
   /** Env passed to the web container on top of faultline's (timeouts of the fixed variants ...). */
   webEnv: Record<string, string>;
+  /** Sysctls of the web's network namespace (net.ipv4.tcp_keepalive_* ...). */
+  webSysctls: Record<string, string>;
+  /** Sysctls of Toxiproxy's network namespace (the upstream side of each proxied connection). */
+  proxySysctls: Record<string, string>;
   /** The app under test: the bundled Apache/PHP app, another bundled image, a user's image or Dockerfile. */
   web: { kind: 'bundled'; image: ImageName } | { kind: 'image'; ref: string } | { kind: 'dockerfile'; dir: string; name: string };
   webHealthPath: string;
@@ -89,6 +93,8 @@ export class Topology {
     maxWorkers: 8,
     profiles: { ...DEMO_PROFILES },
     webEnv: {},
+    webSysctls: {},
+    proxySysctls: {},
     web: { kind: 'bundled', image: 'web' },
     webHealthPath: '/health.php',
     demoServices: true,
@@ -115,6 +121,24 @@ export class Topology {
 
   withWebEnv(env: Record<string, string>): this {
     this.options.webEnv = { ...this.options.webEnv, ...env };
+    return this;
+  }
+
+  /**
+   * Sets sysctls in the web's network namespace: only `net.*` ones are per namespace (Docker
+   * refuses the others), e.g. `net.ipv4.tcp_keepalive_time` for the app's keepalive sockets.
+   */
+  withWebSysctls(sysctls: Record<string, string>): this {
+    this.options.webSysctls = { ...this.options.webSysctls, ...checkSysctls('withWebSysctls', sysctls) };
+    return this;
+  }
+
+  /**
+   * Sets sysctls in Toxiproxy's network namespace, the far end of every proxied connection the
+   * app holds (e.g. `net.ipv4.tcp_orphan_retries`: how long a FIN nobody acknowledges is retried).
+   */
+  withProxySysctls(sysctls: Record<string, string>): this {
+    this.options.proxySysctls = { ...this.options.proxySysctls, ...checkSysctls('withProxySysctls', sysctls) };
     return this;
   }
 
@@ -281,6 +305,7 @@ export class Topology {
     say('toxiproxy');
     const proxyContainer = track(
       await toxiproxyContainer(s.toxiproxy, within(30_000))
+        .withSysctls(o.proxySysctls)
         .withNetworkMode(networkId)
         .withNetworkAliases(TOXIPROXY_ALIAS)
         .withLabels(withRole('toxiproxy'))
@@ -354,6 +379,7 @@ export class Topology {
           .withLabels(withRole('web'))
           .withName(`faultline-${runId}-web`)
           .withEnvironment(appEnv)
+          .withSysctls(o.webSysctls)
           .withExposedPorts(80)
           .withWaitStrategy(Wait.forHttp(o.webHealthPath, 80).forStatusCode(200))
           .withStartupTimeout(within(60_000))
@@ -400,6 +426,15 @@ export class Topology {
       startMs: monotonicMs() - s.started,
     });
   }
+}
+
+/** Only `net.*` sysctls are per network namespace (Docker refuses the others for a container). */
+function checkSysctls(builder: string, sysctls: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(sysctls)) {
+    if (!/^net\.[a-z0-9_.]+$/.test(name)) throw new UsageError(`${builder}: ${name} is not a per-network-namespace sysctl (net.*)`);
+    if (!/^[0-9A-Za-z_ .-]+$/.test(String(value))) throw new UsageError(`${builder}: ${name} has an unusable value ${JSON.stringify(value)}`);
+  }
+  return sysctls;
 }
 
 /** The container for a service, from whichever source it was declared with. */

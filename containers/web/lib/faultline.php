@@ -55,6 +55,41 @@ function fl_ms(string $param, string $env, int $default): int
     return (int) $raw;
 }
 
+/** A millisecond count from the query param (0 = no limit), else the default. */
+function fl_ms_or_none(string $param, int $default): int
+{
+    if (!isset($_GET[$param])) {
+        return $default;
+    }
+    $raw = $_GET[$param];
+    if (!is_string($raw) || !preg_match('/^[0-9]{1,7}$/', $raw)) {
+        fl_bad_request("$param must be a number of milliseconds between 0 (no limit) and 9999999");
+    }
+    return (int) $raw;
+}
+
+/** A query param out of a fixed list, else the default. */
+function fl_choice(string $param, string $default, array $allowed): string
+{
+    $raw = $_GET[$param] ?? $default;
+    if (!is_string($raw) || !in_array($raw, $allowed, true)) {
+        fl_bad_request("$param must be one of " . implode(', ', $allowed));
+    }
+    return $raw;
+}
+
+/**
+ * SO_KEEPALIVE on a stream's socket (ext/sockets; PHP streams have no context option for it in
+ * 8.2). Probe timing comes from the network namespace's net.ipv4.tcp_keepalive_* sysctls.
+ */
+function fl_keepalive($fp): void
+{
+    $socket = socket_import_stream($fp);
+    if ($socket === false || !socket_set_option($socket, SOL_SOCKET, SO_KEEPALIVE, 1)) {
+        fl_json(500, ['ok' => false, 'error' => 'could not turn SO_KEEPALIVE on']);
+    }
+}
+
 /** An integer query param within [min, max], or the default when absent. */
 function fl_int_param(string $name, int $default, int $min, int $max): int
 {

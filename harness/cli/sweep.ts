@@ -1,0 +1,118 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors';
+import { assertLocalEngine, connectDocker } from '../engine/docker';
+import { ImageStore } from '../engine/images';
+import { formatKnobList } from '../scenario/knobs';
+import { VARIANTS, type Variant } from '../scenario/types';
+import { DEFAULT_MAX_RUNS, describePoint, planSweep } from '../sweep/plan';
+import { runSweep, type SweepResult } from '../sweep/run';
+import { renderBoundaries, renderSweep } from '../sweep/table';
+import { intFlag, parseFlags } from './args';
+import type { CliIO } from './io';
+import { imageProgressPrinter } from './progress';
+import { resolveScenarios } from './run';
+
+export const SWEEP_HELP = `Usage: faultline sweep <scenario> --knobs
+       faultline sweep <scenario> --vary knob=v1,v2,... [--vary ...] [--set knob=v ...]
+                       [--variant incident|fixed] [--parallel N] [--repeat K] [--json] [--report DIR]
+                       [--max-runs N] [--yes]
+
+Runs the scenario once per combination of the --vary values (the cartesian product), each on a
+fresh topology, and prints one row per point (verdict, health p50/p99, error share, peak busy
+workers, time to saturation), where the verdict changes along each knob, what a queueing model
+predicts from the same settings, and a recommendation.
+
+Options:
+  --knobs        list the scenario's knobs (name, type, unit, default, range, how it reaches the app)
+  --vary K=V,..  sweep knob K over these values (repeatable: the product of all)
+  --set K=V      hold knob K at V for every point (repeatable)
+  --variant V    incident or fixed: which code's defaults the knobs start from (default incident)
+  --parallel N   points run at once, each on its own topology (default 2)
+  --repeat K     run each point K times; the verdict is the majority (default 1)
+  --json         print exactly one JSON document on stdout: {knobs, points: [...], boundaries}
+  --report DIR   write DIR/sweep.json (the same document) for reports
+  --max-runs N   refuse sweeps of more than N runs (points x repeat) without --yes
+                 (default ${DEFAULT_MAX_RUNS}, or FAULTLINE_SWEEP_MAX_RUNS)
+  --yes          run a sweep larger than --max-runs
+  -h, --help     this help
+
+Progress (points done, ETA) goes to stderr; with --json the boundary lines go there too.
+Exit 0 when every point produced a verdict, 1 when a run failed (verdict error), 2 on bad input,
+130 when interrupted.`;
+
+const DEFAULT_PARALLEL = 2;
+
+export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags('sweep', args, {
+    knobs: { type: 'boolean' },
+    vary: { type: 'string', multiple: true },
+    set: { type: 'string', multiple: true },
+    variant: { type: 'string' },
+    parallel: { type: 'string' },
+    repeat: { type: 'string' },
+    json: { type: 'boolean' },
+    report: { type: 'string' },
+    'max-runs': { type: 'string' },
+    yes: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(`${SWEEP_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`faultline sweep: name one scenario (got ${positionals.length}); see \`faultline list\``);
+  const [scenario] = resolveScenarios(positionals);
+  if (values.knobs) {
+    const knobs = scenario.knobs ?? [];
+    io.stdout.write(knobs.length ? `${formatKnobList(knobs)}\n` : `${scenario.name} declares no knobs\n`);
+    return 0;
+  }
+  const variant = (values.variant ?? 'incident') as Variant;
+  if (!VARIANTS.includes(variant)) throw new UsageError(`faultline sweep: --variant must be incident or fixed, got "${values.variant}"`);
+  const parallel = intFlag('sweep', '--parallel', values.parallel, DEFAULT_PARALLEL);
+  const repeat = intFlag('sweep', '--repeat', values.repeat, 1);
+  const maxRuns = intFlag('sweep', '--max-runs', values['max-runs'] ?? io.env.FAULTLINE_SWEEP_MAX_RUNS, DEFAULT_MAX_RUNS);
+  if (values.report === '') throw new UsageError('faultline sweep: --report needs a directory');
+  const plan = planSweep(scenario, { variant, vary: values.vary ?? [], set: values.set ?? [], repeat, maxRuns, yes: values.yes });
+
+  assertLocalEngine(io.env); // refused before connecting
+  const { docker } = await connectDocker(io.env);
+  const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
+  const total = plan.points.length * plan.repeat;
+  io.stderr.write(`[sweep ${scenario.name} ${variant}] ${plan.points.length} points${plan.repeat > 1 ? ` x ${plan.repeat}` : ''}, ${Math.min(parallel, total)} at once\n`);
+  const t0 = Date.now();
+  const result = await runSweep(plan, {
+    docker,
+    images,
+    env: io.env,
+    signal: io.signal,
+    parallel,
+    onRun: (done, all, r, settings) => {
+      const elapsed = (Date.now() - t0) / 1000;
+      const eta = done < all ? `, ETA ${Math.round((elapsed / done) * (all - done))} s` : '';
+      io.stderr.write(`[sweep ${done}/${all}] ${describePoint(settings)}: ${r.verdict}${r.error ? ` (${r.error})` : ''} in ${(r.durationMs / 1000).toFixed(1)} s${eta}\n`);
+    },
+  });
+  if (values.report) writeSweepReport(values.report, result);
+  if (values.json) {
+    io.stderr.write(`${renderBoundaries(result).join('\n')}\n`);
+    io.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    io.stdout.write(`${renderSweep(result)}\n`);
+  }
+  if (io.signal.aborted) return 130;
+  return result.points.every((p) => p.verdict !== 'error') ? 0 : 1;
+}
+
+/**
+ * REPORT HOOK (to wire after merging harness/report/html): the HTML report renders this same
+ * document (`SweepResult`: {knobs, points: [{settings, verdict, ...}], boundaries}). Until
+ * then `--report DIR` writes DIR/sweep.json only.
+ */
+export function writeSweepReport(dir: string, result: SweepResult): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'sweep.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
