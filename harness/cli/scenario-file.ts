@@ -60,16 +60,18 @@ export function describeLoadError(arg: string, path: string, e: unknown): string
     return `${arg}${at ?? ''}: ${firstLine(err.message)}${specifier && !specifier.startsWith('.') ? ' (is the package installed where the file is?)' : ''}`;
   }
 
+  // V8's own SyntaxError (plain JavaScript, which tsx leaves alone): "file:line", the source
+  // line, then a caret under the column.
+  const v8Syntax = err instanceof SyntaxError ? /^(\/[^\n]+):(\d+)\n[^\n]*\n( *)\^/.exec(err.stack ?? '') : null;
+  if (v8Syntax) return `${shown(v8Syntax[1])}:${v8Syntax[2]}:${v8Syntax[3].length + 1}: ${firstLine(err.message)} (the file does not compile)`;
+
   // A throw while the file ran: the first stack frame in the user's file, else in any file of theirs.
-  const frames = [...(err.stack ?? '').matchAll(/\(?((?:\/|file:\/\/)[^():\s]+):(\d+):(\d+)\)?$/gm)]
+  const frames = [...(err.stack ?? '').matchAll(/^\s+at (?:.*\()?((?:\/|file:\/\/)[^():]+):(\d+):(\d+)\)?$/gm)]
     .map((m) => ({ file: m[1].replace(/^file:\/\//, ''), line: m[2], col: m[3] }))
     .filter((f) => !f.file.includes('/node_modules/'));
   const frame = frames.find((f) => f.file === path) ?? frames[0];
   const where = frame ? `${shown(frame.file)}:${frame.line}:${frame.col}` : arg;
-  // V8's own SyntaxError (plain JavaScript) carries its location in the stack's first line.
-  const v8Syntax = err instanceof SyntaxError && !frame ? /^(.+):(\d+)$/m.exec(err.stack ?? '') : null;
-  const location = v8Syntax ? `${shown(v8Syntax[1])}:${v8Syntax[2]}` : where;
-  return `${location}: ${frame && frame.file !== path ? `${arg} failed to load: ` : ''}${err.name}: ${firstLine(err.message)}`;
+  return `${where}: ${frame && frame.file !== path ? `${arg} failed to load: ` : ''}${err.name}: ${firstLine(err.message)}`;
 }
 
 /** `:line:col` of the first quoted occurrence of `specifier` in the file, if it is there. */

@@ -173,7 +173,7 @@ describe('bad input through the real bin: one line, exit 2 (3: environment), bef
     const { code, stdout, stderr } = run as CliRun;
     const lines = stderr.split('\n').filter((l) => l !== '');
     expect({ code, lines }).toEqual({ code: c.code ?? 2, lines: [expect.stringMatching(c.names)] });
-    expect(lines[0]).toMatch(/^faultline /);
+    expect(lines[0]).toMatch(/^faultline[ :]/);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).toBe('');
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../harness/errors';
 import { scenarioJsonSchemaText, validateScenario, validateScenarios } from '../../harness/scenario/schema';
 import { SCENARIOS } from '../../scenarios';
+import { pythonPoolLostFin } from '../../examples/python-pool/scenario';
 
 const valid = {
   name: 'my-lost-fin',
@@ -24,8 +25,8 @@ function problem(value: unknown, variants: Array<'incident' | 'fixed'> = ['incid
 }
 
 describe('scenario schema', () => {
-  test('every bundled scenario and the README example pass', () => {
-    expect(validateScenarios(SCENARIOS, ['incident', 'fixed'])).toHaveLength(SCENARIOS.length);
+  test('every bundled scenario, the python-pool example and the README example pass', () => {
+    expect(validateScenarios([...SCENARIOS, pythonPoolLostFin], ['incident', 'fixed'])).toHaveLength(SCENARIOS.length + 1);
     expect(validateScenario(valid)).toBe(valid); // the object itself, functions and RegExps intact
     expect(validateScenario({ ...valid, workers: { comm: 'python3', match: /app\.py/ }, checksData: true, judge: () => 'hung', topology: (t: unknown) => t })).toBeTruthy();
   });
