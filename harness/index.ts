@@ -6,7 +6,7 @@
  *   ...
  *   await fault.heal();
  */
-export { FaultlineError, UsageError, type FaultlineErrorCode } from './errors';
+export { FaultlineError, UsageError, EXIT, exitCodeFor, type FaultlineErrorCode } from './errors';
 export { connectDocker } from './engine/docker';
 export { ImageStore, IMAGE_NAMES, type ImageName, type ImageInfo, type ImageProgress } from './engine/images';
 export { sweep } from './engine/cleanup';
@@ -23,6 +23,7 @@ export { httpCall } from './probes/http';
 export { PoolProbe } from './probes/pool';
 export { SimUser, LoadLoop } from './probes/users';
 export { runScenario, type RunOptions, type Progress } from './scenario/runner';
+export { validateScenario, validateScenarios, scenarioSchema } from './scenario/schema';
 export { webDiagnoser } from './scenario/diagnoser';
 export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict } from './scenario/types';
 export { diagnose, renderText, toJson, LocalProcReader, ContainerProcReader } from './diagnose';

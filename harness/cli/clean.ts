@@ -1,7 +1,6 @@
-import { UsageError } from '../errors';
 import { connectDocker } from '../engine/docker';
 import { sweep } from '../engine/cleanup';
-import { parseFlags } from './args';
+import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
 const HELP = `Usage: faultline clean [--all] [--json]
@@ -20,9 +19,7 @@ export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (positionals.length) {
-    throw new UsageError(`faultline clean: unexpected argument "${positionals[0]}" (see \`faultline clean --help\`)`);
-  }
+  noPositionals('clean', positionals);
   const { docker } = await connectDocker(io.env);
   const report = await sweep(docker, { all: values.all });
   if (values.json) io.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,7 +1,7 @@
 /**
  * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]`
  *
- * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage.
+ * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment.
  */
 import { UsageError } from '../errors';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES } from '../diagnose';
@@ -22,8 +22,23 @@ blocked on -> which upstream.
   --samples N        samples to take (default ${DEFAULT_SAMPLES}; 1 cannot tell stuck from slow)
   --interval MS      time between samples (default ${DEFAULT_INTERVAL_MS})
 
-Exit code: 0 healthy, 1 stuck (a culprit was named), 2 usage error.
+Exit code: 0 healthy, 1 stuck (a culprit was named), 2 bad input, 3 environment (no engine,
+no such container, no permission), 130 interrupted.
 `;
+
+/**
+ * A command line is matched against every process: a pattern of thousands of characters is a
+ * mistake (a pasted file), and V8 refuses very large ones only when first used, mid-diagnosis.
+ */
+export const MAX_MATCH_LENGTH = 1000;
+/** The kernel's PID_MAX_LIMIT (2^22): no PID is larger on any Linux. */
+const MAX_PID = 4_194_304;
+/** More processes than a pool holds would be a paste of `pgrep` over the whole machine. */
+const MAX_PIDS = 1024;
+/** Docker names and ids stay far below this; a longer value is not a container. */
+const MAX_CONTAINER_LENGTH = 128;
+
+const shorten = (v: string) => (v.length > 60 ? `${v.slice(0, 60)}…` : v);
 
 export interface DiagnoseArgs {
   match?: RegExp;
@@ -65,48 +80,53 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
       case '--match': {
         const pattern = value();
         if (pattern === '') throw new UsageError('diagnose: --match needs a non-empty regular expression, e.g. --match "apache2|php-fpm"');
+        if (pattern.length > MAX_MATCH_LENGTH) {
+          throw new UsageError(`diagnose: --match is ${pattern.length} characters long: give a pattern of at most ${MAX_MATCH_LENGTH}, e.g. --match "apache2|php-fpm"`);
+        }
         try {
           out.match = new RegExp(pattern);
+          out.match.test(''); // V8 reports some invalid patterns (too large) only on first use
         } catch (e) {
-          throw new UsageError(`diagnose: --match "${pattern}" is not a valid regular expression (${(e as Error).message}): fix the pattern`);
+          throw new UsageError(`diagnose: --match "${shorten(pattern)}" is not a valid regular expression (${shorten((e as Error).message)}): fix the pattern`);
         }
         break;
       }
       case '--pid': {
         const raw = value();
         const pids = raw.split(',').map((s) => s.trim());
-        if (pids.some((p) => !/^[1-9][0-9]*$/.test(p))) {
-          throw new UsageError(`diagnose: --pid "${raw}" must be positive process ids separated by commas, e.g. --pid 1234,1235`);
+        if (pids.some((p) => !/^[1-9][0-9]{0,6}$/.test(p) || Number(p) > MAX_PID)) {
+          throw new UsageError(`diagnose: --pid "${shorten(raw)}" must be process ids from 1 to ${MAX_PID} separated by commas, e.g. --pid 1234,1235`);
         }
-        out.pids = pids.map(Number);
+        out.pids = [...new Set(pids.map(Number))];
+        if (out.pids.length > MAX_PIDS) throw new UsageError(`diagnose: --pid names ${out.pids.length} processes: give at most ${MAX_PIDS} (or use --match)`);
         break;
       }
       case '--container': {
         const name = value();
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-          throw new UsageError(`diagnose: --container "${name}" is not a container name or id (letters, digits, _ . -)`);
+        if (name.length > MAX_CONTAINER_LENGTH || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+          throw new UsageError(`diagnose: --container "${shorten(name)}" is not a container name or id (letters, digits, _ . -, at most ${MAX_CONTAINER_LENGTH})`);
         }
         out.container = name;
         break;
       }
       case '--samples': {
         const raw = value();
-        if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
-          throw new UsageError(`diagnose: --samples "${raw}" must be a whole number from 1 to 100 (2 or more tell stuck from slow)`);
+        if (!/^[0-9]{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
+          throw new UsageError(`diagnose: --samples "${shorten(raw)}" must be a whole number from 1 to 100 (2 or more tell stuck from slow)`);
         }
         out.samples = Number(raw);
         break;
       }
       case '--interval': {
         const raw = value();
-        if (!/^[0-9]+$/.test(raw) || Number(raw) > 60_000) {
-          throw new UsageError(`diagnose: --interval "${raw}" must be milliseconds from 0 to 60000, e.g. --interval 250`);
+        if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 60_000) {
+          throw new UsageError(`diagnose: --interval "${shorten(raw)}" must be milliseconds from 0 to 60000, e.g. --interval 250`);
         }
         out.intervalMs = Number(raw);
         break;
       }
       default:
-        throw new UsageError(`diagnose: unknown argument "${arg}" (see faultline diagnose --help)`);
+        throw new UsageError(`diagnose: unknown argument "${shorten(arg)}" (see faultline diagnose --help)`);
     }
   }
   if (out.help) return out;

@@ -5,7 +5,7 @@ import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
 import { waitFor } from '../util/time';
-import { parseFlags } from './args';
+import { checkEngineEnv, noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
 interface Check {
@@ -95,11 +95,14 @@ async function portsAnswer(docker: Docker, image: string): Promise<Check> {
 }
 
 export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseFlags('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     io.stdout.write(`${HELP}\n`);
     return 0;
   }
+  noPositionals('doctor', positionals);
+  // A malformed DOCKER_HOST or image override is bad input (exit 2), not a failed check.
+  checkEngineEnv(io.env);
   const checks: Check[] = [];
   try {
     assertLocalEngine(io.env);

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors';
 import { connectDocker } from '../engine/docker';
 import { IMAGE_NAMES, ImageStore } from '../engine/images';
-import { parseFlags } from './args';
+import { checkEngineEnv, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 
@@ -23,6 +23,7 @@ export async function imagesCommand(args: string[], io: CliIO): Promise<number> 
   if ((action !== undefined && action !== 'build') || extra.length > 0) {
     throw new UsageError(`faultline images: unknown action "${[action, ...extra].join(' ')}": use \`faultline images\` or \`faultline images build\``);
   }
+  checkEngineEnv(io.env);
   const { docker } = await connectDocker(io.env);
   const store = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   if (action === 'build') await store.ensureAll(IMAGE_NAMES);

@@ -1,14 +1,15 @@
 import { SCENARIOS } from '../../scenarios';
 import { VARIANTS } from '../scenario/types';
-import { parseFlags } from './args';
+import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
 export async function listCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseFlags('list', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseFlags('list', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     io.stdout.write('Usage: faultline list [--json]\n\nThe bundled scenarios, their variants with the expected outcome, and what each shows.\n');
     return 0;
   }
+  noPositionals('list', positionals);
   const rows = SCENARIOS.map((s) => ({
     name: s.name,
     summary: s.summary,
@@ -20,7 +21,7 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   for (const r of rows) {
-    const variants = VARIANTS.map((v) => {
+    const variants = VARIANTS.filter((v) => r.variants[v]).map((v) => {
       const spec = r.variants[v];
       return `${v} -> ${spec.expected}${spec.culprit ? ` (culprit ${spec.culprit.kind} on ${spec.culprit.service})` : ''}`;
     }).join('; ');

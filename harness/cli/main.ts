@@ -1,4 +1,4 @@
-import { isFaultlineError } from '../errors';
+import { EXIT, exitCodeFor, isFaultlineError } from '../errors';
 import { setTimeoutReal } from '../util/time';
 import type { Command, CliIO } from './io';
 import { cleanCommand } from './clean';
@@ -33,7 +33,13 @@ Commands:
   clean [--all]         remove containers/networks left by dead runs (--all: every faultline resource)
 
 Options: -h, --help (also after a command), --version
-Exit codes: 0 every outcome as expected, 1 an outcome differed, 2 bad input, 130 interrupted.
+
+Exit codes (every command):
+  0    done: every outcome as expected, no culprit, everything ready
+  1    a finding: an outcome differed (run), a culprit was named (diagnose), a check failed (doctor)
+  2    bad input (a flag, a scenario, an environment variable), before any engine work
+  3    environment: no Docker engine, images cannot be built, no permission, a container missing
+  130  interrupted (Ctrl+C, SIGTERM)
 Docs: README.md`;
 
 
@@ -67,16 +73,16 @@ export async function main(args: string[], io: CliIO): Promise<number> {
   try {
     return await command(rest, io);
   } catch (e) {
+    if (io.signal.aborted) return EXIT.interrupted;
     if (isFaultlineError(e)) {
       // One line, no stack: the message names what failed and how to fix it.
       const code = e.code === 'FAULTLINE_USAGE' ? '' : ` [${e.code}]`;
       const message = e.message.replace(/^faultline \w+: /, '').replace(new RegExp(`^${name}: `), '');
-      io.stderr.write(`faultline ${name}: ${message}${code}\n`);
-      return e.code === 'FAULTLINE_USAGE' ? 2 : 1;
+      io.stderr.write(`faultline ${name}: ${message.replace(/\s*\n\s*/g, ' ')}${code}\n`);
+    } else {
+      io.stderr.write(`faultline ${name}: unexpected error: ${(e as Error).stack ?? e}\n`);
     }
-    if (io.signal.aborted) return 130;
-    io.stderr.write(`faultline ${name}: unexpected error: ${(e as Error).stack ?? e}\n`);
-    return 1;
+    return exitCodeFor(e);
   }
 }
 
@@ -104,7 +110,7 @@ export function cli(args: string[]): void {
     (code) => exit(controller.signal.aborted ? 130 : code),
     (e) => {
       process.stderr.write(`faultline: ${(e as Error).message}\n`);
-      exit(1);
+      exit(exitCodeFor(e));
     },
   );
 }

@@ -1,6 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { UsageError } from '../errors';
+import { writeFileSync } from 'node:fs';
+import { FaultlineError, EXIT, UsageError } from '../errors';
 import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { ensureWritableDir, writeReport } from '../report/html';
@@ -8,14 +7,16 @@ import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
 import { runLibrary } from '../scenario/library';
 import type { Progress } from '../scenario/runner';
+import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
+import { validateScenarios } from '../scenario/schema';
 import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
-import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
-import { intFlag, parseFlags } from './args';
+import { checkEngineEnv, checkWritableFile, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
+import { loadScenarioFile } from './scenario-file';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--json] [--junit FILE]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--json] [--junit FILE] [--report DIR]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
@@ -23,53 +24,97 @@ a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting
 Options:
   --variant V    incident, fixed or both (default both)
   --set K=V      set a scenario knob for this run (repeatable; see \`faultline sweep <scenario> --knobs\`)
-  --parallel N   run up to N scenario runs at once, each on its own topology (default 2)
+  --parallel N   run up to N scenario runs at once, each on its own topology (default 2, at most 16)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
   --report DIR   also write an HTML report (DIR/index.html, a timeline per run; see faultline report --help)
   -h, --help     this help
 
+Everything is checked before the engine is contacted: flags, DOCKER_HOST, scenario files (they
+must load), every scenario against the schema (schema/scenario.schema.json), unique names, the
+selected variants, knob values, and that the --junit file and the --report directory can be written.
+
 Progress goes to stderr. Exit 0 when every outcome matches what its scenario expects, 1 when one
-does not, 2 on bad input, 130 when interrupted.`;
+does not, 2 on bad input, 3 when the environment fails (no engine, images cannot be built),
+130 when interrupted.`;
 
 /**
  * Two runs at once: topologies are mostly idle (a hung pool sleeps), so two fit on 2 cores
  * without bending the timings the verdicts rest on.
  */
 const DEFAULT_PARALLEL = 2;
+/**
+ * Each run is its own topology (web, Toxiproxy, storage nodes, sidecars: 4-6 containers) and its
+ * verdicts rest on timings of about a second. 16 runs are ~90 containers, past what a CI runner
+ * keeps honest timings for, and already more than the bundled library's 14 runs (7 x 2 variants).
+ */
+export const MAX_PARALLEL = 16;
 
-function loadScenarioFile(arg: string): Scenario[] {
-  const path = resolve(arg);
-  if (!existsSync(path)) throw new UsageError(`faultline run: scenario file ${arg} does not exist`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path) as Record<string, unknown>;
-  const found = Object.values(mod).filter(
-    (v): v is Scenario => typeof v === 'object' && v !== null && typeof (v as Scenario).run === 'function' && typeof (v as Scenario).name === 'string',
-  );
-  if (found.length === 0) throw new UsageError(`faultline run: ${arg} exports no scenario (an object with name, variants and run)`);
-  return [...new Set(found)];
+/** Everything a run needs, resolved and checked once; nothing after this reads argv or env. */
+export interface RunConfig {
+  scenarios: Scenario[];
+  variants: Variant[];
+  parallel: number;
+  json: boolean;
+  junit?: string;
+  report?: string;
+  /** Knob values given with --set, checked against every scenario of the run. */
+  settings: Record<string, KnobValue>;
 }
 
-export function resolveScenarios(names: string[]): Scenario[] {
-  if (names.length === 0) return [...SCENARIOS];
-  const out: Scenario[] = [];
+/** Bundled names and file paths, in order, with where each came from (file path or undefined). */
+export function resolveScenarios(names: string[]): Array<{ scenario: unknown; source?: string }> {
+  if (names.length === 0) return SCENARIOS.map((scenario) => ({ scenario }));
+  const out: Array<{ scenario: unknown; source?: string }> = [];
   for (const name of names) {
     const bundled = SCENARIOS.find((s) => s.name === name);
-    if (bundled) out.push(bundled);
+    if (bundled) out.push({ scenario: bundled });
     else if (/\.(ts|js)$/.test(name)) out.push(...loadScenarioFile(name));
     else {
       throw new UsageError(
-        `faultline run: unknown scenario "${name}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts file)`,
+        `faultline run: unknown scenario "${name.slice(0, 60)}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts or .js file)`,
       );
     }
   }
-  return out;
+  // The same object named twice (`run lost-fin lost-fin`, a file loaded twice) runs once.
+  return out.filter((entry, i) => out.findIndex((other) => other.scenario === entry.scenario) === i);
 }
 
 export function resolveVariants(value: string | undefined): Variant[] {
   if (value === undefined || value === 'both') return [...VARIANTS];
   if ((VARIANTS as readonly string[]).includes(value)) return [value as Variant];
-  throw new UsageError(`faultline run: --variant must be incident, fixed or both, got "${value}"`);
+  throw new UsageError(`faultline run: --variant must be incident, fixed or both, got "${value.slice(0, 40)}"`);
+}
+
+/**
+ * Flags, environment and scenarios, checked in one place before any engine work: the first
+ * problem is one UsageError. Returns undefined for --help.
+ */
+export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunConfig | undefined {
+  const { values, positionals } = parseFlags('run', args, {
+    variant: { type: 'string' },
+    json: { type: 'boolean' },
+    junit: { type: 'string' },
+    parallel: { type: 'string' },
+    report: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return undefined;
+  const variants = resolveVariants(values.variant);
+  const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL, 1, MAX_PARALLEL, ' (each run is a topology of its own; more bends the timings verdicts rest on)');
+  checkEngineEnv(env);
+  assertLocalEngine(env);
+  const entries = resolveScenarios(positionals);
+  const scenarios = validateScenarios(
+    entries.map((e) => e.scenario),
+    variants,
+    entries.map((e) => e.source),
+  );
+  const settings = parseSetFlags(scenarios, values.set ?? []);
+  if (values.junit !== undefined) checkWritableFile('run', '--junit', values.junit);
+  if (values.report !== undefined) ensureWritableDir(values.report, '--report');
+  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings };
 }
 
 function progressPrinter(io: CliIO): (p: Progress) => void {
@@ -84,52 +129,43 @@ function progressPrinter(io: CliIO): (p: Progress) => void {
 }
 
 export async function runCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags('run', args, {
-    variant: { type: 'string' },
-    json: { type: 'boolean' },
-    junit: { type: 'string' },
-    parallel: { type: 'string' },
-    report: { type: 'string' },
-    set: { type: 'string', multiple: true },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
+  const config = resolveRunConfig(args, io.env);
+  if (!config) {
     io.stdout.write(`${RUN_HELP}\n`);
-    return 0;
+    return EXIT.ok;
   }
-  const scenarios = resolveScenarios(positionals);
-  const variants = resolveVariants(values.variant);
-  if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
-  const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
-  if (values.report !== undefined) ensureWritableDir(values.report, '--report'); // before any engine work
-  const settings = parseSetFlags(scenarios, values.set ?? []);
-
-  assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
-  const done = await runLibrary(scenarios, variants, {
+  const done = await runLibrary(config.scenarios, config.variants, {
     docker,
     images,
     env: io.env,
     signal: io.signal,
-    parallel,
-    settings,
+    parallel: config.parallel,
+    settings: config.settings,
     onProgress: progressPrinter(io),
-    onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`),
+    onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant]?.expected})\n`),
     onResult: (r) =>
       io.stderr.write(
         `[${r.scenario} ${r.variant}] ${r.verdict}${r.matched ? ' as expected' : ` — NOT as expected: ${r.mismatch?.join('; ')}`} (${(r.durationMs / 1000).toFixed(1)} s)\n`,
       ),
   });
-  if (values.junit) writeFileSync(values.junit, toJUnit(done));
-  if (values.report !== undefined) {
-    const report = await writeReport(values.report, done);
+  // Results first: a report that fails to write must not take the results with it.
+  if (config.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
+  else io.stdout.write(`${renderSummary(done)}\n`);
+  if (config.junit) {
+    try {
+      writeFileSync(config.junit, toJUnit(done));
+    } catch (e) {
+      throw new FaultlineError('FAULTLINE_ENVIRONMENT', `--junit ${config.junit} could not be written after the run (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the results above are complete`, { cause: e });
+    }
+  }
+  if (config.report !== undefined) {
+    const report = await writeReport(config.report, done);
     io.stderr.write(`report: ${report.index}\n`);
   }
-  if (values.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
-  else io.stdout.write(`${renderSummary(done)}\n`);
-  if (io.signal.aborted) return 130;
-  return done.every((r) => r.matched) ? 0 : 1;
+  if (io.signal.aborted) return EXIT.interrupted;
+  return done.every((r) => r.matched) ? EXIT.ok : EXIT.finding;
 }
 
 /** `--set k=v` flags, checked against every scenario of the run before anything starts. */

@@ -16,13 +16,33 @@ function describeEndpoint(env: NodeJS.ProcessEnv): string {
   return env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-/** Client options from the given env's DOCKER_HOST (unix://PATH or tcp://HOST:PORT). */
+const DOCKER_HOST_FORMS = 'use unix:///path/to/docker.sock or tcp://host:port, or unset it for /var/run/docker.sock';
+
+/**
+ * Client options from the given env's DOCKER_HOST (unix://PATH or tcp://HOST[:PORT]; empty means
+ * unset, as for the docker CLI). Anything else is bad input: a UsageError naming DOCKER_HOST.
+ */
 export function dockerOptions(env: NodeJS.ProcessEnv): Docker.DockerOptions {
   const host = env.DOCKER_HOST;
   if (!host) return { socketPath: '/var/run/docker.sock' };
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host.replace(/^tcp:/, env.DOCKER_TLS_VERIFY ? 'https:' : 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' };
+  const bad = (why: string) => new UsageError(`DOCKER_HOST=${host.length > 80 ? `${host.slice(0, 80)}…` : host} ${why}: ${DOCKER_HOST_FORMS}`);
+  if (host.startsWith('unix://')) {
+    const socketPath = host.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw bad('needs an absolute socket path');
+    return { socketPath };
+  }
+  if (!host.startsWith('tcp://')) throw bad('is not an engine address');
+  let url: URL;
+  try {
+    url = new URL(host.replace(/^tcp:/, 'http:'));
+  } catch {
+    throw bad('is not a valid tcp:// address');
+  }
+  if (!url.hostname) throw bad('names no host');
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) throw bad('has more than a host and a port');
+  // URL itself rejects ports above 65535; port 0 would be no engine at all.
+  if (url.port === '0') throw bad('has port 0');
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: env.DOCKER_TLS_VERIFY ? 'https' : 'http' };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);

@@ -23,6 +23,33 @@ describe('faultline CLI input errors', () => {
   test('images takes only build', () => expectUsage(['images', 'destroy'], /unknown action "destroy"/));
   test('clean takes no argument', () => expectUsage(['clean', 'everything'], /unexpected argument "everything"/));
   test('a scenario file that does not exist', () => expectUsage(['run', 'missing-file.ts'], /missing-file\.ts does not exist/));
+  test('--parallel above its cap', () => expectUsage(['run', '--parallel', '99999'], /--parallel must be an integer from 1 to 16, got "99999"/));
+  test('--parallel that is not a number', () => expectUsage(['run', '--parallel', '2x'], /--parallel must be an integer from 1 to 16/));
+  test('--junit into a directory', () => expectUsage(['run', 'lost-fin', '--junit', '/tmp'], /--junit \/tmp is a directory/));
+  test('--junit into a missing folder', () => expectUsage(['run', 'lost-fin', '--junit', '/nonexistent-dir/r.xml'], /--junit .*the folder \/nonexistent-dir does not exist/));
+  test('a duplicate bundled name runs once, not an error', () => {
+    expect(resolveScenarios(['lost-fin', 'lost-fin'])).toHaveLength(1);
+  });
+  test('DOCKER_HOST that is not an address, for every engine command', async () => {
+    for (const args of [['run', 'lost-fin'], ['images'], ['clean'], ['doctor']]) {
+      const io = captureIO({ ...process.env, DOCKER_HOST: 'garbage' });
+      expect({ args, code: await main(args, io) }).toEqual({ args, code: 2 });
+      expect(io.err().trim().split('\n')).toHaveLength(1);
+      expect(io.err()).toMatch(/DOCKER_HOST=garbage .*unix:\/\/\/.*tcp:\/\/host:port/);
+    }
+  });
+  test('list and doctor take no arguments', async () => {
+    await expectUsage(['list', 'extra'], /faultline list: unexpected argument "extra"/);
+    await expectUsage(['doctor', 'extra'], /faultline doctor: unexpected argument "extra"/);
+  });
+});
+
+describe('faultline help documents the exit codes', () => {
+  test('--help names 0, 1, 2, 3 and 130', async () => {
+    const io = captureIO();
+    await main(['--help'], io);
+    for (const code of ['0 ', '1 ', '2 ', '3 ', '130 ']) expect(io.out()).toMatch(new RegExp(`\\n  ${code}`));
+  });
 });
 
 describe('faultline CLI help and listing', () => {
@@ -50,17 +77,17 @@ describe('faultline CLI help and listing', () => {
   });
 
   test('no scenario named means all; variants default to both', () => {
-    expect(resolveScenarios([]).map((s) => s.name)).toContain('lost-fin');
+    expect(resolveScenarios([]).map((s) => (s.scenario as { name: string }).name)).toContain('lost-fin');
     expect(resolveVariants(undefined)).toEqual(['incident', 'fixed']);
     expect(resolveVariants('fixed')).toEqual(['fixed']);
   });
 });
 
 describe('without a Docker engine', () => {
-  test('run fails with FAULTLINE_DOCKER_UNAVAILABLE in one line saying how to start one', async () => {
+  test('run fails with FAULTLINE_DOCKER_UNAVAILABLE (exit 3, environment) in one line saying how to start one', async () => {
     const io = captureIO({ ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     const code = await main(['run', 'lost-fin', '--variant', 'fixed'], io);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     const lines = io.err().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/FAULTLINE_DOCKER_UNAVAILABLE/);
