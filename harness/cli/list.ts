@@ -21,8 +21,9 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   for (const r of rows) {
-    const variants = VARIANTS.filter((v) => r.variants[v]).map((v) => {
+    const variants = VARIANTS.flatMap((v) => {
       const spec = r.variants[v];
+      if (!spec) return [];
       return `${v} -> ${spec.expected}${spec.culprit ? ` (culprit ${spec.culprit.kind} on ${spec.culprit.service})` : ''}`;
     }).join('; ');
     io.stdout.write(`${r.name}\n  ${r.summary}\n  shows: ${r.shows}\n  ${variants}\n`);

@@ -3,6 +3,7 @@ import type { ImageStore } from '../engine/images';
 import { Topology } from '../topology/topology';
 import { webDiagnoser } from './diagnoser';
 import { resolveSettings, type KnobValue } from './knobs';
+import { validateScenarios } from './schema';
 import { runScenario, type Progress } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
@@ -25,6 +26,7 @@ export interface LibraryOptions {
  * scenario x variant order (runs not started because of an abort are left out).
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
+  validateScenarios(scenarios, variants); // before any image is built
   const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
   await ensureScenarioImages(scenarios, opts.images);
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {

@@ -8,6 +8,7 @@ import { Topology, type StartedTopology } from '../topology/topology';
 import { monotonicMs, withTimeout } from '../util/time';
 import { applyTopologyKnobs, explicitSettings, resolveSettings, type KnobValue } from './knobs';
 import { buildResult, type RunRecord } from './result';
+import { validateScenarios } from './schema';
 import { ScenarioRun, type Diagnoser, type Progress } from './run';
 import type { Scenario, ScenarioResult, Variant, WorkerSpec } from './types';
 
@@ -43,8 +44,9 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const startedAt = monotonicMs();
   const { variant } = opts;
-  const spec = scenario.variants[variant];
-  if (!spec) throw new FaultlineError('FAULTLINE_USAGE', `scenario ${scenario.name} has no ${variant} variant`);
+  // Bad input is one line before any engine work, for library users as for the CLI.
+  validateScenarios([scenario], [variant]);
+  const spec = scenario.variants[variant]!;
   const knobs = scenario.knobs ?? [];
   const settings = resolveSettings(scenario.name, knobs, opts.settings);
   const topology = applyTopologyKnobs(scenario.topology ? scenario.topology(new Topology(), settings) : new Topology(), knobs, settings);

@@ -57,6 +57,41 @@ const variantSchema = z
   })
   .meta({ description: 'What a variant is expected to do.' });
 
+const knobTargetSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('web-env'), name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an env var name' }) }),
+    z.strictObject({ kind: z.literal('query'), name: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('pool-size') }),
+    z.strictObject({ kind: z.literal('load-rate'), what: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('fault-severity'), fault: z.string().min(1), param: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('web-sysctl'), name: z.string().regex(/^net\./, { error: 'must be a net.* sysctl (only those are per network namespace)' }) }),
+    z.strictObject({ kind: z.literal('proxy-sysctl'), name: z.string().regex(/^net\./, { error: 'must be a net.* sysctl (only those are per network namespace)' }) }),
+    z.strictObject({ kind: z.literal('scenario'), what: z.string().min(1) }),
+  ], { error: 'must say how the knob reaches the app: { kind: "web-env" | "query" | "pool-size" | "load-rate" | "fault-severity" | "web-sysctl" | "proxy-sysctl" | "scenario", ... }' })
+  .meta({ description: 'How the value reaches the system under test.' });
+
+const KNOB_NAME = /^[a-z][a-z0-9_]*$/;
+const knobBase = {
+  name: z.string({ error: 'must be a string' }).regex(KNOB_NAME, { error: 'must be lower_snake_case' }),
+  summary: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+  reaches: knobTargetSchema,
+};
+const knobSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      ...knobBase,
+      type: z.enum(['int', 'number']),
+      unit: z.string(),
+      min: z.number(),
+      max: z.number(),
+      default: z.number().optional(),
+      zero: z.string().optional(),
+    }),
+    z.strictObject({ ...knobBase, type: z.literal('bool'), unit: z.undefined().optional(), default: z.boolean().optional() }),
+    z.strictObject({ ...knobBase, type: z.literal('enum'), unit: z.undefined().optional(), values: z.array(z.string()).min(1), default: z.string().optional() }),
+  ], { error: 'must be a knob: { name, summary, reaches, type: "int" | "number" | "bool" | "enum", ... }' })
+  .meta({ description: 'A parameter the scenario takes (`faultline run --set`, `faultline sweep --vary`).' });
+
 export const scenarioSchema = z
   .strictObject({
     name: z
@@ -81,6 +116,8 @@ export const scenarioSchema = z
       .meta({ description: "The web tier's worker processes (default: Apache prefork, comm apache2)." }),
     topology: fn('(t: Topology) => Topology').optional(),
     checksData: z.boolean({ error: 'must be true or false' }).optional(),
+    knobs: z.array(knobSchema, { error: 'must be an array of knob declarations' }).optional().meta({ description: 'The knobs the scenario takes (faultline sweep <scenario> --knobs lists them).' }),
+    queueModel: fn('(settings, variant) => QueueModelInput | undefined: what the queueing model needs to predict the verdict').optional(),
     run: fn('(ctx: ScenarioContext) => Promise<void>'),
     judge: fn('(input: JudgeInput) => Verdict').optional(),
   })

@@ -95,7 +95,8 @@ export interface Scenario {
   summary: string;
   /** The incident or failure class it replays. */
   shows: string;
-  variants: Record<Variant, VariantSpec>;
+  /** The variants the scenario has: at least one (the CLI runs both unless told otherwise). */
+  variants: Partial<Record<Variant, VariantSpec>>;
   /**
    * The web tier's worker processes, for pool occupancy and diagnosis. Default: Apache prefork
    * (`apache2`). A user's app names its own (e.g. `{ comm: 'python3', match: /app\.py/ }`).
