@@ -232,8 +232,13 @@ export class Topology {
     const images = opts.images ?? new ImageStore(docker, { onProgress: opts.onImageProgress, env });
     const say = opts.onProgress ?? (() => undefined);
     // Leftovers of runs whose process is gone (a kill -9, a CI timeout) go before we add ours.
-    const swept = await sweep(docker);
-    if (swept.containers.length + swept.networks.length > 0) {
+    // Another run's leftovers that cannot go yet (a network whose containers another sweep is
+    // still removing) are not this run's failure: the next sweep takes them.
+    const swept = await sweep(docker).catch((e: Error) => {
+      say(`leftovers of dead runs not swept yet: ${e.message.split('\n')[0]}`);
+      return undefined;
+    });
+    if (swept && swept.containers.length + swept.networks.length > 0) {
       say(`swept leftovers of dead runs: ${swept.containers.length} containers, ${swept.networks.length} networks`);
     }
     // Every image first: a missing image or a failing build is reported before anything runs.
