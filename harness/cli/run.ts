@@ -1,11 +1,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { assertLocalEngine, connectDocker } from '../engine/docker';
+import { connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
 import { runLibrary } from '../scenario/library';
+import { expectedRunMs, parseShard, shardRuns } from '../scenario/shard';
 import type { Progress } from '../scenario/runner';
 import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
 import { SCENARIOS } from '../../scenarios';
@@ -13,7 +14,7 @@ import { intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--parallel N] [--json] [--junit FILE]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--parallel N] [--shard i/n] [--list] [--json] [--junit FILE]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
@@ -23,6 +24,9 @@ Options:
   --parallel N   run up to N scenario runs at once, each on its own topology (default 2)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
+  --shard i/n    run only shard i of n: the runs (scenario x variant) split by expected duration,
+                 the same split in every job, so shards 1/n..n/n together run each run once
+  --list         print the runs (of the shard) and their expected durations, run nothing
   -h, --help     this help
 
 Progress goes to stderr. Exit 0 when every outcome matches what its scenario expects, 1 when one
@@ -68,6 +72,13 @@ export function resolveVariants(value: string | undefined): Variant[] {
   throw new UsageError(`faultline run: --variant must be incident, fixed or both, got "${value}"`);
 }
 
+/** The runs (scenario x variant) of `--shard i/n`, or every run without it. */
+function selectRuns(scenarios: Scenario[], variants: Variant[], shard: string | undefined) {
+  const all = scenarios.flatMap((s) => variants.map((variant) => ({ scenario: s.name, variant })));
+  const mine = shard === undefined ? all : shardRuns(all, parseShard(shard, 'faultline run: '));
+  return mine.map((r) => ({ ...r, expectedMs: expectedRunMs(r) }));
+}
+
 function progressPrinter(io: CliIO): (p: Progress) => void {
   let last = '';
   return (p) => {
@@ -85,6 +96,8 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     json: { type: 'boolean' },
     junit: { type: 'string' },
     parallel: { type: 'string' },
+    shard: { type: 'string' },
+    list: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -95,8 +108,12 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const variants = resolveVariants(values.variant);
   if (values.junit === '') throw new UsageError('faultline run: --junit needs a file path');
   const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL);
+  const runs = selectRuns(scenarios, variants, values.shard);
+  if (values.list) {
+    io.stdout.write(values.json ? `${JSON.stringify({ runs })}\n` : runs.map((r) => `${r.scenario} ${r.variant} ~${(r.expectedMs / 1000).toFixed(1)} s\n`).join(''));
+    return 0;
+  }
 
-  assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   const done = await runLibrary(scenarios, variants, {
@@ -105,6 +122,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     env: io.env,
     signal: io.signal,
     parallel,
+    only: (scenario, variant) => runs.some((r) => r.scenario === scenario.name && r.variant === variant),
     onProgress: progressPrinter(io),
     onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant].expected})\n`),
     onResult: (r) =>

@@ -15,6 +15,8 @@ export interface LibraryOptions {
   onProgress?: (p: Progress) => void;
   onStart?: (scenario: Scenario, variant: Variant) => void;
   onResult?: (result: ScenarioResult) => void;
+  /** Runs only the scenario x variant pairs this accepts (a shard of the library); default all. */
+  only?: (scenario: Scenario, variant: Variant) => boolean;
 }
 
 /**
@@ -22,9 +24,9 @@ export interface LibraryOptions {
  * scenario x variant order (runs not started because of an abort are left out).
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
-  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
+  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant }))).filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
   // Images first, once, and only those needed: parallel runs then share them.
-  const needed = new Set(scenarios.flatMap((s) => (s.topology ? s.topology(new Topology()) : new Topology()).bundledImages));
+  const needed = new Set([...new Set(jobs.map((j) => j.scenario))].flatMap((s) => (s.topology ? s.topology(new Topology()) : new Topology()).bundledImages));
   await opts.images.ensureAll([...needed]);
   const results: Array<ScenarioResult | undefined> = new Array(jobs.length);
   let next = 0;
