@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker } from '../../harness/engine/docker';
@@ -28,6 +29,21 @@ async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
   } finally {
     timings[what] = Math.round(monotonicMs() - t0);
   }
+}
+
+/**
+ * The inner engine made /<name> in every cgroup hierarchy of the host (--cgroup-parent on the rw
+ * /sys/fs/cgroup mount). Once the dind container is gone they are empty: rmdir, deepest first
+ * (rmdir refuses a cgroup that still has processes, so nothing alive can be removed).
+ */
+function removeCgroupParent(name: string): void {
+  const root = '/sys/fs/cgroup';
+  const hierarchies = [root, ...readdirSync(root).map((d) => join(root, d)).filter((d) => statSync(d).isDirectory())];
+  const rmTree = (dir: string) => {
+    for (const child of readdirSync(dir, { withFileTypes: true })) if (child.isDirectory()) rmTree(join(dir, child.name));
+    rmdirSync(dir);
+  };
+  for (const h of hierarchies) if (existsSync(join(h, name))) rmTree(join(h, name));
 }
 
 describe('a remote engine: Docker in a container (what docker:dind is)', () => {
@@ -96,6 +112,7 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
   afterAll(async () => {
     // The dind container (with its anonymous volume, and every inner container with it) and its network.
     if (docker) await sweep(docker, { runId: run.runId });
+    removeCgroupParent(`faultline-${run.runId}-dind`);
   }, 120_000);
 
   test('lost-fin: incident hung with the half-open read on profile named, fixed responsive', () => {
