@@ -6,7 +6,8 @@
  *      (during start, inject, observe or heal, read from the run's progress on stderr); each is
  *      followed by the next run's sweep (the last by `faultline clean`, which is the same sweep).
  *      Then what the soak's processes left is counted: containers, networks, faultline iptables
- *      rules in any surviving container, Toxiproxy proxies, temp files.
+ *      rules in any surviving container, Toxiproxy proxies, temp files (the runs get a TMPDIR of
+ *      their own).
  *   2. M repeats (default 20) of the library (`faultline run --variant both`, 14 runs each),
  *      counting the repeats in which a verdict differed from the expected one.
  *
@@ -15,7 +16,7 @@
  * Last line: `soak: <R> runs, <K> killed, leaked <L>, flaky <F>/<M> library runs`.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -71,9 +72,11 @@ interface ChildOutcome {
  * random 0-1.5 s once the phase shows on stderr (progress comes every second, so a phase shorter
  * than that, a quick heal, is caught by its first line or by the next phase's, whichever shows).
  */
-function runBin(args: string[], killAt?: KillPhase): Promise<ChildOutcome> {
+function runBin(args: string[], tmp: string, killAt?: KillPhase): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // TMPDIR of its own: what the soak's runs leave in it is theirs (other processes on a shared
+    // machine write their own faultline-* files to /tmp).
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     let stdout = '';
     let pending = '';
     let killedIn: string | undefined;
@@ -112,9 +115,6 @@ function pick(k: number, r: number): Set<number> {
   return new Set(all.slice(0, k));
 }
 
-function faultlineTempFiles(): Set<string> {
-  return new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('faultline-')));
-}
 
 /** `faultline:` iptables rules in a container's network namespace, read by a NET_ADMIN sidecar. */
 async function faultlineRules(docker: Docker, toolbox: string, containerId: string): Promise<number> {
@@ -135,7 +135,7 @@ async function faultlineRules(docker: Docker, toolbox: string, containerId: stri
 }
 
 /** What the soak's own processes (by pid label, on this host) left behind. */
-async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<number>, tempBefore: Set<string>) {
+async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<number>, tmp: string) {
   const ours = (labels: Record<string, string> | undefined) => !!labels && labels[HOST_LABEL] === hostname() && pids.has(Number(labels[PID_LABEL]));
   const containers = (await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).filter((c) => ours(c.Labels));
   const networks = (await docker.listNetworks({ filters: { label: [RUN_LABEL] } })).filter((n) => ours(n.Labels));
@@ -152,7 +152,7 @@ async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<numbe
       proxies += Object.keys(list).length;
     }
   }
-  const temp = [...faultlineTempFiles()].filter((f) => !tempBefore.has(f));
+  const temp = readdirSync(tmp);
   return { containers: containers.length, networks: networks.length, rules, proxies, temp: temp.length, names: [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...temp] };
 }
 
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const t0 = monotonicMs();
   const { docker } = await connectDocker(process.env);
   const library = SCENARIOS.flatMap((s) => VARIANTS.map((variant) => ({ scenario: s.name, variant })));
-  const tempBefore = faultlineTempFiles();
+  const tmp = mkdtempSync(join(tmpdir(), 'fl-soak-'));
   const pids = new Set<number>();
   const toKill = pick(kills, runs);
   let killed = 0;
@@ -169,16 +169,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const { scenario, variant } = library[i % library.length];
     const killAt = toKill.has(i) ? KILL_PHASES[Math.floor(Math.random() * KILL_PHASES.length)] : undefined;
-    const out = await runBin(['run', scenario, '--variant', variant, '--json'], killAt);
+    const out = await runBin(['run', scenario, '--variant', variant, '--json'], tmp, killAt);
     pids.add(out.pid);
     if (out.killedIn) killed++;
     const what = out.killedIn ? `killed -9 in ${out.killedIn} (aimed at ${killAt})` : killAt ? `ended (exit ${out.code}) before its ${killAt} could be hit` : `exit ${out.code}`;
     console.error(`soak run ${i + 1}/${runs}: ${scenario} ${variant}: ${what} (+${((monotonicMs() - t0) / 1000).toFixed(0)} s)`);
   }
   // The sweep the next run would do, for the last one.
-  const clean = await runBin(['clean']);
+  const clean = await runBin(['clean'], tmp);
   pids.add(clean.pid);
-  const left = await leftovers(docker, process.env, pids, tempBefore);
+  const left = await leftovers(docker, process.env, pids, tmp);
   const leaked = left.containers + left.networks + left.rules + left.proxies + left.temp;
   console.error(
     `soak leftovers: ${left.containers} containers, ${left.networks} networks, ${left.rules} iptables rules, ${left.proxies} proxies, ${left.temp} temp files` +
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
 
   let flaky = 0;
   for (let m = 0; m < repeats; m++) {
-    const out = await runBin(['run', '--variant', 'both', '--json']);
+    const out = await runBin(['run', '--variant', 'both', '--json'], tmp);
     const results = (JSON.parse(out.stdout || '{"results":[]}').results ?? []) as Array<{ scenario: string; variant: string; expected: string; verdict: string; matched: boolean; mismatch?: string[] }>;
     const differing = results.filter((r) => !r.matched);
     const complete = results.length === library.length;
@@ -198,6 +198,7 @@ async function main(): Promise<void> {
         ` (+${((monotonicMs() - t0) / 1000).toFixed(0)} s)`,
     );
   }
+  rmSync(tmp, { recursive: true, force: true });
   console.error(`soak took ${((monotonicMs() - t0) / 1000).toFixed(0)} s`);
   console.log(`soak: ${runs} runs, ${killed} killed, leaked ${leaked}, flaky ${flaky}/${repeats} library runs`);
   process.exitCode = leaked === 0 && flaky === 0 && killed === kills ? 0 : 1;
