@@ -152,7 +152,9 @@ async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<numbe
       proxies += Object.keys(list).length;
     }
   }
-  const temp = readdirSync(tmp);
+  // tsx's compile cache and testcontainers' lock are one per user by design (reused by every run),
+  // not something a run leaves behind.
+  const temp = readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f) && !/^testcontainers-node-\d+\.lock$/.test(f));
   return { containers: containers.length, networks: networks.length, rules, proxies, temp: temp.length, names: [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...temp] };
 }
 

@@ -53,6 +53,7 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
   let results: Array<Record<string, any>>;
   let code: number | null;
   let stderr: string;
+  let doctor: { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
 
   beforeAll(async () => {
     docker = (await connectDocker(process.env)).docker;
@@ -101,6 +102,7 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `tcp://${address}:2375` };
     // What the parent process decided for its own (local) engine must not leak into the child's.
     delete env.TESTCONTAINERS_HOST_OVERRIDE;
+    doctor = JSON.parse((await timed('faultline doctor', () => runCli(['doctor', '--json'], { env }))).stdout);
     const cli = await timed('faultline run lost-fin --variant both', () => runCli(['run', 'lost-fin', '--variant', 'both', '--json'], { env }));
     code = cli.code;
     stderr = cli.stderr;
@@ -128,6 +130,13 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
   test('says once that ports are published on the engine host', () => {
     const notices = stderr.split('\n').filter((l) => l.includes('because the engine is remote'));
     expect(notices).toEqual([expect.stringContaining(`ports are published on ${address} because the engine is remote`)]);
+  });
+
+  test('doctor tells the remote case and finds the published port answering at the engine host', () => {
+    const check = (name: string) => doctor.checks.find((c) => c.name === name);
+    expect(check('engine location')?.detail).toBe(`remote (DOCKER_HOST=tcp://${address}:2375): ports are published on ${address} and reached there`);
+    expect(check('ports')).toMatchObject({ ok: true, detail: expect.stringMatching(new RegExp(`^a port published on ${address.replace(/\./g, '\\.')}:\\d+ answers$`)) });
+    expect(check('iptables')?.ok).toBe(true);
   });
 
   test('the run left nothing on the inner engine', async () => {
