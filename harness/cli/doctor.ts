@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
-import { assertLocalEngine, connectDocker } from '../engine/docker';
+import { connectDocker, engineHost, hostPort, isRemoteEngine, publishHostIp } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
 import { waitFor } from '../util/time';
@@ -17,10 +17,10 @@ interface Check {
 
 const HELP = `Usage: faultline doctor [--json]
 
-Checks what a run needs — a Docker engine on this machine and its API version, the images (or what
-building them offline needs), iptables in a NET_ADMIN sidecar, a port published on 127.0.0.1
-answering, leftovers of dead runs — and says what to do about each missing piece. Exit 0 when
-everything is ready, 1 otherwise.`;
+Checks what a run needs — a Docker engine and its API version, whether it is local (ports on
+127.0.0.1) or remote (ports on its host), the images (or what building them offline needs), iptables
+in a NET_ADMIN sidecar, a published port answering from here, leftovers of dead runs — and says what
+to do about each missing piece. Exit 0 when everything is ready, 1 otherwise.`;
 
 function hasTool(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -56,15 +56,18 @@ async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> 
 }
 
 /**
- * Every port faultline publishes binds to 127.0.0.1: a job that runs in a sibling container of the
- * engine (socket mounted in) cannot reach them. Publishes Toxiproxy's control port and asks it.
+ * On a local engine every port faultline publishes binds to 127.0.0.1: a job that runs in a sibling
+ * container of the engine (socket mounted in) cannot reach them. On a remote engine they are
+ * published on its host and must answer there from here. Publishes Toxiproxy's control port the
+ * way a run does and asks it.
  */
-async function portsAnswer(docker: Docker, image: string): Promise<Check> {
+async function portsAnswer(docker: Docker, image: string, env: NodeJS.ProcessEnv): Promise<Check> {
+  const host = engineHost(env);
   const c = await docker.createContainer({
     Image: image,
     ExposedPorts: { '8474/tcp': {} },
     Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
-    HostConfig: { PortBindings: { '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    HostConfig: { PortBindings: { '8474/tcp': [{ HostIp: publishHostIp(env), HostPort: '' }] } },
   });
   try {
     await c.start();
@@ -72,11 +75,12 @@ async function portsAnswer(docker: Docker, image: string): Promise<Check> {
     let last = 'no port was published';
     if (port) {
       try {
-        await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), {
+        const at = hostPort(host, Number(port));
+        await waitFor(async () => ((await fetch(`http://${at}/version`, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), {
           timeoutMs: 5000,
-          what: `GET 127.0.0.1:${port}/version`,
+          what: `GET ${at}/version`,
         });
-        return { name: 'ports', ok: true, detail: `a port published on 127.0.0.1:${port} answers` };
+        return { name: 'ports', ok: true, detail: `a port published on ${at} answers` };
       } catch (e) {
         // The last connection error (ECONNREFUSED, ECONNRESET …), else waitFor's own timeout.
         const cause = (e as Error & { cause?: Error & { cause?: { code?: string } } }).cause;
@@ -86,12 +90,21 @@ async function portsAnswer(docker: Docker, image: string): Promise<Check> {
     return {
       name: 'ports',
       ok: false,
-      detail: `a port published on 127.0.0.1${port ? `:${port}` : ''} does not answer here (${last})`,
-      fix: 'run faultline in the network namespace of the engine (on its host, or with --network host when faultline itself runs in a container)',
+      detail: `a port published on ${host}${port ? `:${port}` : ''} does not answer here (${last})`,
+      fix: isRemoteEngine(env)
+        ? `the engine is remote: its published ports must be reachable from here at ${host} (a firewall, or a DOCKER_HOST that is a tunnel or proxy rather than the engine's own address)`
+        : 'run faultline in the network namespace of the engine (on its host, or with --network host when faultline itself runs in a container)',
     };
   } finally {
     await c.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/** Which case applies: where published ports go, and where faultline reaches them. */
+function engineLocation(env: NodeJS.ProcessEnv): Check {
+  return isRemoteEngine(env)
+    ? { name: 'engine location', ok: true, detail: `remote (DOCKER_HOST=${env.DOCKER_HOST}): ports are published on ${engineHost(env)} and reached there` }
+    : { name: 'engine location', ok: true, detail: 'local: ports are published on 127.0.0.1 only' };
 }
 
 export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
@@ -104,11 +117,7 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
   // A malformed DOCKER_HOST or image override is bad input (exit 2), not a failed check.
   checkEngineEnv(io.env);
   const checks: Check[] = [];
-  try {
-    assertLocalEngine(io.env);
-  } catch (e) {
-    checks.push({ name: 'engine location', ok: false, detail: (e as Error).message });
-  }
+  checks.push(engineLocation(io.env));
   let docker: Docker | undefined;
   try {
     const c = await connectDocker(io.env);
@@ -157,7 +166,7 @@ export async function doctorCommand(args: string[], io: CliIO): Promise<number> 
     if (toolbox?.present) checks.push(await iptablesInSidecar(docker, toolbox.tag));
     else checks.push({ name: 'iptables', ok: true, detail: 'not checked yet: the toolbox image is missing (checked once it is built)' });
     const toxiproxy = images.find((i) => i.name === 'toxiproxy');
-    if (toxiproxy?.present) checks.push(await portsAnswer(docker, toxiproxy.tag));
+    if (toxiproxy?.present) checks.push(await portsAnswer(docker, toxiproxy.tag, io.env));
     else checks.push({ name: 'ports', ok: true, detail: 'not checked yet: the toxiproxy image is missing (checked once it is built)' });
 
     const leftovers = (await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).filter((c) => ownerIsGone(c.Labels));

@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { FaultlineError, EXIT, UsageError } from '../errors';
-import { assertLocalEngine, connectDocker } from '../engine/docker';
+import { connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
 import { ensureWritableDir, writeReport } from '../report/html';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
 import { runLibrary } from '../scenario/library';
+import { expectedRunMs, parseShard, shardRuns } from '../scenario/shard';
 import type { Progress } from '../scenario/runner';
 import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
 import { validateScenarios } from '../scenario/schema';
@@ -16,7 +17,7 @@ import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 import { loadScenarioFile } from './scenario-file';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--json] [--junit FILE] [--report DIR]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--shard i/n] [--list] [--json] [--junit FILE] [--report DIR]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
@@ -28,6 +29,9 @@ Options:
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
   --report DIR   also write an HTML report (DIR/index.html, a timeline per run; see faultline report --help)
+  --shard i/n    run only shard i of n: the runs (scenario x variant) split by expected duration,
+                 the same split in every job, so shards 1/n..n/n together run each run once
+  --list         print the runs (of the shard) and their expected durations, run nothing
   -h, --help     this help
 
 Everything is checked before the engine is contacted: flags, DOCKER_HOST, scenario files (they
@@ -58,6 +62,10 @@ export interface RunConfig {
   json: boolean;
   junit?: string;
   report?: string;
+  /** The runs (scenario x variant) of this job: every run, or those of `--shard i/n`. */
+  runs: Array<{ scenario: string; variant: Variant; expectedMs: number }>;
+  /** `--list`: print the runs, run nothing. */
+  list: boolean;
   /** Knob values given with --set, checked against every scenario of the run. */
   settings: Record<string, KnobValue>;
 }
@@ -98,13 +106,14 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
     parallel: { type: 'string' },
     report: { type: 'string' },
     set: { type: 'string', multiple: true },
+    shard: { type: 'string' },
+    list: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
   const variants = resolveVariants(values.variant);
   const parallel = intFlag('run', '--parallel', values.parallel, DEFAULT_PARALLEL, 1, MAX_PARALLEL, ' (each run is a topology of its own; more bends the timings verdicts rest on)');
   checkEngineEnv(env);
-  assertLocalEngine(env);
   const entries = resolveScenarios(positionals);
   const scenarios = validateScenarios(
     entries.map((e) => e.scenario),
@@ -114,7 +123,15 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
   const settings = parseSetFlags(scenarios, values.set ?? []);
   if (values.junit !== undefined) checkWritableFile('run', '--junit', values.junit);
   if (values.report !== undefined) ensureWritableDir(values.report, '--report');
-  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings };
+  const runs = selectRuns(scenarios, variants, values.shard);
+  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false };
+}
+
+/** The runs (scenario x variant) of `--shard i/n`, or every run without it. */
+function selectRuns(scenarios: Scenario[], variants: Variant[], shard: string | undefined) {
+  const all = scenarios.flatMap((s) => variants.map((variant) => ({ scenario: s.name, variant })));
+  const mine = shard === undefined ? all : shardRuns(all, parseShard(shard, 'faultline run: '));
+  return mine.map((r) => ({ ...r, expectedMs: expectedRunMs(r) }));
 }
 
 function progressPrinter(io: CliIO): (p: Progress) => void {
@@ -134,6 +151,11 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${RUN_HELP}\n`);
     return EXIT.ok;
   }
+  if (config.list) {
+    const { runs } = config;
+    io.stdout.write(config.json ? `${JSON.stringify({ runs })}\n` : runs.map((r) => `${r.scenario} ${r.variant} ~${(r.expectedMs / 1000).toFixed(1)} s\n`).join(''));
+    return EXIT.ok;
+  }
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   const done = await runLibrary(config.scenarios, config.variants, {
@@ -143,6 +165,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     signal: io.signal,
     parallel: config.parallel,
     settings: config.settings,
+    only: (scenario, variant) => config.runs.some((r) => r.scenario === scenario.name && r.variant === variant),
     onProgress: progressPrinter(io),
     onStart: (scenario, variant) => io.stderr.write(`[${scenario.name} ${variant}] starting (expect ${scenario.variants[variant]?.expected})\n`),
     onResult: (r) =>

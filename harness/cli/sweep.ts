@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, UsageError } from '../errors';
-import { assertLocalEngine, connectDocker } from '../engine/docker';
+import { connectDocker } from '../engine/docker';
 import { ensureWritableDir, writeReport } from '../report/html';
 import { validateScenarios } from '../scenario/schema';
 import type { ScenarioResult } from '../scenario/types';
@@ -81,7 +81,6 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
   const plan = planSweep(scenario, { variant, vary: values.vary ?? [], set: values.set ?? [], repeat, maxRuns, yes: values.yes });
   if (values.report !== undefined) ensureWritableDir(values.report, '--report');
   checkEngineEnv(io.env);
-  assertLocalEngine(io.env); // refused before connecting
   const { docker } = await connectDocker(io.env);
   const images = new ImageStore(docker, { onProgress: imageProgressPrinter(io), env: io.env });
   const total = plan.points.length * plan.repeat;

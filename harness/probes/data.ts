@@ -35,11 +35,11 @@ export function sha256(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Asks a storage node (on its 127.0.0.1-published port) for `STAT key`. */
-async function stat(port: number, key: string): Promise<{ size: number; sha: string } | null> {
+/** Asks a storage node (on its published port, at the engine's host) for `STAT key`. */
+async function stat(host: string, port: number, key: string): Promise<{ size: number; sha: string } | null> {
   const line = await withTimeout(
     new Promise<string>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port });
+      const s = connect({ host, port });
       let buf = '';
       s.on('connect', () => s.write(`STAT ${key}\n`));
       s.on('data', (c) => {
@@ -53,7 +53,7 @@ async function stat(port: number, key: string): Promise<{ size: number; sha: str
       s.on('close', () => resolve(buf.split('\n')[0]));
     }),
     5000,
-    `STAT ${key} on 127.0.0.1:${port}`,
+    `STAT ${key} on ${host}:${port}`,
   );
   const m = /^SIZE (\d+) ([0-9a-f]{64})$/.exec(line.trim());
   return m ? { size: Number(m[1]), sha: m[2] } : null;
@@ -97,7 +97,7 @@ export async function checkUploads(topo: StartedTopology, history: History): Pro
     const nodes = answer.nodes?.length ? answer.nodes : [1];
     const held: number[] = [];
     for (const node of nodes) {
-      const s = await stat(await portOf(node), key).catch(() => null);
+      const s = await stat(topo.service(`storage-${node}`).container.getHost(), await portOf(node), key).catch(() => null);
       if (s && s.sha === sent) held.push(node);
     }
     for (const node of answer.acks ?? []) {

@@ -19,6 +19,8 @@ export interface LibraryOptions {
   onResult?: (result: ScenarioResult) => void;
   /** Knob values for every run (`--set`); each scenario must declare them. */
   settings?: Readonly<Record<string, KnobValue>>;
+  /** Runs only the scenario x variant pairs this accepts (a shard of the library); default all. */
+  only?: (scenario: Scenario, variant: Variant) => boolean;
 }
 
 /**
@@ -27,8 +29,9 @@ export interface LibraryOptions {
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
   validateScenarios(scenarios, variants); // before any image is built
-  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
-  await ensureScenarioImages(scenarios, opts.images);
+  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant }))).filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
+  // Images only for the runs of this job (a shard needs fewer).
+  await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {
     opts.onStart?.(scenario, variant);
     const result = await runScenario(scenario, {

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type Docker from 'dockerode';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { FaultlineError, UsageError } from '../errors';
-import { connectDocker } from '../engine/docker';
+import { connectDocker, hostPort } from '../engine/docker';
 import { ImageStore, type ImageName, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
 import { sweep } from '../engine/cleanup';
@@ -60,7 +60,7 @@ export interface StartedService {
   readonly container: StartedTestContainer;
   /** Address inside the topology network (container ip, main service port). */
   readonly internal: Endpoint;
-  /** Main port published on 127.0.0.1 for checks that bypass the proxy (seeding, listing stored data). */
+  /** Main port published (on 127.0.0.1, or the remote engine's host) for checks that bypass the proxy (listing stored data). */
   readonly hostPort: number;
   /** The Toxiproxy proxy in front of the main port (what the app connects to). */
   readonly proxy: { name: string; listen: Endpoint };
@@ -70,7 +70,7 @@ export interface StartedService {
 
 export interface StartedWeb {
   readonly container: StartedTestContainer;
-  /** http://127.0.0.1:<published port> */
+  /** http://<engine host>:<published port> (127.0.0.1 on a local engine) */
   readonly url: string;
   /** Address on the topology network. */
   readonly ip: string;
@@ -406,7 +406,7 @@ export class Topology {
 
     const web: StartedWeb = {
       container: webContainer,
-      url: `http://127.0.0.1:${webContainer.getMappedPort(80)}`,
+      url: `http://${hostPort(webContainer.getHost(), webContainer.getMappedPort(80))}`,
       ip: await inspectIp(docker, webContainer.getId(), networkId),
       maxWorkers: o.maxWorkers,
     };

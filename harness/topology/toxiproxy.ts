@@ -1,11 +1,13 @@
 import { Wait, type StartedTestContainer } from 'testcontainers';
 import { Toxiproxy, type Proxy } from 'toxiproxy-node-client';
+import { hostPort } from '../engine/docker';
 import { FaultlineContainer } from './container';
 
 export const TOXIPROXY_CONTROL_PORT = 8474;
 
 /**
- * The real Toxiproxy server in a container, control API published on 127.0.0.1 only.
+ * The real Toxiproxy server in a container, control API published on 127.0.0.1 only (on a remote
+ * engine: on its host, see publishHostIp).
  * (@testcontainers/toxiproxy exists only as 12.x, which needs Node >= 22.22: this is the thin
  * wrapper we need instead.)
  */
@@ -21,7 +23,8 @@ export class StartedToxiproxy {
   readonly controlUrl: string;
 
   constructor(readonly container: StartedTestContainer) {
-    this.controlUrl = `http://127.0.0.1:${container.getMappedPort(TOXIPROXY_CONTROL_PORT)}`;
+    // The engine's host as testcontainers resolved it: 127.0.0.1 locally, DOCKER_HOST's host when remote.
+    this.controlUrl = `http://${hostPort(container.getHost(), container.getMappedPort(TOXIPROXY_CONTROL_PORT))}`;
     this.client = new Toxiproxy(this.controlUrl);
   }
 

@@ -109,9 +109,14 @@ describe('testcontainers settings', () => {
     expect(target.TESTCONTAINERS_RYUK_DISABLED).toBe('false');
   });
 
-  it('accepts a loopback tcp engine and refuses a remote one, naming DOCKER_HOST', () => {
-    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }, {})).not.toThrow();
-    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://docker:2375' }, {})).toThrow(/^DOCKER_HOST=tcp:\/\/docker:2375 .*unset DOCKER_HOST$/);
+  it('a loopback tcp engine is local (127.0.0.1); a remote one points waits at its host', () => {
+    const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+    const local: NodeJS.ProcessEnv = {};
+    configureTestcontainers({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }, local, quiet);
+    expect(local.TESTCONTAINERS_HOST_OVERRIDE).toBe('127.0.0.1');
+    const remote: NodeJS.ProcessEnv = {};
+    configureTestcontainers({ DOCKER_HOST: 'tcp://docker:2375' }, remote, quiet);
+    expect(remote.TESTCONTAINERS_HOST_OVERRIDE).toBe('docker');
   });
 });
 

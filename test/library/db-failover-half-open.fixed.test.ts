@@ -1,0 +1,3 @@
+import { libraryTest } from './library';
+
+libraryTest('db-failover-half-open', 'fixed');

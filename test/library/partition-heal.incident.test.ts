@@ -1,0 +1,3 @@
+import { libraryTest } from './library';
+
+libraryTest('partition-heal', 'incident');

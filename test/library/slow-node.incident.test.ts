@@ -1,0 +1,3 @@
+import { libraryTest } from './library';
+
+libraryTest('slow-node', 'incident');
