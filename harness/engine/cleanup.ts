@@ -43,7 +43,9 @@ export async function sweep(docker: Docker, opts: { all?: boolean; runId?: strin
       await docker.getContainer(c.Id).remove({ force: true, v: true });
       report.containers.push(`${c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)}`);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      // Gone, or another sweep (a concurrent run's, or `faultline clean`) is removing it.
+      const { statusCode, message } = e as { statusCode?: number; message?: string };
+      if (statusCode !== 404 && !(statusCode === 409 && /already in progress/.test(message ?? ''))) throw e;
     }
   }
   const networks = (await docker.listNetworks({ filters: { label: [RUN_LABEL] } })).filter((n) => selects(n.Labels));
