@@ -4,6 +4,7 @@
  * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment.
  */
 import { UsageError } from '../errors';
+import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES } from '../diagnose';
 import type { ProcReader } from '../diagnose';
 import type { Command } from './io';
@@ -147,8 +148,6 @@ export const diagnoseCommand: Command = async (args, io) => {
   let stopSidecar: (() => Promise<void>) | undefined;
   try {
     if (opts.container) {
-      // Loaded only for --container: local diagnosis needs no Docker client at all.
-      const { startSidecar } = await import('../engine/sidecar');
       const sidecar = await startSidecar({ target: opts.container, sharePid: true, capabilities: ['SYS_PTRACE'] });
       stopSidecar = () => sidecar.stop();
       if (io.signal.aborted) return 130;

@@ -1,4 +1,5 @@
 import { EXIT, exitCodeFor, isFaultlineError } from '../errors';
+import { packageVersion } from '../util/package-root';
 import { setTimeoutReal } from '../util/time';
 import type { Command, CliIO } from './io';
 import { cleanCommand } from './clean';
@@ -62,7 +63,7 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    io.stdout.write(`${require('../../package.json').version}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const command = COMMANDS[name];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type Docker from 'dockerode';
 import { FaultlineError, UsageError } from '../errors';
+import { packageRoot } from '../util/package-root';
 import { monotonicMs, withTimeout } from '../util/time';
 import { isIgnored, readDockerignore } from './dockerignore';
 import { IMAGE_LABEL, SOURCE_LABEL } from './labels';
@@ -37,7 +38,8 @@ export interface ImageInfo {
   sizeBytes?: number;
 }
 
-const CONTAINERS_DIR = resolve(__dirname, '..', '..', 'containers');
+// The build contexts ship with the package: found from its root, in the sources and in dist/ alike.
+const CONTAINERS_DIR = join(packageRoot(), 'containers');
 export type PulledImage = 'base' | 'toxiproxy';
 const OFFICIAL: Record<PulledImage, string> = {
   base: 'debian:bookworm-slim',

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { FaultlineError } from '../errors';
 import { withTimeout } from '../util/time';
@@ -39,9 +39,10 @@ export async function execIn(
   argv: string[],
   opts: { timeoutMs?: number } = {},
 ): Promise<ExecResult> {
+  let hijacked: Duplex | undefined;
   const run = async (): Promise<ExecResult> => {
     const exec = await docker.getContainer(containerId).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const stream = (hijacked = await exec.start({ hijack: true, stdin: false }));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
@@ -59,7 +60,13 @@ export async function execIn(
       stderr: Buffer.concat(err).toString('utf8'),
     };
   };
-  return withTimeout(run(), opts.timeoutMs ?? 30_000, `exec of "${argv.join(' ').slice(0, 80)}" in ${containerId.slice(0, 12)}`);
+  try {
+    return await withTimeout(run(), opts.timeoutMs ?? 30_000, `exec of "${argv.join(' ').slice(0, 80)}" in ${containerId.slice(0, 12)}`);
+  } finally {
+    // The engine never ends the stream of an exec in a PID-sharing sidecar whose target was removed
+    // mid-exec (measured on 20.10): an exec given up on would hold its socket, and the process, forever.
+    hijacked?.destroy();
+  }
 }
 
 /**

@@ -10,8 +10,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { diagnose, ContainerProcReader } from '../../harness/diagnose';
-import { diagnoseCommand } from '../../harness/cli/diagnose';
-import { captureIO } from '../helpers/io';
+import { runCli } from '../helpers/cli';
 import { startSidecar, type Sidecar } from '../../harness/engine/sidecar';
 import { newRun } from '../../harness/engine/labels';
 import { connectDocker } from '../../harness/engine/docker';
@@ -82,12 +81,12 @@ describe('diagnose inside a container through a sidecar', () => {
     expect(d.warnings).toEqual([]);
   });
 
-  test('--container through the CLI; nothing is left in or added to the target', async () => {
+  test('faultline diagnose --container NAME --json through bin/faultline.js; nothing is left in or added to the target', async () => {
     const before = await docker('top', name, '-eo', 'pid,args');
-    const io = captureIO({});
-    const code = await diagnoseCommand(['--container', name, '--json', '--samples', '1'], io);
-    expect(code).toBe(1);
-    const json = JSON.parse(io.out()) as { culprit: { pid: number; kind: string; waiters: number[] } };
+    // The real bin, as an operator types it on a hung container: exit 1 means a culprit was named.
+    const run = await runCli(['diagnose', '--container', name, '--json', '--samples', '1']);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
+    const json = JSON.parse(run.stdout) as { culprit: { pid: number; kind: string; waiters: number[] } };
     expect(json.culprit.pid).toBe(holderPid);
     expect(json.culprit.waiters).toHaveLength(5);
     const after = await docker('top', name, '-eo', 'pid,args');
