@@ -25,6 +25,12 @@ export const pythonPoolLostFin: Scenario = {
   // Pool occupancy counts the master's python3 children; the diagnoser starts from app.py's processes.
   workers: { comm: 'python3', match: /app\.py/ },
   topology: (t) => t.withWebDockerfile(__dirname, { name: 'python-pool', healthPath: HEALTH.path }).withMaxWorkers(8),
+  // The app reads its timeouts from env: knobs that reach it there work with `faultline sweep`.
+  knobs: [
+    { name: 'timeout_ms', type: 'int', unit: 'ms', min: 1, max: 60_000, reaches: { kind: 'web-env', name: 'FL_TIMEOUT_MS' }, summary: 'per-operation socket timeout (fixed code)' },
+    { name: 'deadline_ms', type: 'int', unit: 'ms', min: 1, max: 60_000, reaches: { kind: 'web-env', name: 'FL_DEADLINE_MS' }, summary: 'whole-request deadline (fixed code)' },
+    { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: 'pre-forked workers' },
+  ],
   async run(ctx) {
     // The bundled lost-fin scenario's phases, pointed at this app's endpoints.
     await profileUnderFault(ctx, lostFin('profile'), { profile: PROFILE, health: HEALTH });

@@ -31,7 +31,6 @@ const LIBRARY_RUN = 'npx faultline run --variant both --junit faultline-junit.xm
 const COMMANDS: Record<string, string> = {
   'npx faultline run --json': LIBRARY_RUN,
   'npx faultline run': LIBRARY_RUN,
-  'npx faultline run --variant both --junit faultline-junit.xml': LIBRARY_RUN,
   'npx faultline run ./my-scenario.ts': 'npx faultline run ./my-scenario.ts',
   'npx faultline list': 'npx faultline list',
   'npx faultline images': 'npx faultline images',
@@ -41,6 +40,10 @@ const COMMANDS: Record<string, string> = {
   // The example's Dockerfile directory is in this repository, not in the package:
   // test/integration/user-app.test.ts runs this command through bin/faultline.js.
   'npx faultline run examples/python-pool/scenario.ts --variant both': 'user-app.test.ts',
+  'npx faultline sweep examples/python-pool/scenario.ts --variant fixed --vary timeout_ms=500,4000': 'user-app.test.ts',
+  'npx faultline run examples/your-stack/scenario.ts': 'your-stack.test.ts',
+  // A CI template (GitHub Actions matrix): test/integration/shard.test.ts runs --shard through the bin.
+  'npx faultline run --variant both --shard ${{ matrix.shard }}/3 --junit faultline-junit.xml --report faultline-report': 'shard.test.ts',
 };
 const LIGHT = ['npx faultline --version', 'npx faultline list', 'npx faultline list --json', 'npx faultline images', 'npx faultline images --json', 'npx faultline images build', 'npx faultline doctor'];
 /** One after another: two sweeps at once would race for the same leftovers. */
@@ -158,7 +161,9 @@ describe('the packed package', () => {
     expect(out('npx faultline list')).toMatch(/^lost-fin$/m);
     expect((JSON.parse(out('npx faultline list --json')) as { scenarios: Array<{ name: string }> }).scenarios.map((s) => s.name)).toContain('partition-heal');
     const images = JSON.parse(out('npx faultline images --json')) as { images: Array<{ name: string; present: boolean }> };
-    expect(images.images.map((i) => `${i.name}:${i.present}`).sort()).toEqual(['base:true', 'storage:true', 'toolbox:true', 'toxiproxy:true', 'web:true']);
+    expect(images.images.map((i) => `${i.name}:${i.present}`).sort()).toEqual(
+      ['api', 'base', 'fpm', 'mariadb', 'redis', 'storage', 'toolbox', 'toxiproxy', 'web'].map((n) => `${n}:true`),
+    );
     expect(out('npx faultline images')).toMatch(/^web\s+faultline\/web:[0-9a-f]{12}/m);
     expect(out('npx faultline doctor')).toMatch(/^ok\s+engine: Docker/m);
     expect(JSON.parse(out('npx faultline clean --json'))).toMatchObject({ containers: expect.any(Array), networks: expect.any(Array) });
@@ -193,7 +198,11 @@ describe('the packed package', () => {
  * its scenario expects, with the culprit named and the data checked.
  */
 describe('the incident library (npx faultline run --json)', () => {
-  const SCENARIOS = ['lost-fin', 'stalled-write', 'slow-node', 'connect-blackhole', 'reset-mid-transfer', 'partition-heal', 'lost-fin-slow-close'];
+  const SCENARIOS = [
+    'lost-fin', 'stalled-write', 'slow-node', 'connect-blackhole', 'reset-mid-transfer', 'partition-heal', 'lost-fin-slow-close',
+    // The modern PHP stack (nginx + PHP-FPM, MariaDB, Redis sessions, an internal API).
+    'db-failover-half-open', 'redis-stall', 'api-no-timeout',
+  ];
   let results: Array<Record<string, any>>;
   let code: number | null;
   let junit: string;
@@ -226,6 +235,9 @@ describe('the incident library (npx faultline run --json)', () => {
     ['connect-blackhole', 'connect-stall', 'profile'],
     ['partition-heal', 'connect-stall', 'storage-1'],
     ['lost-fin-slow-close', 'half-open-read', 'profile'],
+    ['db-failover-half-open', 'half-open-read', 'mariadb'],
+    ['redis-stall', 'half-open-read', 'redis'],
+    ['api-no-timeout', 'slow-peer', 'api'],
   ])('%s incident: the pool hangs and the diagnosis names %s on %s', (scenario, kind, service) => {
     const r = result(scenario, 'incident');
     expect(r.verdict).toBe('hung');
@@ -267,6 +279,15 @@ describe('the incident library (npx faultline run --json)', () => {
     const fixed = result('reset-mid-transfer', 'fixed');
     expect(fixed).toLoseNoData();
     expect(fixed.data.acknowledged).toBe(0);
+  });
+
+  test('db-failover-half-open and api-no-timeout: the waiters poll a lock kept in Redis, a link the diagnosis infers and says how', () => {
+    for (const scenario of ['db-failover-half-open', 'api-no-timeout']) {
+      const c = result(scenario, 'incident').diagnosis.culprit;
+      expect(c.command).toBe('php-fpm8.2');
+      expect(c.waiters.length).toBeGreaterThanOrEqual(3);
+      expect(c.evidence[0]).toMatch(/^inferred convoy on redis-session-lock in redis: no kernel lock ties them/);
+    }
   });
 
   test('partition-heal: the pool recovers within its bound after the heal', () => {

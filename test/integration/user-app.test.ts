@@ -86,3 +86,16 @@ describe("a user's app (examples/python-pool) under lost-fin", () => {
     }
   });
 });
+
+describe("a sweep of the user's own timeout knob (the README's command)", () => {
+  test('faultline sweep examples/python-pool/scenario.ts --variant fixed --vary timeout_ms=500,4000 runs both points through the bin', async () => {
+    const run = await runCli(['sweep', SCENARIO_FILE, '--variant', 'fixed', '--vary', 'timeout_ms=500,4000', '--json']);
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const doc = JSON.parse(run.stdout) as { scenario: string; points: Array<{ settings: Record<string, unknown>; verdict: string; runs: number }> };
+    expect(doc.scenario).toBe('python-pool-lost-fin');
+    expect(doc.points.map((p) => p.settings.timeout_ms)).toEqual([500, 4000]);
+    // The fixed code answers 504 within its deadline whatever the per-read timeout: both points hold.
+    expect(doc.points.map((p) => p.verdict)).toEqual(['responsive', 'responsive']);
+    expect(run.stderr).toMatch(/timeout_ms/); // the boundary line names the knob
+  }, 300_000);
+});

@@ -11,6 +11,7 @@ import { runScenario } from '../../harness/scenario/runner';
 import type { Scenario } from '../../harness/scenario/types';
 import { Topology, type StartedTopology } from '../../harness/topology/topology';
 import { profileUnderFault } from '../../scenarios/lost-fin';
+import { runCli } from '../helpers/cli';
 
 /** A service faultline does not bundle: a Perl line server built from a Dockerfile directory. */
 const QUOTES = join(__dirname, '..', '..', 'examples', 'your-stack', 'quotes');
@@ -68,6 +69,14 @@ describe('your stack: withService', () => {
     expect(diagnosis.culprit).toMatchObject({ kind: 'half-open-read', resource: { service: 'quotes' } });
     expect(await leftovers(result.runId)).toBe(0);
   });
+
+  test('the README example runs as written: faultline run examples/your-stack/scenario.ts', async () => {
+    const run = await runCli(['run', join(__dirname, '..', '..', 'examples', 'your-stack', 'scenario.ts'), '--json']);
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const results = JSON.parse(run.stdout).results as Array<{ variant: string; verdict: string; matched: boolean; diagnosis?: { culprit?: { kind: string; resource: { service?: string } } } }>;
+    expect(results.map((r) => `${r.variant} ${r.verdict} ${r.matched}`)).toEqual(['incident hung true', 'fixed responsive true']);
+    expect(results[0].diagnosis?.culprit).toMatchObject({ kind: 'half-open-read', resource: { service: 'quotes' } });
+  }, 300_000);
 
   test('a missing image or a Dockerfile that fails to build is one error naming the service and the field, and leaves nothing running', async () => {
     const missing = newRun();
