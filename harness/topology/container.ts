@@ -1,14 +1,42 @@
 import { GenericContainer } from 'testcontainers';
 import { assertLocalEngine } from '../engine/docker';
+import { checkHardeningOverrides, hardenedHostConfig, hardeningFor, withOverrides, type ContainerKind, type HardeningOverrides } from '../engine/hardening';
+import { ROLE_LABEL } from '../engine/labels';
 
 /**
- * GenericContainer with faultline's house rules: published ports bind to 127.0.0.1 only, and the
- * PID namespace can be shared (testcontainers 11 has no builder for PidMode; its hostConfig is
- * protected, so a subclass sets it).
+ * GenericContainer with faultline's house rules:
+ * - published ports bind to 127.0.0.1 only;
+ * - the container sits on its run's network only (see beforeContainerCreated);
+ * - every capability is dropped and only its kind's are added back, with no-new-privileges and
+ *   pids and memory limits (engine/hardening.ts);
+ * - the PID namespace can be shared (testcontainers 11 has no builder for PidMode; its
+ *   hostConfig is protected, so a subclass sets it).
  */
 export class FaultlineContainer extends GenericContainer {
+  private kind?: ContainerKind;
+  private workers?: number;
+  private overrides: HardeningOverrides = {};
+
   withPidMode(mode: string): this {
     this.hostConfig.PidMode = mode;
+    return this;
+  }
+
+  /**
+   * The kind of container, which decides its capabilities and limits. Without it the kind
+   * follows the role label (toxiproxy; profile and storage-N are storage), and anything else
+   * is treated as a user's app.
+   */
+  withRole(kind: ContainerKind, opts: { workers?: number } = {}): this {
+    this.kind = kind;
+    this.workers = opts.workers;
+    return this;
+  }
+
+  /** Replaces the kind's capabilities and limits where given (a user's app needing more, say). */
+  withHardening(overrides: HardeningOverrides, field = 'hardening'): this {
+    checkHardeningOverrides(overrides, field);
+    this.overrides = { ...this.overrides, ...overrides };
     return this;
   }
 
@@ -16,7 +44,28 @@ export class FaultlineContainer extends GenericContainer {
     for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
       for (const binding of bindings as Array<{ HostIp?: string; HostPort?: string }>) binding.HostIp = '127.0.0.1';
     }
+    // testcontainers 11.14 creates a container with network aliases on Docker's default bridge
+    // and connects it to the named network afterwards (generic-container.js: `NetworkMode =
+    // networkAliases.length > 0 ? undefined : networkMode`, then connectToNetwork). On that
+    // bridge every other container on the engine reaches it, including Toxiproxy's API, which
+    // has no auth. Instead the aliases go in the create call's endpoint config for the network,
+    // and testcontainers, seeing no aliases, keeps NetworkMode: one network, aliases resolve.
+    if (this.networkMode && this.networkAliases.length > 0) {
+      this.createOpts.NetworkingConfig = {
+        EndpointsConfig: { [this.networkMode]: { Aliases: [...this.networkAliases] } },
+      };
+      this.networkAliases = [];
+    }
+    const kind = this.kind ?? kindOfRole(this.createOpts.Labels?.[ROLE_LABEL]);
+    const hardening = withOverrides(hardeningFor(kind, { workers: this.workers }), this.overrides, 'hardening');
+    Object.assign(this.hostConfig, hardenedHostConfig(hardening));
   }
+}
+
+function kindOfRole(role: string | undefined): ContainerKind {
+  if (role === 'toxiproxy') return 'toxiproxy';
+  if (role === 'profile' || (role !== undefined && /^storage-\d+$/.test(role))) return 'storage';
+  return 'app';
 }
 
 /**

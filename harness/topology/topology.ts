@@ -6,6 +6,7 @@ import { connectDocker } from '../engine/docker';
 import { ImageStore, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
 import { sweep } from '../engine/cleanup';
+import { checkHardeningOverrides, type HardeningOverrides } from '../engine/hardening';
 import { monotonicMs, withTimeout } from '../util/time';
 import { configureTestcontainers, FaultlineContainer } from './container';
 import { StartedToxiproxy, toxiproxyContainer } from './toxiproxy';
@@ -27,6 +28,8 @@ export interface TopologyOptions {
   webImage?: string;
   webDockerfile?: { dir: string; name: string };
   webHealthPath: string;
+  /** Capabilities and limits of the web container instead of its kind's (engine/hardening.ts). */
+  webHardening?: HardeningOverrides;
   startTimeoutMs: number;
 }
 
@@ -107,6 +110,16 @@ export class Topology {
   /** Whether the web tier is the bundled Apache/PHP app (so its image is needed). */
   get usesBundledWeb(): boolean {
     return !this.options.webImage && !this.options.webDockerfile;
+  }
+
+  /**
+   * Capabilities (added after dropping all), pids and memory limits of the web container, for a
+   * user's app that needs more than the defaults (README, "Cleanup and safety").
+   */
+  withWebHardening(overrides: HardeningOverrides): this {
+    checkHardeningOverrides(overrides, 'webHardening');
+    this.options.webHardening = { ...this.options.webHardening, ...overrides };
+    return this;
   }
 
   withStartTimeout(ms: number): this {
@@ -226,6 +239,8 @@ export class Topology {
       say('web');
       return track(
         await new FaultlineContainer(tags.web)
+          .withRole(this.usesBundledWeb ? 'web' : 'app', { workers: o.maxWorkers })
+          .withHardening(o.webHardening ?? {}, 'webHardening')
           .withNetworkMode(networkId)
           .withNetworkAliases('web')
           .withLabels(withRole('web'))
