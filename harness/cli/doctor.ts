@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
 import { assertLocalEngine, connectDocker } from '../engine/docker';
 import { ImageStore } from '../engine/images';
+import { hardenedHostConfig, hardeningFor } from '../engine/hardening';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
 import { waitFor } from '../util/time';
 import { parseFlags } from './args';
@@ -41,7 +42,7 @@ async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> 
     Cmd: ['sh', '-c', 'iptables -w -A OUTPUT -p tcp --dport 9 --tcp-flags FIN FIN -j DROP -m comment --comment faultline:doctor && iptables -w -A OUTPUT -m statistic --mode random --probability 0.5 -p tcp --dport 9 -j DROP && iptables -S OUTPUT'],
     // A run identity like any other: if doctor is killed mid-check, the next sweep removes it.
     Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
-    HostConfig: { CapAdd: ['NET_ADMIN'], NetworkMode: 'none' },
+    HostConfig: { ...hardenedHostConfig(hardeningFor('net-admin')), NetworkMode: 'none' },
   });
   try {
     await c.start();
@@ -64,7 +65,7 @@ async function portsAnswer(docker: Docker, image: string): Promise<Check> {
     Image: image,
     ExposedPorts: { '8474/tcp': {} },
     Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
-    HostConfig: { PortBindings: { '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    HostConfig: { ...hardenedHostConfig(hardeningFor('toxiproxy')), PortBindings: { '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
   });
   try {
     await c.start();
