@@ -98,19 +98,25 @@ async function removeRunRules(docker: Docker, sidecar: Docker.ContainerInfo, tar
     // Only a NET_ADMIN sidecar can have added rules (a ptrace one cannot even list them).
     const caps = (info.HostConfig.CapAdd ?? []).map((c: string) => c.replace(/^CAP_/, ''));
     if (!caps.includes('NET_ADMIN')) return undefined;
+    if (info.State.Status === 'removing' || info.State.Status === 'dead') return undefined; // another sweep has it
     if (!info.State.Running) await docker.getContainer(sidecar.Id).start();
 
     const list = await execIn(docker, sidecar.Id, ['iptables', '-w', '5', '-t', 'filter', '-S'], { timeoutMs: 10_000 });
-    if (list.exitCode !== 0) return `iptables -S exited ${list.exitCode}: ${list.stderr.trim()}`;
+    if (list.exitCode !== 0) return `iptables -S exited ${list.exitCode}: ${oneLine(list.stderr)}`;
     const rules = rulesWithComment(list.stdout, `${IPTABLES_COMMENT_PREFIX}${sidecar.Labels[RUN_LABEL]}:`);
     const errors: string[] = [];
     for (const rule of rules) {
       const r = await execIn(docker, sidecar.Id, ['iptables', '-w', '5', '-t', 'filter', '-D', ...rule], { timeoutMs: 10_000 });
-      if (r.exitCode !== 0) errors.push(`iptables -D ${rule.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+      if (r.exitCode !== 0) errors.push(`iptables -D ${rule.join(' ')}: ${oneLine(r.stderr) || `exit ${r.exitCode}`}`);
     }
     if (rules.length > errors.length) report.iptablesTargets.push(target.slice(0, 12));
     return errors.length ? errors.join('; ') : undefined;
   } catch (e) {
-    return (e as Error).message;
+    return oneLine((e as Error).message);
   }
+}
+
+/** Each failure is reported on one line. */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, ' ');
 }
