@@ -63,7 +63,7 @@ export async function sweep(docker: Docker, opts: { all?: boolean; runId?: strin
       await docker.getContainer(c.Id).remove({ force: true, v: true });
       report.containers.push(containerName(c));
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      if (!goneOrGoing(e)) throw e;
     }
   }
   const networks = (await docker.listNetworks({ filters: { label: [RUN_LABEL] } })).filter((n) => selects(n.Labels));
@@ -76,6 +76,12 @@ export async function sweep(docker: Docker, opts: { all?: boolean; runId?: strin
     }
   }
   return report;
+}
+
+/** Removed already (404), or being removed by another sweep running at the same time (409). */
+function goneOrGoing(e: unknown): boolean {
+  const { statusCode, message } = e as { statusCode?: number; message?: string };
+  return statusCode === 404 || (statusCode === 409 && /already in progress|marked for removal/.test(message ?? ''));
 }
 
 function containerName(c: Docker.ContainerInfo): string {
