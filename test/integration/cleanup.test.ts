@@ -134,8 +134,7 @@ describe("a dead run's iptables rules in a container that outlives it (a user's)
 
       // A real reason for iptables to fail: another program holds the xtables lock in the sidecar
       // for longer than the sweep's `iptables -w 5` waits.
-      const hold = await docker.getContainer(sidecar.id).exec({ Cmd: ['flock', '/run/xtables.lock', 'sleep', '15'] });
-      await hold.start({ Detach: true });
+      const holding = sh(docker, sidecar.id, ['flock', '/run/xtables.lock', 'sleep', '12']);
       const lockHeld = async () => (await sh(docker, sidecar.id, ['flock', '-n', '/run/xtables.lock', 'true'])).exitCode !== 0;
       for (let i = 0; i < 50 && !(await lockHeld()); i++) await new Promise((r) => setTimeout(r, 100));
       expect(await lockHeld()).toBe(true);
@@ -153,7 +152,7 @@ describe("a dead run's iptables rules in a container that outlives it (a user's)
       expect(kept.State.Running).toBe(true);
       expect(kept.Config.Labels[RUN_LABEL]).toBe(runId);
 
-      while (await lockHeld()) await new Promise((r) => setTimeout(r, 250));
+      expect(await holding).toMatchObject({ exitCode: 0 }); // the lock is free again
       const retry = await sweep(docker);
       expect(retry.iptablesFailures.filter((f) => f.target === user.id.slice(0, 12))).toEqual([]);
       expect(retry.iptablesTargets).toContain(user.id.slice(0, 12));
