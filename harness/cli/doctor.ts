@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
 import { assertLocalEngine, connectDocker } from '../engine/docker';
@@ -23,8 +24,16 @@ building them offline needs), iptables in a NET_ADMIN sidecar, a port published 
 answering, leftovers of dead runs — and says what to do about each missing piece. Exit 0 when
 everything is ready, 1 otherwise.`;
 
+/** Whether an executable named `cmd` is on PATH (looked up here: no shell string). */
 function hasTool(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function registryReachable(docker: Docker, ref: string): Promise<boolean> {
