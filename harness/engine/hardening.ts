@@ -10,9 +10,11 @@ import { UsageError } from '../errors';
  *   and signals its www-data children on stop (KILL; without it `docker stop` waits its full
  *   timeout). Port 80 is bound through the netns sysctl ip_unprivileged_port_start=0 instead of
  *   NET_BIND_SERVICE. Logs go to stdout and sessions to a 1733 directory: no DAC capability.
- *   Idle use: 16 MiB and 9 pids at 8 workers, 66 MiB and 65 pids at 64.
+ *   Idle use: 16 MiB and 9 pids at 8 workers, 66 MiB and 65 pids at 64; 177 MiB at the peak of
+ *   the upload scenarios (slow-node, stalled-write) with 8 workers.
  * - storage (Node), toxiproxy (static Go binary): run as root on their own files and ports >= 1024:
- *   nothing. Idle use 16-26 MiB / 11 pids (storage), 5-8 MiB / 9 pids (toxiproxy).
+ *   nothing. Peak use in the upload scenarios: 43 MiB / 18 pids (storage), 10 MiB / 10 pids
+ *   (toxiproxy).
  * - net-admin sidecar: iptables-legacy needs NET_ADMIN and NET_RAW (it talks to the kernel's
  *   tables through a raw socket: "can't initialize iptables table `filter': Permission denied"
  *   without NET_RAW).
