@@ -7,7 +7,11 @@ const HELP = `Usage: faultline clean [--all] [--json]
 
 Removes the containers, networks and iptables rules that faultline runs left behind. Without
 --all, only what runs whose process is gone left (safe while other runs are alive); every run
-also does this when it starts. --all removes every resource labelled dev.faultline.run.`;
+also does this when it starts. --all removes every resource labelled dev.faultline.run.
+
+If a run's iptables rules cannot be removed from a container that outlives it, each failure is
+printed on stderr, the sidecar that reaches the container's network namespace is kept for the
+next clean to retry, and the exit code is 1.`;
 
 export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('clean', args, {
@@ -32,5 +36,10 @@ export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
     for (const c of report.containers) io.stdout.write(`  container ${c}\n`);
     for (const n of report.networks) io.stdout.write(`  network ${n}\n`);
   }
-  return 0;
+  for (const f of report.iptablesFailures) {
+    io.stderr.write(
+      `faultline clean: iptables rules left in container ${f.target}: ${f.error} (sidecar ${f.sidecar} kept; the next clean or run retries)\n`,
+    );
+  }
+  return report.iptablesFailures.length > 0 ? 1 : 0;
 }

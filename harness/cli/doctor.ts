@@ -1,8 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isFaultlineError } from '../errors';
 import { connectDocker, engineHost, hostPort, isRemoteEngine, publishHostIp } from '../engine/docker';
 import { ImageStore } from '../engine/images';
+import { hardenedHostConfig, hardeningFor } from '../engine/hardening';
 import { newRun, ownerIsGone, ROLE_LABEL, RUN_LABEL } from '../engine/labels';
 import { waitFor } from '../util/time';
 import { checkEngineEnv, noPositionals, parseFlags } from './args';
@@ -22,8 +24,16 @@ Checks what a run needs — a Docker engine and its API version, whether it is l
 in a NET_ADMIN sidecar, a published port answering from here, leftovers of dead runs — and says what
 to do about each missing piece. Exit 0 when everything is ready, 1 otherwise.`;
 
+/** Whether an executable named `cmd` is on PATH (looked up here: no shell string). */
 function hasTool(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function registryReachable(docker: Docker, ref: string): Promise<boolean> {
@@ -41,7 +51,7 @@ async function iptablesInSidecar(docker: Docker, image: string): Promise<Check> 
     Cmd: ['sh', '-c', 'iptables -w -A OUTPUT -p tcp --dport 9 --tcp-flags FIN FIN -j DROP -m comment --comment faultline:doctor && iptables -w -A OUTPUT -m statistic --mode random --probability 0.5 -p tcp --dport 9 -j DROP && iptables -S OUTPUT'],
     // A run identity like any other: if doctor is killed mid-check, the next sweep removes it.
     Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
-    HostConfig: { CapAdd: ['NET_ADMIN'], NetworkMode: 'none' },
+    HostConfig: { ...hardenedHostConfig(hardeningFor('net-admin')), NetworkMode: 'none' },
   });
   try {
     await c.start();
@@ -67,7 +77,7 @@ async function portsAnswer(docker: Docker, image: string, env: NodeJS.ProcessEnv
     Image: image,
     ExposedPorts: { '8474/tcp': {} },
     Labels: { ...newRun('doctor').labels, [ROLE_LABEL]: 'doctor' },
-    HostConfig: { PortBindings: { '8474/tcp': [{ HostIp: publishHostIp(env), HostPort: '' }] } },
+    HostConfig: { ...hardenedHostConfig(hardeningFor('toxiproxy')), PortBindings: { '8474/tcp': [{ HostIp: publishHostIp(env), HostPort: '' }] } },
   });
   try {
     await c.start();

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { FaultlineError } from '../errors';
 import { withTimeout } from '../util/time';
 import { connectDocker } from './docker';
+import { hardenedHostConfig, hardeningFor, type Hardening } from './hardening';
 import { ImageStore } from './images';
 import { newRun, ROLE_LABEL, TARGET_LABEL } from './labels';
 
@@ -22,7 +23,11 @@ export interface SidecarOptions {
   /** Container id or name whose network (and optionally PID) namespace the sidecar joins. */
   target: string;
   sharePid: boolean;
-  /** Only what the job needs: NET_ADMIN for packet faults, SYS_PTRACE for diagnosis. Never --privileged. */
+  /**
+   * The job: NET_ADMIN for packet faults, SYS_PTRACE for diagnosis. Every other capability is
+   * dropped; each job brings the companion it was measured to need (NET_RAW for iptables,
+   * DAC_READ_SEARCH for /proc of dumpable processes: engine/hardening.ts). Never --privileged.
+   */
   capabilities: Array<'NET_ADMIN' | 'SYS_PTRACE'>;
   runId?: string;
   /** Labels of the run that owns the sidecar (defaults to a fresh identity of this process). */
@@ -97,7 +102,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     HostConfig: {
       NetworkMode: `container:${target.Id}`,
       PidMode: opts.sharePid ? `container:${target.Id}` : undefined,
-      CapAdd: opts.capabilities,
+      ...hardenedHostConfig(sidecarHardening(opts.capabilities)),
       AutoRemove: false,
     },
   });
@@ -120,5 +125,17 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     exec: (argv, o) => execIn(docker, container.id, argv, o),
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** A sidecar's capabilities and limits: the union of its jobs' kinds. */
+export function sidecarHardening(jobs: SidecarOptions['capabilities']): Hardening {
+  const kinds = jobs.map((c) => hardeningFor(c === 'NET_ADMIN' ? 'net-admin' : 'ptrace'));
+  return {
+    capabilities: [...new Set(kinds.flatMap((k) => k.capabilities))],
+    pidsLimit: Math.max(64, ...kinds.map((k) => k.pidsLimit)),
+    memoryMiB: Math.max(128, ...kinds.map((k) => k.memoryMiB)),
+    // It shares the target's network namespace: sysctls there are the target's, not ours to set.
+    lowPortsUnprivileged: false,
   };
 }

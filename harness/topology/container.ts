@@ -1,13 +1,23 @@
 import { GenericContainer } from 'testcontainers';
 import { engineHost, isRemoteEngine, publishHostIp } from '../engine/docker';
+import { checkHardeningOverrides, hardenedHostConfig, hardeningFor, withOverrides, type ContainerKind, type HardeningOverrides } from '../engine/hardening';
+import { ROLE_LABEL } from '../engine/labels';
 
 /**
- * GenericContainer with faultline's house rules: published ports bind to 127.0.0.1 only on a local
- * engine (on a remote one, to its host: see publishHostIp), and the
- * PID namespace can be shared (testcontainers 11 has no builder for PidMode; its hostConfig is
- * protected, so a subclass sets it).
+ * GenericContainer with faultline's house rules:
+ * - published ports bind to 127.0.0.1 only on a local engine (on a remote one, to its host: see
+ *   publishHostIp);
+ * - the container sits on its run's network only (see beforeContainerCreated);
+ * - every capability is dropped and only its kind's are added back, with no-new-privileges and
+ *   pids and memory limits (engine/hardening.ts);
+ * - the PID namespace can be shared (testcontainers 11 has no builder for PidMode; its
+ *   hostConfig is protected, so a subclass sets it).
  */
 export class FaultlineContainer extends GenericContainer {
+  private kind?: ContainerKind;
+  private workers?: number;
+  private overrides: HardeningOverrides = {};
+
   withPidMode(mode: string): this {
     this.hostConfig.PidMode = mode;
     return this;
@@ -19,8 +29,53 @@ export class FaultlineContainer extends GenericContainer {
     return this;
   }
 
+  /**
+   * The kind of container, which decides its capabilities and limits. Without it the kind
+   * follows the role label (toxiproxy; profile and storage-N are storage), and anything else
+   * is treated as a user's app.
+   */
+  withRole(kind: ContainerKind, opts: { workers?: number } = {}): this {
+    this.kind = kind;
+    this.workers = opts.workers;
+    return this;
+  }
+
+  /** Replaces the kind's capabilities and limits where given (a user's app needing more, say). */
+  withHardening(overrides: HardeningOverrides, field = 'hardening'): this {
+    checkHardeningOverrides(overrides, field);
+    this.overrides = { ...this.overrides, ...overrides };
+    return this;
+  }
+
   protected override async beforeContainerCreated(): Promise<void> {
     bindPublishedPorts(this.hostConfig.PortBindings);
+    // testcontainers 11.14 creates a container with network aliases on Docker's default bridge
+    // and connects it to the named network afterwards (generic-container.js: `NetworkMode =
+    // networkAliases.length > 0 ? undefined : networkMode`, then connectToNetwork). On that
+    // bridge every other container on the engine reaches it, including Toxiproxy's API, which
+    // has no auth. Instead the aliases go in the create call's endpoint config for the network,
+    // and testcontainers, seeing no aliases, keeps NetworkMode: one network, aliases resolve.
+    if (this.networkMode && this.networkAliases.length > 0) {
+      this.createOpts.NetworkingConfig = {
+        EndpointsConfig: { [this.networkMode]: { Aliases: [...this.networkAliases] } },
+      };
+      this.networkAliases = [];
+    }
+    const kind = this.kind ?? kindOfRole(this.createOpts.Labels?.[ROLE_LABEL]);
+    const hardening = withOverrides(hardeningFor(kind, { workers: this.workers }), this.overrides ?? {}, 'hardening');
+    const hardened = hardenedHostConfig(hardening);
+    // Sysctls set with withSysctls (keepalive knobs ...) stay: the hardening only adds its own.
+    Object.assign(this.hostConfig, hardened, { Sysctls: { ...hardened.Sysctls, ...this.hostConfig.Sysctls } });
+  }
+
+  /**
+   * A GenericContainer a user configured (a service's source), given faultline's house rules: its
+   * settings stay, the class becomes this one (testcontainers has no other hook for them).
+   */
+  static adopt(container: GenericContainer): FaultlineContainer {
+    const adopted = Object.setPrototypeOf(container, FaultlineContainer.prototype) as FaultlineContainer;
+    adopted.overrides ??= {};
+    return adopted;
   }
 }
 
@@ -45,6 +100,12 @@ function noticeRemoteEngine(env: NodeJS.ProcessEnv, stderr: NodeJS.WritableStrea
     `faultline: ports are published on ${engineHost(env)} because the engine is remote (DOCKER_HOST=${env.DOCKER_HOST}): ` +
       'the Toxiproxy API, the web port and the services\' ports, for the length of each run\n',
   );
+}
+
+function kindOfRole(role: string | undefined): ContainerKind {
+  if (role === 'toxiproxy') return 'toxiproxy';
+  if (role === 'profile' || (role !== undefined && /^storage-\d+$/.test(role))) return 'storage';
+  return 'app';
 }
 
 /**

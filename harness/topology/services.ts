@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { GenericContainer, Wait, type WaitStrategy } from 'testcontainers';
 import { UsageError } from '../errors';
+import { checkHardeningOverrides } from '../engine/hardening';
 import type { ImageName } from '../engine/images';
 
 /**
@@ -43,7 +44,11 @@ export interface ServiceOptions {
   seed?: ServiceSeed;
   /** Start limit for this service (default 60 s, within the topology's own limit). */
   startupTimeoutMs?: number;
-  /** Linux capabilities the service needs on top of none (default none: every capability is dropped). */
+  /**
+   * The Linux capabilities the service needs, added back after every one is dropped. Default: the
+   * usual needs of an image that starts as root and drops to a user (CHOWN, DAC_OVERRIDE, FOWNER,
+   * SETUID, SETGID, KILL); `[]` for an image that runs as its user from the start.
+   */
   capabilities?: string[];
   /**
    * Start the app under test only once this service is ready and seeded (default true): an app
@@ -68,7 +73,7 @@ export interface ServiceDecl {
   waitFor?: WaitStrategy;
   seed?: ServiceSeed;
   startupTimeoutMs: number;
-  capabilities: string[];
+  capabilities?: string[];
   beforeApp: boolean;
 }
 
@@ -166,9 +171,13 @@ export function declareService(name: string, source: ServiceSource, opts: Servic
       }
     }
   }
-  const capabilities = opts.capabilities ?? [];
-  for (const c of capabilities) {
-    if (typeof c !== 'string' || !CAPABILITY.test(c)) throw new UsageError(`withService("${name}"): capabilities has an invalid capability ${JSON.stringify(c)} (e.g. "NET_BIND_SERVICE")`);
+  const capabilities = opts.capabilities;
+  if (capabilities !== undefined) {
+    if (!Array.isArray(capabilities)) throw new UsageError(`withService("${name}"): capabilities must be a list of capability names like ["SETUID", "SETGID"]`);
+    for (const c of capabilities) {
+      if (typeof c !== 'string' || !CAPABILITY.test(c)) throw new UsageError(`withService("${name}"): capabilities has an invalid capability ${JSON.stringify(c)} (e.g. "NET_BIND_SERVICE")`);
+    }
+    checkHardeningOverrides({ capabilities }, `withService("${name}").capabilities`);
   }
   const startupTimeoutMs = opts.startupTimeoutMs ?? 60_000;
   if (!Number.isInteger(startupTimeoutMs) || startupTimeoutMs < 1000) throw new UsageError(`withService("${name}"): startupTimeoutMs must be an integer >= 1000`);
@@ -184,7 +193,7 @@ export function declareService(name: string, source: ServiceSource, opts: Servic
     waitFor: opts.waitFor,
     seed: opts.seed,
     startupTimeoutMs,
-    capabilities: [...capabilities],
+    capabilities: capabilities && [...capabilities],
     beforeApp: opts.beforeApp ?? true,
   };
 }

@@ -4,8 +4,10 @@ import type { StartedTopology } from './topology';
 /**
  * The web container's sidecars, one of each kind per topology, started on first use and stopped
  * with the topology:
- * - `net-admin`: shares the network namespace with NET_ADMIN (packet faults);
- * - `ptrace`: shares the PID and network namespaces with SYS_PTRACE (pool occupancy, diagnosis).
+ * - `net-admin`: shares the network namespace with NET_ADMIN and NET_RAW (packet faults);
+ * - `ptrace`: shares the PID and network namespaces with SYS_PTRACE and DAC_READ_SEARCH (pool
+ *   occupancy, diagnosis).
+ * Every other capability is dropped (engine/hardening.ts).
  */
 export type SidecarKind = 'net-admin' | 'ptrace';
 

@@ -1,12 +1,13 @@
 import { basename } from 'node:path';
 import type Docker from 'dockerode';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { Wait, type StartedTestContainer } from 'testcontainers';
 import { FaultlineError, UsageError } from '../errors';
 import { connectDocker, hostPort } from '../engine/docker';
 import { ImageStore, type ImageName, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
 import { sweep } from '../engine/cleanup';
 import { execIn } from '../engine/sidecar';
+import { checkHardeningOverrides, type HardeningOverrides } from '../engine/hardening';
 import { monotonicMs, withTimeout } from '../util/time';
 import { configureTestcontainers, FaultlineContainer } from './container';
 import { StartedToxiproxy, toxiproxyContainer } from './toxiproxy';
@@ -42,6 +43,8 @@ export interface TopologyOptions {
   demoServices: boolean;
   /** Services declared with withService, in declaration order. */
   services: ServiceDecl[];
+  /** Capabilities and limits of the web container instead of its kind's (engine/hardening.ts). */
+  webHardening?: HardeningOverrides;
   startTimeoutMs: number;
 }
 
@@ -199,6 +202,16 @@ export class Topology {
     if (this.options.web.kind === 'bundled') names.add(this.options.web.image);
     for (const s of this.allServices()) if (s.source.kind === 'bundled') names.add(s.source.image);
     return [...names];
+  }
+
+  /**
+   * Capabilities (added after dropping all), pids and memory limits of the web container, for a
+   * user's app that needs more than the defaults (README, "Cleanup and safety").
+   */
+  withWebHardening(overrides: HardeningOverrides): this {
+    checkHardeningOverrides(overrides, 'webHardening');
+    this.options.webHardening = { ...this.options.webHardening, ...overrides };
+    return this;
   }
 
   withStartTimeout(ms: number): this {
@@ -379,6 +392,8 @@ export class Topology {
       say('web');
       return track(
         await new FaultlineContainer(s.web)
+          .withRole(this.usesBundledWeb ? 'web' : 'app', { workers: o.maxWorkers })
+          .withHardening(o.webHardening ?? {}, 'webHardening')
           .withNetworkMode(networkId)
           .withNetworkAliases('web')
           .withLabels(withRole('web'))
@@ -443,15 +458,17 @@ function checkSysctls(builder: string, sysctls: Record<string, string>): Record<
 }
 
 /** The container for a service, from whichever source it was declared with. */
-function serviceContainer(decl: ServiceDecl, image: string | undefined): GenericContainer {
-  let c: GenericContainer;
+function serviceContainer(decl: ServiceDecl, image: string | undefined): FaultlineContainer {
+  let c: FaultlineContainer;
   if (decl.source.kind === 'container') {
     // The user's configured container keeps its settings; faultline's house rules (127.0.0.1
     // publication, its own network only) come with its class.
-    c = Object.setPrototypeOf(decl.source.container, FaultlineContainer.prototype) as FaultlineContainer;
+    c = FaultlineContainer.adopt(decl.source.container);
   } else {
     c = new FaultlineContainer(image!);
   }
+  // A service is an app of its own (unknown needs) unless it says what it needs.
+  if (decl.capabilities !== undefined) (c as FaultlineContainer).withHardening({ capabilities: decl.capabilities }, `withService("${decl.name}").capabilities`);
   if (Object.keys(decl.env).length > 0) c.withEnvironment(decl.env);
   if (decl.waitFor) c.withWaitStrategy(decl.waitFor);
   else if (decl.source.kind !== 'container') c.withWaitStrategy(defaultWait());

@@ -13,6 +13,7 @@ export const TOXIPROXY_CONTROL_PORT = 8474;
  */
 export function toxiproxyContainer(image: string, startupTimeoutMs = 30_000): FaultlineContainer {
   return new FaultlineContainer(image)
+    .withRole('toxiproxy')
     .withExposedPorts(TOXIPROXY_CONTROL_PORT)
     .withWaitStrategy(Wait.forHttp('/version', TOXIPROXY_CONTROL_PORT).forStatusCode(200))
     .withStartupTimeout(startupTimeoutMs) as FaultlineContainer;

@@ -1,31 +1,152 @@
 import { dockerOptions } from '../../harness/engine/docker';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIgnored, parseDockerignore } from '../../harness/engine/dockerignore';
 import { contextHash, hashDir, officialRef } from '../../harness/engine/images';
-import { newRun, ownerIsGone, HOST_LABEL, PID_LABEL, PID_START_LABEL, RUN_LABEL } from '../../harness/engine/labels';
+import { hardenedHostConfig, hardeningFor, withOverrides, type ContainerKind } from '../../harness/engine/hardening';
+import { ruleArgv, rulesWithComment } from '../../harness/engine/iptables';
+import {
+  BOOT_LABEL,
+  HOST_LABEL,
+  localProcessView,
+  newRun,
+  ownerIsGone,
+  PID_LABEL,
+  PID_NS_LABEL,
+  PID_START_LABEL,
+  processStartTicks,
+  RUN_LABEL,
+} from '../../harness/engine/labels';
+import { sidecarHardening } from '../../harness/engine/sidecar';
+import { Topology } from '../../harness/topology/topology';
 import { configureTestcontainers } from '../../harness/topology/container';
 import { ServiceRegistry } from '../../harness/topology/registry';
 import { parseDuration } from '../../harness/util/time';
 
 describe('run identity and sweeping decisions', () => {
-  test('a new run carries the run label and who owns it', () => {
+  test('a new run carries the run label and who owns it: boot, PID namespace, pid, start time', () => {
     const run = newRun();
+    const view = localProcessView();
     expect(run.labels[RUN_LABEL]).toBe(run.runId);
     expect(run.labels[PID_LABEL]).toBe(String(process.pid));
     expect(run.labels[PID_START_LABEL]).toMatch(/^\d+$/);
+    expect(run.labels[BOOT_LABEL]).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    expect(run.labels[BOOT_LABEL]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(`pid:[${run.labels[PID_NS_LABEL]}]`).toBe(readlinkSync('/proc/self/ns/pid'));
+    expect(view.bootId).toBe(run.labels[BOOT_LABEL]);
   });
 
-  test('our own live process is not gone; a dead pid or a reused pid is', () => {
+  test('our own live process is not gone; an exited process or a reused pid is', async () => {
     const live = newRun().labels;
     expect(ownerIsGone(live)).toBe(false);
-    expect(ownerIsGone({ ...live, [PID_LABEL]: '999999999' })).toBe(true);
+    // A real process that has exited: its pid and start time, read while it ran.
+    const child = spawn('sleep', ['30']);
+    const childStart = processStartTicks(child.pid!);
+    expect(childStart).toMatch(/^\d+$/);
+    const exited = { ...live, [PID_LABEL]: String(child.pid), [PID_START_LABEL]: childStart! };
+    expect(ownerIsGone(exited)).toBe(false);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(ownerIsGone(exited)).toBe(true);
+    // Our pid, another start time: the labelled process exited and the pid was reused.
     expect(ownerIsGone({ ...live, [PID_START_LABEL]: '1' })).toBe(true);
   });
 
-  test("another host's run is never judged gone", () => {
-    expect(ownerIsGone({ ...newRun().labels, [HOST_LABEL]: 'some-other-ci-runner', [PID_LABEL]: '999999999' })).toBe(false);
+  test('a run on another kernel boot or in another PID namespace is never judged gone', () => {
+    const live = newRun().labels;
+    const deadHere = { ...live, [PID_LABEL]: '999999999' };
+    expect(ownerIsGone(deadHere)).toBe(true);
+    // Another kernel (another machine sharing the engine, or before a reboot): nothing to look up.
+    expect(ownerIsGone({ ...deadHere, [BOOT_LABEL]: '00000000-0000-4000-8000-000000000000' })).toBe(false);
+    // Same kernel, another PID namespace (a CI job in a container): its pid 999999999 is not ours.
+    expect(ownerIsGone({ ...deadHere, [PID_NS_LABEL]: '4026530000' })).toBe(false);
+    // A live run in another PID namespace whose pid and hostname happen to match a dead one here.
+    expect(ownerIsGone({ ...live, [PID_NS_LABEL]: '4026530000', [PID_START_LABEL]: '1' })).toBe(false);
+    // Hostname no longer decides: same kernel and namespace, so the pid check is sound.
+    expect(ownerIsGone({ ...deadHere, [HOST_LABEL]: 'renamed-host' })).toBe(true);
+  });
+
+  test('what this process cannot see proves nothing: no boot id here, hidden pids, labels missing a start time', () => {
+    const deadHere = { ...newRun().labels, [PID_LABEL]: '999999999' };
+    const view = localProcessView();
+    expect(ownerIsGone(deadHere, { ...view, bootId: undefined })).toBe(false);
+    expect(ownerIsGone(deadHere, { ...view, pidNamespace: undefined })).toBe(false);
+    expect(ownerIsGone(deadHere, { ...view, hidesPids: true })).toBe(false);
+    expect(ownerIsGone({ ...deadHere, [PID_START_LABEL]: undefined })).toBe(false);
+    expect(ownerIsGone({ ...deadHere, [PID_LABEL]: 'x' })).toBe(false);
+  });
+
+  test('labels of runs before boot ids are judged as they were: hostname + pid + start time', () => {
+    const legacy = { [RUN_LABEL]: 'fl-old', [PID_LABEL]: String(process.pid), [PID_START_LABEL]: processStartTicks(process.pid)!, [HOST_LABEL]: hostname() };
+    expect(ownerIsGone(legacy)).toBe(false);
+    expect(ownerIsGone({ ...legacy, [PID_LABEL]: '999999999' })).toBe(true);
+    expect(ownerIsGone({ ...legacy, [PID_START_LABEL]: '1' })).toBe(true);
+    expect(ownerIsGone({ ...legacy, [HOST_LABEL]: 'some-other-ci-runner', [PID_LABEL]: '999999999' })).toBe(false);
+  });
+});
+
+describe('iptables rules read back for removal', () => {
+  // As iptables-legacy 1.8.9 lists them (`iptables -S`), with faultline's rules of two runs.
+  const listing = [
+    '-P INPUT ACCEPT',
+    '-P FORWARD ACCEPT',
+    '-A INPUT -s 172.18.0.2/32 -p tcp -m tcp --sport 10001 --tcp-flags FIN FIN -m comment --comment "faultline:fl-a:lost-fin(storage-1):1" -j DROP',
+    '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+    '-A OUTPUT -d 172.18.0.2/32 -m statistic --mode random --probability 0.50000000000 -m comment --comment "faultline:fl-a:loss(web,\\\\x \\"q\\"):2" -j DROP',
+    '-A OUTPUT -p tcp -m comment --comment "faultline:fl-b:partition(web,storage-2):1" -j DROP',
+    '-A OUTPUT -m comment --comment "user rule mentioning faultline:fl-a:" -j ACCEPT',
+  ].join('\n');
+
+  test('a line splits into the argv iptables -D takes, quotes and escapes undone', () => {
+    expect(ruleArgv('-A OUTPUT -m comment --comment "a \\"b\\" \\\\c" -j DROP')).toEqual(['-A', 'OUTPUT', '-m', 'comment', '--comment', 'a "b" \\c', '-j', 'DROP']);
+    expect(ruleArgv('-A INPUT -m comment --comment plain:word -j DROP')).toEqual(['-A', 'INPUT', '-m', 'comment', '--comment', 'plain:word', '-j', 'DROP']);
+    expect(() => ruleArgv('-A INPUT --comment "open')).toThrow(/unterminated quote/);
+  });
+
+  test("only the run's own rules are picked, each as chain + spec", () => {
+    const rules = rulesWithComment(listing, 'faultline:fl-a:');
+    expect(rules).toEqual([
+      ['INPUT', '-s', '172.18.0.2/32', '-p', 'tcp', '-m', 'tcp', '--sport', '10001', '--tcp-flags', 'FIN', 'FIN', '-m', 'comment', '--comment', 'faultline:fl-a:lost-fin(storage-1):1', '-j', 'DROP'],
+      ['OUTPUT', '-d', '172.18.0.2/32', '-m', 'statistic', '--mode', 'random', '--probability', '0.50000000000', '-m', 'comment', '--comment', 'faultline:fl-a:loss(web,\\x "q"):2', '-j', 'DROP'],
+    ]);
+    expect(rulesWithComment(listing, 'faultline:fl-b:')).toHaveLength(1);
+    expect(rulesWithComment(listing, 'faultline:fl-c:')).toEqual([]);
+  });
+});
+
+describe('container hardening', () => {
+  test('every kind drops all capabilities, adds back only its own, and has pids and memory limits', () => {
+    const expected: Record<ContainerKind, string[]> = {
+      web: ['SETUID', 'SETGID', 'KILL'],
+      app: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'KILL'],
+      storage: [],
+      toxiproxy: [],
+      'net-admin': ['NET_ADMIN', 'NET_RAW'],
+      ptrace: ['SYS_PTRACE', 'DAC_READ_SEARCH'],
+    };
+    for (const [kind, caps] of Object.entries(expected) as Array<[ContainerKind, string[]]>) {
+      const host = hardenedHostConfig(hardeningFor(kind));
+      expect({ kind, CapDrop: host.CapDrop, CapAdd: host.CapAdd, SecurityOpt: host.SecurityOpt }).toEqual({ kind, CapDrop: ['ALL'], CapAdd: caps, SecurityOpt: ['no-new-privileges'] });
+      expect(host.PidsLimit).toBeGreaterThanOrEqual(64);
+      expect(host.Memory).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+    }
+    // The web's limits grow with its pool.
+    expect(hardeningFor('web', { workers: 64 }).pidsLimit).toBeGreaterThan(hardeningFor('web', { workers: 8 }).pidsLimit);
+    expect(sidecarHardening(['NET_ADMIN', 'SYS_PTRACE']).capabilities).toEqual(['NET_ADMIN', 'NET_RAW', 'SYS_PTRACE', 'DAC_READ_SEARCH']);
+  });
+
+  test("a user's overrides replace the defaults; bad ones are one-line usage errors naming the field", () => {
+    const h = withOverrides(hardeningFor('app'), { capabilities: ['cap_net_bind_service', 'SYS_NICE'], pidsLimit: 100, memoryMiB: 300 }, 'webHardening');
+    expect(h).toMatchObject({ capabilities: ['NET_BIND_SERVICE', 'SYS_NICE'], pidsLimit: 100, memoryMiB: 300 });
+    expect(() => new Topology().withWebHardening({ capabilities: ['ALL'] })).toThrow(/^webHardening\.capabilities: "ALL" is refused/);
+    expect(() => new Topology().withWebHardening({ capabilities: ['NET_BIND_SERVIC'] })).toThrow(/^webHardening\.capabilities: unknown capability "NET_BIND_SERVIC"/);
+    expect(() => new Topology().withWebHardening({ pidsLimit: 0 })).toThrow(/^webHardening\.pidsLimit must be an integer/);
+    expect(() => new Topology().withWebHardening({ memoryMiB: 1.5 })).toThrow(/^webHardening\.memoryMiB must be an integer/);
+    for (const bad of [{ capabilities: ['ALL'] }, { pidsLimit: -1 }]) {
+      expect(() => new Topology().withWebHardening(bad)).toThrow(expect.objectContaining({ code: 'FAULTLINE_USAGE' }));
+    }
   });
 });
 
