@@ -6,17 +6,8 @@ import { MAX_MATCH_LENGTH, parseDiagnoseArgs } from '../../harness/cli/diagnose'
 import { resolveRunConfig } from '../../harness/cli/run';
 import { dockerOptions } from '../../harness/engine/docker';
 import { EXIT, exitCodeFor, FaultlineError, UsageError } from '../../harness/errors';
+import { usage } from '../helpers/usage';
 
-const usage = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UsageError');
-};
 
 describe('intFlag', () => {
   test('accepts integers within the range, and the fallback when absent', () => {

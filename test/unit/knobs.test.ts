@@ -1,7 +1,7 @@
-import { UsageError } from '../../harness/errors';
 import { applyTopologyKnobs, checkKnobSpecs, explicitSettings, formatKnobList, knobQuery, parseSet, parseVary, readKnob, resolveSettings, type KnobSpec } from '../../harness/scenario/knobs';
 import { Topology } from '../../harness/topology/topology';
 import { lostFinScenario } from '../../scenarios/lost-fin';
+import { usage } from '../helpers/usage';
 
 const KNOBS: KnobSpec[] = [
   { name: 'read_timeout_ms', type: 'int', unit: 'ms', min: 0, max: 600_000, zero: 'no limit', reaches: { kind: 'query', name: 'read_timeout_ms' }, summary: 'read timeout' },
@@ -11,16 +11,6 @@ const KNOBS: KnobSpec[] = [
   { name: 'mode', type: 'enum', values: ['a', 'b'], reaches: { kind: 'web-env', name: 'FL_MODE' }, summary: 'mode' },
 ];
 
-const usage = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a UsageError');
-};
 
 describe('knob values', () => {
   test('parses ints, bools and enums', () => {
