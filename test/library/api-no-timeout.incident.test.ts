@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('api-no-timeout', 'incident');
+assertLibraryRun('api-no-timeout', 'incident');

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('connect-blackhole', 'fixed');
+assertLibraryRun('connect-blackhole', 'fixed');

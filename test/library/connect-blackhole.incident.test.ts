@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('connect-blackhole', 'incident');
+assertLibraryRun('connect-blackhole', 'incident');

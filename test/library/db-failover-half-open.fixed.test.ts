@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('db-failover-half-open', 'fixed');
+assertLibraryRun('db-failover-half-open', 'fixed');

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('db-failover-half-open', 'incident');
+assertLibraryRun('db-failover-half-open', 'incident');

@@ -10,7 +10,7 @@ expect.extend(faultlineMatchers);
  * One run of the bundled library as a jest test: the scenario in one variant on a fresh
  * topology, judged with the matchers a user would write, then by the runner's own verdict.
  */
-export function libraryTest(name: string, variant: Variant): void {
+export function assertLibraryRun(name: string, variant: Variant): void {
   const scenario = SCENARIOS.find((s) => s.name === name);
   if (!scenario) throw new Error(`no bundled scenario ${name}: valid are ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const spec = scenario.variants[variant];

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('lost-fin-slow-close', 'incident');
+assertLibraryRun('lost-fin-slow-close', 'incident');

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('lost-fin', 'fixed');
+assertLibraryRun('lost-fin', 'fixed');

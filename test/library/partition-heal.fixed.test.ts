@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('partition-heal', 'fixed');
+assertLibraryRun('partition-heal', 'fixed');

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('redis-stall', 'fixed');
+assertLibraryRun('redis-stall', 'fixed');

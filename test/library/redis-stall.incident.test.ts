@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('redis-stall', 'incident');
+assertLibraryRun('redis-stall', 'incident');

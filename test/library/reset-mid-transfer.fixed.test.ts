@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('reset-mid-transfer', 'fixed');
+assertLibraryRun('reset-mid-transfer', 'fixed');

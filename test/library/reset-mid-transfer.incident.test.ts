@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('reset-mid-transfer', 'incident');
+assertLibraryRun('reset-mid-transfer', 'incident');

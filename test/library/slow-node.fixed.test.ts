@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('slow-node', 'fixed');
+assertLibraryRun('slow-node', 'fixed');

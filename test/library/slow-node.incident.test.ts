@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('slow-node', 'incident');
+assertLibraryRun('slow-node', 'incident');

@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('stalled-write', 'fixed');
+assertLibraryRun('stalled-write', 'fixed');

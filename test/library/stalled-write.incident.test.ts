@@ -1,3 +1,3 @@
-import { libraryTest } from './library';
+import { assertLibraryRun } from './library';
 
-libraryTest('stalled-write', 'incident');
+assertLibraryRun('stalled-write', 'incident');
