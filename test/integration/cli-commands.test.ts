@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { connectDocker } from '../../harness/engine/docker';
 import { ImageStore } from '../../harness/engine/images';
-import { newRun, PID_LABEL, PID_START_LABEL } from '../../harness/engine/labels';
+import { newRun, PID_LABEL } from '../../harness/engine/labels';
 import { runCli } from '../helpers/cli';
 
 /** A labelled `sleep` container named after its run (clean reports names); `labels` say whose run it is. */
@@ -41,7 +41,7 @@ test('images, images --json and images build: every image present, with its tag 
   const [text, json] = await Promise.all([runCli(['images']), runCli(['images', '--json'])]);
   expect([text.code, json.code]).toEqual([0, 0]);
   const images = (JSON.parse(json.stdout) as { images: Array<{ name: string; tag: string; present: boolean; source: string }> }).images;
-  expect(images.map((i) => i.name).sort()).toEqual(['base', 'storage', 'toolbox', 'toxiproxy', 'web']);
+  expect(images.map((i) => i.name).sort()).toEqual(['api', 'base', 'fpm', 'mariadb', 'redis', 'storage', 'toolbox', 'toxiproxy', 'web']);
   for (const i of images) {
     expect(i).toMatchObject({ present: true, tag: expect.stringMatching(new RegExp(`^faultline/${i.name}:[0-9a-f]{12}$`)) });
     expect(text.stdout).toContain(i.tag);
@@ -58,8 +58,8 @@ test('clean (text) removes a dead run\'s container and names it; a live run\'s s
   // A pid that is gone: a process that has exited.
   const gone = spawnSync('true').pid;
   const dead = newRun('cli-clean-dead');
+  // Its own labels (boot id, PID namespace, start time) with the pid of a process that has exited.
   const deadLabels: Record<string, string> = { ...dead.labels, [PID_LABEL]: String(gone) };
-  delete deadLabels[PID_START_LABEL];
   const live = newRun('cli-clean-live');
   const [deadId, liveId] = await Promise.all([labelledContainer(deadLabels), labelledContainer(live.labels)]);
   try {

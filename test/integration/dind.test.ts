@@ -18,7 +18,10 @@ import { runCli } from '../helpers/cli';
  * flags measured to be enough. It carries the run label and goes on any exit (afterAll, and the
  * next run's sweep after a kill -9).
  */
-const DIND_CAPS = ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD', 'SYS_PTRACE'];
+// The inner engine can hand its containers only capabilities it holds itself: besides what it
+// needs to run at all, faultline's diagnosis sidecar asks for DAC_READ_SEARCH (not among Docker's
+// defaults). A real docker:dind is --privileged and holds every one.
+const DIND_CAPS = ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD', 'SYS_PTRACE', 'DAC_READ_SEARCH'];
 const IMAGES_LOST_FIN_NEEDS = ['base', 'toxiproxy', 'toolbox', 'web', 'storage'] as const;
 
 const timings: Record<string, number> = {};

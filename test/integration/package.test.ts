@@ -37,6 +37,8 @@ const COMMANDS: Record<string, string> = {
   'npx faultline images build': 'npx faultline images build',
   'npx faultline doctor': 'npx faultline doctor',
   'npx faultline clean': 'npx faultline clean',
+  // Removes every labelled resource on the engine: test/integration/cli-commands.test.ts runs it (in CI).
+  'npx faultline clean --all': 'cli-commands.test.ts',
   // The example's Dockerfile directory is in this repository, not in the package:
   // test/integration/user-app.test.ts runs this command through bin/faultline.js.
   'npx faultline run examples/python-pool/scenario.ts --variant both': 'user-app.test.ts',
@@ -129,10 +131,10 @@ describe('the packed package', () => {
     expect(existsSync(join(pkg, 'dist', 'harness', 'index.js'))).toBe(true);
     expect(existsSync(join(pkg, 'dist', 'harness', 'index.d.ts'))).toBe(true);
     expect(existsSync(join(pkg, 'containers', 'web', 'Dockerfile'))).toBe(true);
-    // So the bin runs dist/, and the consumer's compiler never sees faultline's sources. The one
-    // TypeScript file is the storage node's, in its image build context.
+    // So the bin runs dist/, and the consumer's compiler never sees faultline's sources. The only
+    // TypeScript files are the storage node's and the API's, in their image build contexts.
     const files = (readdirSync(pkg, { recursive: true }) as string[]).filter((f) => !f.startsWith('node_modules'));
-    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([join('containers', 'storage', 'src', 'server.ts')]);
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort()).toEqual([join('containers', 'api', 'src', 'server.ts'), join('containers', 'storage', 'src', 'server.ts')]);
   });
 
   test('every README command is known here, and every one known here is in the README', () => {
