@@ -8,7 +8,7 @@
  *      Then what the soak's processes left is counted: containers, networks, faultline iptables
  *      rules in any surviving container, Toxiproxy proxies, temp files (the runs get a TMPDIR of
  *      their own).
- *   2. M repeats (default 20) of the library (`faultline run --variant both`, 14 runs each),
+ *   2. M repeats (default 20) of the library (`faultline run --variant both`, 20 runs each),
  *      counting the repeats in which a verdict differed from the expected one.
  *
  * Sizes: SOAK_RUNS / --runs, SOAK_KILLS / --kills, SOAK_REPEATS / --repeats, e.g.
