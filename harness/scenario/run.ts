@@ -79,22 +79,29 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
       .catch(() => undefined)
       .finally(() => {
         this.sampling = false;
-        const recent = this.history.requests.filter((r) => r.kind === 'health' && r.end >= this.history.now() - 5000);
-        this.opts.onProgress?.({
-          scenario: this.scenario,
-          variant: this.variant,
-          phase: this.currentPhase,
-          elapsedMs: monotonicMs() - this.opts.startedAt,
-          liveP99Ms: summarize(recent).p99Ms,
-          busy: this.lastPool?.busy,
-          size: this.lastPool?.size,
-        });
+        this.reportProgress();
       });
+  }
+
+  /** Where the run is: the phase, the live health p99 (last 5 s) and the last pool sample. */
+  private reportProgress(): void {
+    const recent = this.history.requests.filter((r) => r.kind === 'health' && r.end >= this.history.now() - 5000);
+    this.opts.onProgress?.({
+      scenario: this.scenario,
+      variant: this.variant,
+      phase: this.currentPhase,
+      elapsedMs: monotonicMs() - this.opts.startedAt,
+      liveP99Ms: summarize(recent).p99Ms,
+      busy: this.lastPool?.busy,
+      size: this.lastPool?.size,
+    });
   }
 
   async phase<T>(name: string, body: () => Promise<T>): Promise<T> {
     this.currentPhase = name;
     this.history.event('phase', name);
+    // Said when it begins, not at the next tick: a heal takes well under the tick's second.
+    this.reportProgress();
     return body();
   }
 
