@@ -19,6 +19,7 @@ Commands:
   run [scenario...]     run scenarios (all when none is named) on a real topology
                         --variant incident|fixed|both (default both)  --parallel N
                         --json  --junit FILE  --report DIR  --set knob=value
+                        --shard i/n  --list (the runs of a shard, nothing run)
   report RESULT.json --out DIR
                         render the HTML report of a saved "run --json" output
   sweep <scenario>      validate timeouts: run a scenario over knob values, find where the
