@@ -51,7 +51,8 @@ export const IMAGE_OVERRIDE_ENV: Record<PulledImage, string> = {
   toxiproxy: 'FAULTLINE_TOXIPROXY_IMAGE',
 };
 // [registry[:port]/]path[:tag][@digest], lower-case path components.
-const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+/** An image reference: [registry[:port]/]path[:tag][@digest]. */
+export const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 /** The reference pulled for `name`: the official image unless the env overrides it. */
 export function officialRef(name: PulledImage, env: NodeJS.ProcessEnv = process.env): string {

@@ -7,7 +7,8 @@ import { validateScenarios } from './schema';
 import { runScenario, type Progress } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
-export interface LibraryOptions {
+/** What every pool of runs needs (the library, a sweep): the engine, images, and how many at once. */
+export interface PoolOptions {
   docker: Docker;
   images: ImageStore;
   env: NodeJS.ProcessEnv;
@@ -15,6 +16,9 @@ export interface LibraryOptions {
   /** Runs at once, each on its own topology. */
   parallel: number;
   onProgress?: (p: Progress) => void;
+}
+
+export interface LibraryOptions extends PoolOptions {
   onStart?: (scenario: Scenario, variant: Variant) => void;
   onResult?: (result: ScenarioResult) => void;
   /** Knob values for every run (`--set`); each scenario must declare them. */

@@ -1,8 +1,6 @@
-import type Docker from 'dockerode';
-import type { ImageStore } from '../engine/images';
-import { ensureScenarioImages, runPool } from '../scenario/library';
+import { ensureScenarioImages, runPool, type PoolOptions } from '../scenario/library';
 import { describeTarget, resolveSettings, type KnobValue } from '../scenario/knobs';
-import { runScenario, type Progress } from '../scenario/runner';
+import { runScenario } from '../scenario/runner';
 import type { ScenarioResult } from '../scenario/types';
 import { monotonicMs } from '../util/time';
 import { findBoundaries, type Boundary } from './boundary';
@@ -30,13 +28,7 @@ export interface SweepResult {
   topologyReuse: false;
 }
 
-export interface SweepOptions {
-  docker: Docker;
-  images: ImageStore;
-  env: NodeJS.ProcessEnv;
-  signal: AbortSignal;
-  parallel: number;
-  onProgress?: (p: Progress) => void;
+export interface SweepOptions extends PoolOptions {
   /** After each run: how many runs are done, of how many, and the run's result. */
   onRun?: (done: number, total: number, result: ScenarioResult, settings: Record<string, KnobValue>) => void;
 }

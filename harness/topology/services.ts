@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { GenericContainer, Wait, type WaitStrategy } from 'testcontainers';
 import { UsageError } from '../errors';
 import { checkHardeningOverrides } from '../engine/hardening';
-import type { ImageName } from '../engine/images';
+import { IMAGE_REF, type ImageName } from '../engine/images';
 
 /**
  * Where a service's container comes from:
@@ -120,9 +120,6 @@ function resolveSource(name: string, source: ServiceSource): ResolvedSource {
   }
   throw new UsageError(`${where}: source must be an image reference, a Dockerfile directory, { bundled }, or a GenericContainer`);
 }
-
-// [registry[:port]/]path[:tag][@digest], lower-case path components.
-const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 function imageSource(name: string, ref: string): ResolvedSource {
   if (!IMAGE_REF.test(ref)) throw new UsageError(`withService("${name}"): source "${ref.slice(0, 80)}" is neither an image reference nor a directory`);
