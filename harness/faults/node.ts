@@ -1,3 +1,4 @@
+import { monotonicMs, sleep as realSleep } from '../util/time';
 import { activeFault, type Fault } from './fault';
 
 /**
@@ -25,10 +26,10 @@ export async function pauseFrozen(
   c: { pause(): Promise<unknown> },
   opts: { deadlineMs?: number; backoffMs?: number; sleep?: (ms: number) => Promise<void>; now?: () => number } = {},
 ): Promise<number> {
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? monotonicMs;
   const deadlineMs = opts.deadlineMs ?? 10_000;
   const backoffMs = opts.backoffMs ?? 50;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = opts.sleep ?? realSleep;
   const started = now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -40,7 +41,7 @@ export async function pauseFrozen(
       if (now() - started + backoffMs > deadlineMs) {
         throw new Error(
           `pause: the engine's cgroup freezer could not freeze the container in ${attempt} attempts over ` +
-            `${now() - started} ms (${message.trim()}); some task in it never reached the frozen state`,
+            `${Math.round(now() - started)} ms (${message.trim()}); some task in it never reached the frozen state`,
         );
       }
       await sleep(backoffMs);
