@@ -4,6 +4,7 @@
  */
 import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
 import type { ChainKind, CulpritKind } from './kinds';
+import type { SockDiagResult, SockInfo } from './sockdiag';
 import type { Arch } from './syscalls';
 
 export type FdType = 'socket' | 'file' | 'pipe' | 'anon' | 'other';
@@ -17,6 +18,8 @@ export interface FdEntry {
   tcp?: TcpSocket;
   /** Read only where it matters: lock holders' files and epoll fds. */
   fdinfo?: FdinfoInfo;
+  /** sock_diag's view of the same socket (last sample only; see sockdiag.ts). */
+  sock?: SockInfo;
 }
 
 export type IoDirection = 'read' | 'write' | 'connect' | 'accept';
@@ -101,12 +104,18 @@ export interface ProcessSample extends TaskFacts {
   threadComm?: string;
   /** Every thread read (multi-threaded processes examined in full), the main thread first. */
   tasks?: ThreadSample[];
+  /** It exited while this sample read it (its stat was read, then its other files were gone). */
+  vanished?: boolean;
 }
 
 export interface Sample {
   index: number;
   takenAtMs: number;
   arch: Arch;
+  /** The machine name the target reported (`riscv64` when arch is 'unknown'). */
+  archName?: string;
+  /** sock_diag by netns key (read in the last sample, for the netns of socket waits only). */
+  sockets?: Map<string, SockDiagResult>;
   /** /proc/locks, or undefined if it could not be read. */
   locks?: LockEntry[];
   processes: Map<number, ProcessSample>;
@@ -117,6 +126,7 @@ export interface Sample {
 export interface Collected {
   reader: string;
   arch: Arch;
+  archName?: string;
   samples: Sample[];
   /** PIDs the user asked about (the lock-connected processes are added to the samples). */
   selected: number[];
@@ -139,6 +149,14 @@ export interface ResourceReport {
   rxQueue?: number;
   timer?: string;
   service?: string;
+  /** From sock_diag (`ss -tinHe`), when it could be read: bytes sent and not yet acknowledged. */
+  unacked?: number;
+  /** Retransmits of the outstanding segment (sock_diag), or /proc/net/tcp's count. */
+  retransmits?: number;
+  /** Milliseconds since we last sent, last received, and were last acknowledged (sock_diag). */
+  lastSendMs?: number;
+  lastReceiveMs?: number;
+  lastAckMs?: number;
 }
 
 export interface LockReport {
@@ -181,6 +199,8 @@ export interface ChainReport {
   syscall: string | null;
   /** The root's thread that `syscall` belongs to (= root for the main thread). */
   tid?: number;
+  /** How long the root (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
+  waitMs?: number;
   evidence: string[];
 }
 
@@ -200,6 +220,8 @@ export interface CulpritReport {
    * without locks, the other workers stuck on the same upstream.
    */
   waiters: number[];
+  /** How long the culprit (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
+  waitMs?: number;
   evidence: string[];
 }
 
@@ -216,12 +238,25 @@ export interface ProcessReport {
   /** One line: "waits for flock on /tmp/x (held by 123)", "recvfrom fd 5 tcp 10.0.0.2:9000" … */
   wait: string;
   role: ProcessRole;
+  /** How long the thread shown has waited (since it last ran on a CPU); absent while it runs or when unreadable. */
+  waitMs?: number;
   /** Files that could not be read, with the reason (`syscall: EACCES (needs CAP_SYS_PTRACE)`). */
   unreadable?: string[];
 }
 
+export type DiagnosisVerdict = 'stuck' | 'healthy' | 'inconclusive';
+
 export interface Diagnosis {
-  verdict: 'stuck' | 'healthy';
+  /**
+   * stuck: a culprit is named. healthy: everything that decides was read, and nothing is stuck.
+   * inconclusive: what decides could not be read (see `inconclusive`); never healthy on what it
+   * could not see.
+   */
+  verdict: DiagnosisVerdict;
+  /** Only with verdict inconclusive: what could not be read, and what would let it see. */
+  inconclusive?: { reasons: string[]; hints: string[] };
+  /** A pile-up without a lock (and a lone stuck worker) is a culprit only past this wait. */
+  stuckAfterMs: number;
   culprit: CulpritReport | null;
   chains: ChainReport[];
   processes: ProcessReport[];
@@ -229,7 +264,8 @@ export interface Diagnosis {
   /** Time between the first and the last sample. */
   spanMs: number;
   reader: string;
-  arch: Arch;
+  /** The target's machine: x86_64 and aarch64 are decoded; any other (riscv64 …) makes it inconclusive. */
+  arch: string;
   /** Missing privileges and other limits of this diagnosis. */
   warnings: string[];
 }
