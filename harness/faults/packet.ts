@@ -293,10 +293,20 @@ export function partition(service: string, opts: PartitionOptions = {}): Fault {
   return iptablesFault(name, description, (topo) => {
     const { toService, fromService } = legsOf(topo, service, hop);
     if (behavior === 'drop-new') return [{ leg: toService, extra: ['--syn'], target: ['DROP'] }];
-    const target = behavior === 'reject' ? ['REJECT', '--reject-with', 'tcp-reset'] : ['DROP'];
+    if (behavior === 'reject') {
+      // The resets pass: each REJECT answers toward the sender with a RST that then arrives at the
+      // other rule's namespace; rejected there in turn, it would be lost, and a connect would hang
+      // (measured) instead of being refused.
+      const target = ['REJECT', '--reject-with', 'tcp-reset'];
+      const notRst = ['!', '--tcp-flags', 'RST', 'RST'];
+      return [
+        { leg: fromService, extra: notRst, target },
+        { leg: toService, extra: notRst, target },
+      ];
+    }
     return [
-      { leg: fromService, extra: [], target },
-      { leg: toService, extra: [], target },
+      { leg: fromService, extra: [], target: ['DROP'] },
+      { leg: toService, extra: [], target: ['DROP'] },
     ];
   });
 }

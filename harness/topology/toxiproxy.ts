@@ -55,7 +55,11 @@ export class StartedToxiproxy {
     const body = await res.text();
     const version = res.ok ? parseToxiproxyVersion(body) : undefined;
     if (!version) {
-      throw new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', `toxiproxy: /version answered ${res.status} ${JSON.stringify(body.slice(0, 80))}, not a Toxiproxy version`);
+      throw new FaultlineError(
+        'FAULTLINE_TOPOLOGY_START_FAILED',
+        `toxiproxy: /version answered ${res.status} ${JSON.stringify(body.trim().slice(0, 80))}, not a release version (a build without its version stamped?): ` +
+          'faultline cannot tell what its toxics mean; use the bundled image or an official 2.x tag',
+      );
     }
     if (Number(version.split('.')[0]) !== TOXIPROXY_MAJOR) {
       throw new FaultlineError(
