@@ -208,6 +208,26 @@ describe('data the web sends, lost on the way (partition drop, replies lost)', (
     expect(active.effect?.confirmed).toBe(true);
   });
 
+  test("partition on the upstream hop: Toxiproxy's upstream socket retransmits what it forwards; the web's bytes are acknowledged", async () => {
+    const svc = topo.service('storage-1').internal;
+    const conn = await new Conn('storage-1').open(`${PING_PONG} head -c 89 /dev/zero >&3;`);
+    await conn.waitLog(/reply=PONG/);
+    const { value, active } = await withFault(partition('storage-1', { hop: 'upstream' }), async () => {
+      await conn.go();
+      await sleep(4000);
+      const mine = await conn.socket();
+      const upstream = (await sockets(proxyNs)).find((s) => s.remote.ip === svc.host && s.remote.port === svc.port && s.state === 'ESTABLISHED' && s.txQueue > 0);
+      return { mine, upstream };
+    });
+    await conn.close();
+    signatures.partitionUpstream = { web: value.mine, toxiproxyUpstream: value.upstream };
+    // The web's hop is intact: Toxiproxy took the bytes. The loss is one hop further.
+    expect(value.mine).toMatchObject({ state: 'ESTABLISHED', txQueue: 0 });
+    expect(value.upstream).toMatchObject({ state: 'ESTABLISHED', txQueue: 89, timer: TIMER.retransmit });
+    expect(value.upstream!.retransmits).toBeGreaterThanOrEqual(2);
+    expect(active.effect?.confirmed).toBe(true);
+  });
+
   test('random loss: a transfer goes through, with retransmissions', async () => {
     const bytes = 50_000;
     const conn = await new Conn('storage-1').open(`${PING_PONG} printf "PUT sig-loss ${bytes}\\n" >&3; head -c ${bytes} /dev/zero >&3; read -t 60 -r ok <&3; echo "stored=$ok";`);
