@@ -143,7 +143,7 @@ export const lostFinSlowCloseScenario: Scenario = {
  */
 export const connectBlackholeScenario: Scenario = {
   name: 'connect-blackhole',
-  summary: "SYNs to the profile backend dropped (iptables in the web's netns); connect() never completes",
+  summary: "SYNs to the profile backend dropped on arrival (iptables in Toxiproxy's netns); connect() never completes",
   shows: 'a worker stuck in connect() holding the session lock; the fixed code has a connect timeout',
   variants: profileVariants('connect-stall'),
   knobs: PROFILE_KNOBS,
