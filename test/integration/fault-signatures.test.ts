@@ -229,7 +229,7 @@ describe('data the web sends, lost on the way (partition drop, replies lost)', (
   });
 
   test('random loss: a transfer goes through, with retransmissions', async () => {
-    const bytes = 50_000;
+    const bytes = 150_000;
     const conn = await new Conn('storage-1').open(`${PING_PONG} printf "PUT sig-loss ${bytes}\\n" >&3; head -c ${bytes} /dev/zero >&3; read -t 60 -r ok <&3; echo "stored=$ok";`);
     await conn.waitLog(/reply=PONG/);
     let inode = 0;
