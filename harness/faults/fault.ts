@@ -53,7 +53,10 @@ export function activeFault(
   const heal = () =>
     (healing ??= (async () => {
       if (measure) {
-        effect = await measure().catch((e: Error) => ({ confirmed: false, evidence: [`could not read the fault's effect: ${oneLine(e.message)}`] }));
+        // Asked twice: one exec lost to a loaded engine must not turn a working fault into an error.
+        effect = await measure()
+          .catch(() => measure())
+          .catch((e: Error) => ({ confirmed: false, evidence: [`could not read the fault's effect: ${oneLine(e.message)}`] }));
       }
       await undo();
     })());
