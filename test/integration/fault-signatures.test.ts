@@ -390,7 +390,10 @@ describe('the Toxiproxy toxics the library uses', () => {
   });
 
   test("bandwidth downstream (api-no-timeout): the service's bytes queue behind Toxiproxy's zero window; the web waits reading", async () => {
-    const bytes = 2 * 1024 * 1024;
+    // More than every buffer on the way can absorb (Toxiproxy's receive buffer autotunes up to
+    // tcp_rmem's 6 MiB, the storage node's send buffer up to 4 MiB): with 2 MiB the node's queue
+    // was drained into them in one run of three.
+    const bytes = 16 * 1024 * 1024;
     const put = await new Conn('storage-1').open(`printf "PUT sig-big ${bytes}\\n" >&3; head -c ${bytes} /dev/zero >&3; read -t 30 -r ok <&3; echo "stored=$ok";`);
     await put.waitLog(/stored=OK/, 30_000);
     await put.close();
@@ -399,7 +402,8 @@ describe('the Toxiproxy toxics the library uses', () => {
       const conn = await new Conn('storage-1').open('printf "GET sig-big\\n" >&3; cat <&3 >/dev/null; echo EOF-SEEN;');
       await sleep(5000);
       const mine = await conn.socket();
-      const sender = (await sockets(storageNs)).find((s) => s.local.port === port && s.state === 'ESTABLISHED' && s.txQueue > 0);
+      const served = (await sockets(storageNs)).filter((s) => s.local.port === port && s.state === 'ESTABLISHED');
+      const sender = served.sort((a, b) => b.txQueue - a.txQueue)[0];
       await conn.close();
       return { mine, sender };
     });
