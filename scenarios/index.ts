@@ -1,5 +1,5 @@
 import type { Scenario } from '../harness/scenario/types';
-import { connectBlackholeScenario, lostFinScenario, lostFinSlowCloseScenario } from './lost-fin';
+import { connectBlackholeScenario, lostFinScenario, lostFinSlowCloseScenario, partitionRejectScenario } from './lost-fin';
 import { apiNoTimeoutScenario, dbFailoverHalfOpenScenario, redisStallScenario } from './fpm';
 import { partitionHealScenario, resetMidTransferScenario, slowNodeScenario, stalledWriteScenario } from './uploads';
 
@@ -12,6 +12,7 @@ export const SCENARIOS: readonly Scenario[] = [
   resetMidTransferScenario,
   partitionHealScenario,
   lostFinSlowCloseScenario,
+  partitionRejectScenario,
   // The modern PHP deployment (nginx + PHP-FPM, MariaDB, Redis sessions, an internal API).
   dbFailoverHalfOpenScenario,
   redisStallScenario,

@@ -1,4 +1,4 @@
-import { lostFin, synBlackhole } from '../harness/faults/packet';
+import { lostFin, partition, synBlackhole } from '../harness/faults/packet';
 import { toxic } from '../harness/faults/proxy';
 import type { Fault } from '../harness/faults/fault';
 import type { UserRequest } from '../harness/probes/users';
@@ -143,10 +143,31 @@ export const lostFinSlowCloseScenario: Scenario = {
  */
 export const connectBlackholeScenario: Scenario = {
   name: 'connect-blackhole',
-  summary: "SYNs to the profile backend dropped (iptables in the web's netns); connect() never completes",
+  summary: "SYNs to the profile backend dropped on arrival (iptables in Toxiproxy's netns); connect() never completes",
   shows: 'a worker stuck in connect() holding the session lock; the fixed code has a connect timeout',
   variants: profileVariants('connect-stall'),
   knobs: PROFILE_KNOBS,
   queueModel: profileQueueModel(() => KERNEL_SYN_GIVE_UP_MS, ['connect']),
   run: (ctx) => profileUnderFault(ctx, synBlackhole('profile')),
+};
+
+/**
+ * The same cut as connect-blackhole, but rejecting: every packet between the web and the profile
+ * backend is answered with a TCP reset (a firewall's REJECT, a host that is up with nothing
+ * listening). connect() is refused at once, so even the incident code, with no timeout at all,
+ * answers 502 in milliseconds and lets go of the session lock: the pool stays responsive. What a
+ * timeout guards against is a path that drops; one that rejects is noticed without one.
+ */
+export const partitionRejectScenario: Scenario = {
+  name: 'partition-reject',
+  summary: 'the web partitioned from the profile backend with TCP resets (partition behavior: reject)',
+  shows: 'a rejecting partition needs no timeout: connects are refused at once and even the incident code stays responsive',
+  variants: {
+    incident: { expected: 'responsive' },
+    fixed: { expected: 'responsive' },
+  },
+  knobs: PROFILE_KNOBS,
+  // A refused connect holds the worker for about a round trip.
+  queueModel: profileQueueModel(() => 1, ['connect']),
+  run: (ctx) => profileUnderFault(ctx, partition('profile', { behavior: 'reject' })),
 };

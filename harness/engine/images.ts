@@ -348,7 +348,10 @@ export class ImageStore {
       cpSync(join(CONTAINERS_DIR, 'toxiproxy'), ctx, { recursive: true });
       this.progress('toxiproxy', started, `go install ${TOXIPROXY_MODULE}`);
       const env = { ...this.env, CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
-      await spawnChecked('go', ['install', TOXIPROXY_MODULE], { env }).catch((e: Error) => {
+      // Stamp the version the official build stamps (its Makefile's -X ...Version): without it
+      // /version answers "git", and the topology refuses a Toxiproxy whose version it cannot tell.
+      const stamp = `-ldflags=-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_MODULE.split('@v')[1]}`;
+      await spawnChecked('go', ['install', stamp, TOXIPROXY_MODULE], { env }).catch((e: Error) => {
         if (/ENOENT/.test(e.message)) {
           throw new FaultlineError(
             'FAULTLINE_IMAGE_BUILD_FAILED',

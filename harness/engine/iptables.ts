@@ -48,3 +48,28 @@ export function rulesWithComment(listing: string, commentPrefix: string): string
   }
   return rules;
 }
+
+/** A rule's counters as `iptables -S -v` lists them (`-c <packets> <bytes>`). */
+export interface RuleCounters {
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * The counters of every commented rule in an `iptables -S -v` listing, by comment (faultline gives
+ * each of its rules a comment of its own). Rules without a comment or counters are left out.
+ */
+export function ruleCounters(listing: string): Map<string, RuleCounters> {
+  const byComment = new Map<string, RuleCounters>();
+  for (const line of listing.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    const args = ruleArgv(line);
+    const comment = args.indexOf('--comment');
+    const c = args.indexOf('-c');
+    if (comment < 0 || c < 0) continue;
+    const packets = Number(args[c + 1]);
+    const bytes = Number(args[c + 2]);
+    if (Number.isFinite(packets) && Number.isFinite(bytes)) byComment.set(args[comment + 1], { packets, bytes });
+  }
+  return byComment;
+}

@@ -1,5 +1,5 @@
 import { monotonicMs, sleep as realSleep } from '../util/time';
-import { activeFault, type Fault } from './fault';
+import { activeFault, type Fault, type FaultEffect } from './fault';
 
 /**
  * Node faults act on a backend container through the engine. The Toxiproxy upstream names the
@@ -57,11 +57,23 @@ export function pauseNode(service: string): Fault {
     description: `${service} frozen (docker pause): connections stay open, nothing is read or answered`,
     async inject(topo) {
       const c = containerOf(topo, service);
-      await pauseFrozen(c);
-      return activeFault(topo, this, async () => {
-        const state = await c.inspect();
-        if (state.State.Paused) await c.unpause();
-      });
+      const attempts = await pauseFrozen(c);
+      return activeFault(
+        topo,
+        this,
+        async () => {
+          const state = await c.inspect();
+          if (state.State.Paused) await c.unpause();
+        },
+        // Still frozen at the heal: nothing thawed it (runc thaws after a failed freeze, a user may unpause).
+        async () => {
+          const { State } = await c.inspect();
+          return {
+            confirmed: State.Paused === true,
+            evidence: [`${service}: State.Status ${State.Status}, Paused ${State.Paused} at the heal (frozen in ${attempts} attempt${attempts === 1 ? '' : 's'})`],
+          };
+        },
+      );
     },
   };
 }
@@ -80,10 +92,21 @@ function downUntilHeal(
     async inject(topo) {
       const c = containerOf(topo, service);
       await takeDown(c);
-      return activeFault(topo, this, async () => {
-        const state = await c.inspect();
-        if (!state.State.Running) await c.start();
-      });
+      return activeFault(
+        topo,
+        this,
+        async () => {
+          const state = await c.inspect();
+          if (!state.State.Running) await c.start();
+        },
+        async () => {
+          const { State } = await c.inspect();
+          return {
+            confirmed: State.Running === false,
+            evidence: [`${service}: State.Status ${State.Status}, Running ${State.Running}, ExitCode ${State.ExitCode} at the heal`],
+          };
+        },
+      );
     },
   };
 }
@@ -105,8 +128,16 @@ export function restartNode(service: string): Fault {
     layer: 'node',
     description: `${service} restarted`,
     async inject(topo) {
-      await containerOf(topo, service).restart({ t: 1 });
-      return activeFault(topo, this, async () => undefined);
+      const c = containerOf(topo, service);
+      const before = (await c.inspect()).State.StartedAt;
+      await c.restart({ t: 1 });
+      const { State } = await c.inspect();
+      // A restart is over once it returns: its effect is read here, a new start time and running.
+      const effect: FaultEffect = {
+        confirmed: State.StartedAt !== before && State.Running === true,
+        evidence: [`${service}: started at ${before}, then at ${State.StartedAt} (Running ${State.Running})`],
+      };
+      return activeFault(topo, this, async () => undefined, async () => effect);
     },
   };
 }

@@ -11,16 +11,28 @@ export function culpritOf(r: ScenarioResult): string {
   return r.diagnosis ? (namedCulprit(r) ?? 'none') : '-';
 }
 
+/**
+ * The table's fault-effect cell: `confirmed` when every fault's effect was, `NOT confirmed: <name>`
+ * for the first that was not, `-` when the run injected none (or none could tell).
+ */
+export function faultEffectOf(r: ScenarioResult): string {
+  const measured = r.faults.filter((f) => f.effect);
+  if (measured.length === 0) return '-';
+  const bad = measured.find((f) => !f.effect!.confirmed);
+  return bad ? `NOT confirmed: ${bad.name}` : 'confirmed';
+}
+
 /** The summary table printed at the end of `faultline run`. */
 export function renderSummary(results: ScenarioResult[]): string {
   const rows = [
-    ['scenario', 'variant', 'expected', 'verdict', 'ok', 'health p99', 'errors', 'busy', 'culprit', 'data', 'time'],
+    ['scenario', 'variant', 'expected', 'verdict', 'ok', 'fault effect', 'health p99', 'errors', 'busy', 'culprit', 'data', 'time'],
     ...results.map((r) => [
       r.scenario,
       r.variant,
       r.expected,
       r.verdict,
       r.matched ? 'yes' : 'NO',
+      faultEffectOf(r),
       r.health.p99Ms === null ? '-' : `${r.health.p99Ms} ms`,
       `${r.health.errors}/${r.health.total}`,
       `${r.pool.busy}/${r.pool.size}`,

@@ -2,6 +2,7 @@ import type { History } from '../probes/history';
 import { kindMatches } from '../diagnose/kinds';
 import { summarize } from '../probes/history';
 import type { DataReport } from '../probes/data';
+import type { FaultEffect } from '../faults/fault';
 import { judgeHealthAndData, observedHealth, peakPool } from './judge';
 import type { DiagnosisOutcome, JudgeInput, ScenarioResult, Variant, VariantSpec, Verdict } from './types';
 
@@ -12,6 +13,8 @@ export interface FaultRecord {
   description: string;
   injectedAtMs: number;
   healedAtMs?: number;
+  /** What the fault did while in place, read at its heal (absent for a fault that cannot tell). */
+  effect?: FaultEffect;
 }
 
 /** Everything a run recorded: the facts a result is built from, and nothing derived. */
@@ -44,13 +47,16 @@ export interface ResultSpec {
  */
 export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): ScenarioResult {
   const { history } = record;
-  const verdict: Verdict = record.error
+  // A fault that demonstrably did nothing leaves nothing to judge: the run is an error, not a verdict.
+  const error = record.error?.message ?? ineffectiveFault(record.faults);
+  const verdict: Verdict = error
     ? 'error'
     : (judge ?? judgeHealthAndData)({ history, variant: record.variant, poolSize: record.poolSize, data: record.data });
   const mismatch: string[] = [];
   if (record.error) mismatch.push(`run failed: ${record.error.message}`);
+  else if (error) mismatch.push(error);
   else if (verdict !== spec.expected) mismatch.push(`expected ${spec.expected}, observed ${verdict}`);
-  if (!record.error && spec.recoversWithinMs !== undefined) {
+  if (!error && spec.recoversWithinMs !== undefined) {
     const ms = record.recoveryMs;
     if (ms === undefined || ms > spec.recoversWithinMs) {
       mismatch.push(`pool did not recover within ${spec.recoversWithinMs} ms of the heal${ms !== undefined ? ` (took ${ms} ms)` : ''}`);
@@ -81,6 +87,7 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
       description: f.description,
       injectedAtMs: Math.round(f.injectedAtMs),
       healedAtMs: f.healedAtMs === undefined ? undefined : Math.round(f.healedAtMs),
+      ...(f.effect ? { effect: { confirmed: f.effect.confirmed, evidence: [...f.effect.evidence] } } : {}),
     })),
     runId: record.runId,
     durationMs: Math.round(record.durationMs),
@@ -95,8 +102,16 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
   if (record.diagnosis) result.diagnosis = record.diagnosis.json;
   if (record.data) result.data = record.data;
   if (record.recoveryMs !== undefined) result.recoveryMs = record.recoveryMs;
-  if (record.error) result.error = record.error.message;
+  if (error) result.error = error;
   return result;
+}
+
+/** One line naming the first fault whose effect was not confirmed, and why; undefined when none. */
+export function ineffectiveFault(faults: readonly FaultRecord[]): string | undefined {
+  const f = faults.find((x) => x.effect && !x.effect.confirmed);
+  if (!f) return undefined;
+  const why = f.effect!.evidence[f.effect!.evidence.length - 1] ?? 'no evidence';
+  return `fault ${f.name} did not take hold (${why}): the run proves nothing about it`;
 }
 
 /** The last thing the history saw: the end of the last phase (not "now", which would make the result impure). */

@@ -111,13 +111,18 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
     const entry = { active, name: active.name, layer: active.layer, description: active.description, injectedAtMs: this.history.now() } as FaultRecord & { active: ActiveFault };
     this.faults.push(entry);
     return {
-      ...active,
+      name: active.name,
+      layer: active.layer,
+      description: active.description,
       heal: async () => {
         await active.heal();
         if (entry.healedAtMs === undefined) {
           entry.healedAtMs = this.history.now();
           this.history.event('heal', active.name);
         }
+      },
+      get effect() {
+        return active.effect;
       },
     };
   }
@@ -190,7 +195,8 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
   facts() {
     return {
       history: this.history,
-      faults: this.faults.map(({ active: _active, ...f }) => ({ ...f })),
+      // The effect was read at the heal (dispose heals whatever the scenario left in place).
+      faults: this.faults.map(({ active, ...f }) => ({ ...f, effect: active.effect })),
       notes: [...this.notes],
       diagnosis: this.diagnosis,
       recoveryMs: this.recoveryMs,

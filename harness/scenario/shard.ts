@@ -25,6 +25,7 @@ export const EXPECTED_RUN_MS: Readonly<Record<string, Readonly<Record<Variant, n
   'reset-mid-transfer': { incident: 10_500, fixed: 10_600 },
   'partition-heal': { incident: 24_500, fixed: 16_400 },
   'lost-fin-slow-close': { incident: 17_300, fixed: 16_500 },
+  'partition-reject': { incident: 20_200, fixed: 19_100 },
   'db-failover-half-open': { incident: 20_000, fixed: 19_100 },
   'redis-stall': { incident: 17_800, fixed: 19_900 },
   'api-no-timeout': { incident: 21_700, fixed: 29_900 },

@@ -144,7 +144,15 @@ export interface ScenarioResult {
   health: Pick<LatencySummary, 'p50Ms' | 'p99Ms' | 'errors' | 'total'>;
   pool: { busy: number; size: number };
   phases: PhaseRecord[];
-  faults: Array<{ name: string; layer: string; description: string; injectedAtMs: number; healedAtMs?: number }>;
+  faults: Array<{
+    name: string;
+    layer: string;
+    description: string;
+    injectedAtMs: number;
+    healedAtMs?: number;
+    /** What the fault did while in place (rule counters, toxic and proxy traffic, container state). */
+    effect?: { confirmed: boolean; evidence: string[] };
+  }>;
   diagnosis?: unknown;
   data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
   /** Time from the heal until health answered again, when the scenario measured it. */

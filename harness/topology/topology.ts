@@ -330,7 +330,7 @@ export class Topology {
         .withName(`faultline-${runId}-toxiproxy`)
         .start(),
     );
-    const toxiproxy = new StartedToxiproxy(proxyContainer);
+    const toxiproxy = await StartedToxiproxy.connect(proxyContainer);
     const proxyIp = await inspectIp(docker, proxyContainer.getId(), networkId);
 
     // Proxies first, by network alias (Toxiproxy dials per connection, so a restarted node is

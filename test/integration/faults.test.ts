@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { killNode, pauseNode, restartNode, stopNode } from '../../harness/faults/node';
-import { droppedRst, lostFin, netAdminSidecar, partition, randomLoss, synBlackhole } from '../../harness/faults/packet';
+import { droppedRst, lostFin, partition, randomLoss, repliesLost, synBlackhole } from '../../harness/faults/packet';
+import { netnsSidecar, type Netns } from '../../harness/topology/sidecars';
 import { proxyDown, toxic } from '../../harness/faults/proxy';
 import { httpCall } from '../../harness/probes/http';
 import { Topology, type StartedTopology } from '../../harness/topology/topology';
@@ -33,9 +34,17 @@ async function ping(service: string, timeoutMs = 1500): Promise<boolean> {
   });
 }
 
+/** `iptables -S` of a namespace's NET_ADMIN sidecar, each line prefixed with whose it is. */
+async function rulesIn(ns: Netns): Promise<string> {
+  const sidecar = await netnsSidecar(topo, ns);
+  const who = ns.of === 'service' ? ns.name : ns.of;
+  return (await sidecar.exec(['iptables', '-S'])).stdout.split('\n').map((l) => `${who}: ${l}`).join('\n');
+}
+
+/** The rules of every namespace a packet fault may touch. */
 async function rules(): Promise<string> {
-  const sidecar = await netAdminSidecar(topo);
-  return (await sidecar.exec(['iptables', '-S'])).stdout;
+  const all = await Promise.all([rulesIn({ of: 'web' }), rulesIn({ of: 'toxiproxy' }), rulesIn({ of: 'service', name: 'storage-1' })]);
+  return all.join('\n');
 }
 
 describe('proxy toxics', () => {
@@ -51,6 +60,9 @@ describe('proxy toxics', () => {
     expect(toxics).toEqual([]);
     expect((await profile()).ms).toBeLessThan(700);
     expect(before.status).toBe(200);
+    // Read before the heal: the toxic was there, and the profile read went through its proxy.
+    expect(fault.effect?.confirmed).toBe(true);
+    expect(fault.effect?.evidence.join('\n')).toMatch(/toxic latency-downstream in place on proxy profile .*Toxiproxy 2\.12\.0/);
   });
 
   test('down refuses connections: the fixed code answers 502 at once; heal re-enables the proxy', async () => {
@@ -68,21 +80,58 @@ describe('proxy toxics', () => {
   });
 });
 
-describe('packet faults (iptables in a sidecar sharing the web netns)', () => {
-  test('each installs its commented rules, and heal removes exactly those', async () => {
+describe('packet faults (iptables in sidecars sharing the receiving netns)', () => {
+  test('each installs its commented rules where the packets arrive, and heal removes exactly those', async () => {
+    // Packets to the web: the web's INPUT; packets from the web: Toxiproxy's INPUT (never the
+    // sender's OUTPUT); on the upstream hop, the service's INPUT and Toxiproxy's.
     const cases = [
-      { fault: lostFin('profile'), rule: /--tcp-flags FIN FIN -m comment --comment "?faultline:.*lost-fin\(profile\)/ },
-      { fault: droppedRst('profile'), rule: /--tcp-flags RST RST -m comment --comment "?faultline:.*dropped-rst\(profile\)/ },
-      { fault: synBlackhole('profile'), rule: /-A OUTPUT .*--dport 10000 .*SYN -m comment --comment "?faultline:.*syn-blackhole/ },
-      { fault: randomLoss('storage-1', 0.5), rule: /-m statistic --mode random --probability 0.5.*loss\(storage-1,0.5\)/ },
-      { fault: partition('storage-1'), rule: /--dport 10001 -m comment --comment "?faultline:.*partition\(web,storage-1\)/ },
+      { fault: lostFin('profile'), rules: [/^web: -A INPUT .*--sport 10000 .*--tcp-flags FIN FIN -m comment --comment "?faultline:.*lost-fin\(profile\)/m] },
+      { fault: droppedRst('profile'), rules: [/^web: -A INPUT .*--tcp-flags RST RST -m comment --comment "?faultline:.*dropped-rst\(profile\)/m] },
+      { fault: synBlackhole('profile'), rules: [/^toxiproxy: -A INPUT .*--dport 10000 .*SYN -m comment --comment "?faultline:.*syn-blackhole/m] },
+      { fault: repliesLost('storage-1'), rules: [/^web: -A INPUT .*--sport 10001 -m comment --comment "?faultline:.*replies-lost\(storage-1\).* -j DROP/m] },
+      {
+        fault: randomLoss('storage-1', 0.5),
+        rules: [/^web: -A INPUT .*--sport 10001 -m statistic --mode random --probability 0.5.*loss\(storage-1,0.5\)/m, /^toxiproxy: -A INPUT .*--dport 10001 -m statistic --mode random --probability 0.5/m],
+      },
+      {
+        fault: partition('storage-1'),
+        rules: [/^web: -A INPUT .*--sport 10001 -m comment --comment "?faultline:.*partition\(web,storage-1\).* -j DROP/m, /^toxiproxy: -A INPUT .*--dport 10001 -m comment --comment "?faultline:.*partition\(web,storage-1\).* -j DROP/m],
+      },
+      {
+        fault: partition('storage-1', { behavior: 'reject' }),
+        rules: [/^web: -A INPUT .*--sport 10001 ! --tcp-flags RST RST .*partition\(web,storage-1,reject\).* -j REJECT --reject-with tcp-reset/m, /^toxiproxy: -A INPUT .*--dport 10001 ! --tcp-flags RST RST .* -j REJECT --reject-with tcp-reset/m],
+      },
+      { fault: partition('storage-1', { behavior: 'drop-new' }), rules: [/^toxiproxy: -A INPUT .*--dport 10001 .*SYN -m comment --comment "?faultline:.*partition\(web,storage-1,drop-new\)/m] },
+      {
+        fault: partition('storage-1', { hop: 'upstream' }),
+        rules: [/^storage-1: -A INPUT .*--dport 9000 -m comment --comment "?faultline:.*partition\(toxiproxy,storage-1\).* -j DROP/m, /^toxiproxy: -A INPUT .*--sport 9000 -m comment --comment "?faultline:.*partition\(toxiproxy,storage-1\)/m],
+      },
     ];
-    for (const { fault, rule } of cases) {
+    for (const { fault, rules: expected } of cases) {
       const active = await fault.inject(topo);
-      expect(await rules()).toMatch(rule);
+      const listed = await rules();
+      for (const rule of expected) expect(listed).toMatch(rule);
       await active.heal();
       expect(await rules()).not.toMatch(/faultline:/);
     }
+  });
+
+  test('bad partition behaviour is one line naming the choices', () => {
+    expect(() => partition('storage-1', { behavior: 'bounce' as never })).toThrow(/behavior must be one of drop, reject, drop-new, got "bounce"/);
+  });
+
+  test('a rejecting partition makes the fixed code fail at once (502, connection refused), not time out', async () => {
+    const fault = await partition('profile', { behavior: 'reject' }).inject(topo);
+    try {
+      const r = await profile();
+      expect(r.status).toBe(502);
+      expect(r.ms).toBeLessThan(1000);
+      expect(JSON.parse(r.body).error).toMatch(/Connection refused/);
+    } finally {
+      await fault.heal();
+    }
+    expect(fault.effect).toMatchObject({ confirmed: true });
+    expect((await profile()).status).toBe(200);
   });
 
   test('a SYN blackhole makes the fixed code time out on connect', async () => {
@@ -104,6 +153,7 @@ describe('node faults', () => {
     expect(await ping('storage-1')).toBe(false);
     await fault.heal();
     expect(await ping('storage-1')).toBe(true);
+    expect(fault.effect).toMatchObject({ confirmed: true, evidence: [expect.stringMatching(/State.Status paused, Paused true/)] });
   });
 
   test.each([

@@ -201,7 +201,7 @@ describe('the packed package', () => {
  */
 describe('the incident library (npx faultline run --json)', () => {
   const SCENARIOS = [
-    'lost-fin', 'stalled-write', 'slow-node', 'connect-blackhole', 'reset-mid-transfer', 'partition-heal', 'lost-fin-slow-close',
+    'lost-fin', 'stalled-write', 'slow-node', 'connect-blackhole', 'reset-mid-transfer', 'partition-heal', 'lost-fin-slow-close', 'partition-reject',
     // The modern PHP stack (nginx + PHP-FPM, MariaDB, Redis sessions, an internal API).
     'db-failover-half-open', 'redis-stall', 'api-no-timeout',
   ];

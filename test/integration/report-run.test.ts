@@ -45,6 +45,13 @@ test('a real lost-fin incident run writes a report that draws every request, the
   expect(r.faults.length).toBeGreaterThan(0);
   expect(drawn.faultWindows).toBe(r.faults.length);
   expect(drawn.faultLabels).toEqual(r.faults.map((f) => `fault: ${f.name}`));
+  // Each fault's proof of effect, as the result has it.
+  const listed = await opened.page.$$eval('section.faults > ul > li', (els) => els.map((e) => e.textContent ?? ''));
+  expect(listed).toHaveLength(r.faults.length);
+  expect(r.faults[0].effect?.confirmed).toBe(true);
+  expect(listed[0]).toContain(`${r.faults[0].name} `);
+  expect(listed[0]).toContain('Effect: confirmed');
+  expect(listed[0]).toContain(r.faults[0].effect!.evidence[0]);
   expect(drawn.diagnosisRules).toBe(1);
   expect(drawn.chainRoles).toEqual(['waiters', 'lock', 'holder', 'syscall', 'socket', 'service']);
   expect(drawn.chainService).toBe('profile');

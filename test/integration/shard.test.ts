@@ -18,7 +18,7 @@ describe('faultline run --shard', () => {
   test('--shard 1/3, 2/3, 3/3 together are the library, each run once, balanced', async () => {
     const listed = JSON.parse((await runCli(['list', '--json'])).stdout).scenarios as Array<{ name: string; variants: Record<string, unknown> }>;
     const library = listed.flatMap((s) => Object.keys(s.variants).map((v) => `${s.name}/${v}`)).sort();
-    expect(library).toHaveLength(20); // 10 scenarios x 2 variants
+    expect(library).toHaveLength(22); // 11 scenarios x 2 variants
     const shards = await Promise.all(['1/3', '2/3', '3/3'].map(listShard));
     const all = shards.flat().map((r) => `${r.scenario}/${r.variant}`);
     expect([...all].sort()).toEqual(library);

@@ -29,7 +29,9 @@ describe('runView', () => {
 
   test('fault windows, phases and the diagnosis moment come from the result', () => {
     const v = runView(lostFin);
-    expect(v.faults).toEqual(lostFin.faults.map((f) => ({ name: f.name, from: f.injectedAtMs / 1000, to: f.healedAtMs! / 1000 })));
+    expect(v.faults).toEqual(lostFin.faults.map((f) => expect.objectContaining({ name: f.name, from: f.injectedAtMs / 1000, to: f.healedAtMs! / 1000, description: f.description })));
+    // The recorded fixture predates proof of effect: a fault that cannot tell is shown as such.
+    expect(v.faults[0].effect).toBe('not measured');
     expect(v.phases.map((p) => p.name)).toEqual(lostFin.phases.map((p) => p.name));
     const note = lostFin.timeline!.events.find((e) => e.kind === 'note' && e.name === 'diagnosis')!;
     expect(v.diagnosisAt).toBe(note.t / 1000);

@@ -20,7 +20,7 @@ function randomRuns(seed: number, n: number): Array<ShardRun & { ms: number }> {
 
 describe('shardRuns', () => {
   test('every bundled run has a measured duration', () => {
-    expect(library).toHaveLength(20); // 10 scenarios x 2 variants
+    expect(library).toHaveLength(22); // 11 scenarios x 2 variants
     for (const r of library) expect(EXPECTED_RUN_MS[r.scenario]?.[r.variant]).toBeGreaterThan(0);
     expect(expectedRunMs({ scenario: 'my-own', variant: 'fixed' })).toBe(DEFAULT_RUN_MS);
   });

@@ -24,6 +24,14 @@ export interface Window {
   to: number;
 }
 
+/** A fault as the run page lists it: what it was meant to do, and what it was seen to do. */
+export interface FaultView extends Window {
+  description: string;
+  /** 'confirmed', 'NOT confirmed', or 'not measured' (a fault that cannot tell). */
+  effect: string;
+  evidence: string[];
+}
+
 export interface RunView {
   id: string;
   title: string;
@@ -46,7 +54,7 @@ export interface RunView {
   p99WindowMs: number;
   pool: Array<{ t: number; busy: number; size: number }>;
   phases: Window[];
-  faults: Window[];
+  faults: FaultView[];
   /** When the diagnoser ran (its note event). */
   diagnosisAt?: number;
   /** From the heal to the first health answer after it. */
@@ -151,11 +159,23 @@ export function runView(r: ScenarioResult): RunView {
     p99WindowMs: P99_WINDOW_MS,
     pool: timeline.pool.map((p) => ({ t: seconds(p.t), busy: p.busy, size: p.size })),
     phases: r.phases.map((p) => ({ name: p.name, from: seconds(p.startMs), to: seconds(p.endMs) })),
-    faults: r.faults.map((f) => ({ name: f.name, from: seconds(f.injectedAtMs), to: seconds(f.healedAtMs ?? end) })),
+    faults: r.faults.map((f) => ({
+      name: f.name,
+      from: seconds(f.injectedAtMs),
+      to: seconds(f.healedAtMs ?? end),
+      description: f.description,
+      effect: effectLabel(f.effect),
+      evidence: f.effect?.evidence ?? [],
+    })),
     ...(diagnosisEvent ? { diagnosisAt: seconds(diagnosisEvent.t) } : {}),
     ...(recoveryOf(r) ? { recovery: recoveryOf(r) } : {}),
     ...(diagnosis ? { chain: chainView(diagnosis), diagnosisText: renderText(diagnosis) } : {}),
     notes: timeline.events.filter((e) => e.kind === 'note').map((e) => ({ t: seconds(e.t), name: e.name, detail: e.detail })),
     ...(r.error ? { error: r.error } : {}),
   };
+}
+
+/** The one word a report shows for a fault's proof of effect. */
+export function effectLabel(effect: ScenarioResult['faults'][number]['effect']): string {
+  return effect === undefined ? 'not measured' : effect.confirmed ? 'confirmed' : 'NOT confirmed';
 }

@@ -32,6 +32,28 @@ export function renderRunPage(root: HTMLElement, v: RunView): void {
   );
   if (v.error) root.append(el('p', { class: 'bad' }, `run failed: ${v.error}`));
   if (v.mismatch.length) root.append(el('ul', { class: 'mismatch' }, ...v.mismatch.map((m) => el('li', {}, m))));
+  if (v.faults.length) {
+    root.append(
+      el(
+        'section',
+        { class: 'faults' },
+        el('h2', {}, 'Faults'),
+        el(
+          'ul',
+          {},
+          ...v.faults.map((f) =>
+            el(
+              'li',
+              { class: f.effect === 'NOT confirmed' ? 'bad' : '' },
+              el('strong', {}, f.name),
+              ` ${f.from}–${f.to} s: ${f.description}. Effect: ${f.effect}`,
+              ...(f.evidence.length ? [el('ul', { class: 'evidence' }, ...f.evidence.map((e) => el('li', {}, e)))] : []),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
   const latency = latencyChart(v);
   root.append(
     el('section', { class: 'chart latency' }, el('h2', {}, 'Every request'), overlayLegend(v, latency.legends), latency.chart),

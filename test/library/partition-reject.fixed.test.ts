@@ -1,0 +1,3 @@
+import { assertLibraryRun } from './library';
+
+assertLibraryRun('partition-reject', 'fixed');
