@@ -16,11 +16,13 @@ import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings } 
 import { isDenied } from './procfs';
 import { WaitGraph } from './wait-graph';
 import { inferConvoys } from './convoy';
+import { classifyDiskWait, diskWaitChains } from './disk-wait';
 import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
 export { fmtMs } from './prose';
 export { endpointText, serviceFor } from './services';
+import { addServiceGuess } from './services';
 
 export interface AnalyzeOptions {
   registry?: ServiceRegistry;
@@ -63,7 +65,11 @@ class Analysis {
   run(): Diagnosis {
     const lockChains = this.lockChains();
     const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
-    const chains = [...lockChains, ...convoys.chains, ...this.upstreamChains(convoys.used)];
+    // --- diag-rules: rules beyond pre-forked pools, each in its own file ---
+    const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
+    const ruled = new Set([...convoys.used, ...disk.used]);
+    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...this.upstreamChains(ruled)];
+    // --- end diag-rules ---
     chains.sort(
       (a, b) =>
         Number(b.culprit) - Number(a.culprit) ||
@@ -71,6 +77,9 @@ class Analysis {
         severity(a.kind) - severity(b.kind) ||
         a.root - b.root,
     );
+    // --- diag-rules: well-known ports as guesses (services.ts) ---
+    for (const chain of chains) addServiceGuess(chain.resource, chain.evidence);
+    // --- end diag-rules ---
     const top = chains.find((c) => c.culprit);
     const culprit = top ? this.culpritReport(top) : null;
     return {
@@ -98,7 +107,8 @@ class Analysis {
         chains.push(this.cycleChain(group.root, group.cycle, waiters, links));
         continue;
       }
-      const c = this.classifier.classify(group.root, true);
+      // diag-rules: a holder stuck in D state is a disk-wait (disk-wait.ts).
+      const c = classifyDiskWait(this.collected, group.root, true, this.spanMs) ?? this.classifier.classify(group.root, true);
       chains.push({
         root: group.root,
         kind: c.kind,

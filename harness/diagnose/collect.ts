@@ -32,6 +32,7 @@ import {
 } from './parse';
 import { isDenied, isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
 import { addUnreadable, decodeWait } from './waits';
+import { readDiskPath } from './disk-wait';
 import { isIdleWait, isListeningTarget } from './worker';
 
 export interface CollectOptions {
@@ -167,6 +168,10 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       }
     }
     sample.wait = decodeWait(snap, snap.arch, sample, syscall, sample, 'syscall');
+    // --- diag-rules: the path a D-state process opens (disk-wait.ts) ---
+    const diskPath = readDiskPath(snap, sample.pid, sample.state, sample.syscallName, syscall);
+    if (diskPath !== undefined) sample.diskPath = diskPath;
+    // --- end diag-rules ---
     if (threads) {
       // The main thread's syscall, wchan, ctxt switches and sched are the /proc/PID ones (already
       // decoded above); only its state and own CPU time come from task/PID/stat.

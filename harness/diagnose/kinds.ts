@@ -25,6 +25,12 @@ export const KINDS = {
     culprit: true,
     meaning: 'the peer answers, slowly: bytes trickle, per-operation timeouts never fire, and workers pile up behind it',
   },
+  'disk-wait': {
+    severity: 6.5,
+    culprit: true,
+    meaning:
+      'the process sleeps uninterruptibly (D state) inside the kernel on a device or filesystem request that does not complete (disk, NFS, FUSE: see wchan); no userspace timeout ends it',
+  },
   unknown: { severity: 7, culprit: true, meaning: 'the holder waits on something faultline cannot classify (see evidence)' },
   idle: { severity: 8, culprit: false, meaning: 'idle workers waiting for connections' },
 } as const satisfies Record<string, { severity: number; culprit: boolean; meaning: string }>;

@@ -101,6 +101,8 @@ export interface ProcessSample extends TaskFacts {
   threadComm?: string;
   /** Every thread read (multi-threaded processes examined in full), the main thread first. */
   tasks?: ThreadSample[];
+  /** In D state in open/openat: the path it opens, from its memory (disk-wait.ts). */
+  diskPath?: string;
 }
 
 export interface Sample {
@@ -139,6 +141,11 @@ export interface ResourceReport {
   rxQueue?: number;
   timer?: string;
   service?: string;
+  /**
+   * What the remote port usually is (`postgres` for 5432), when no service name is known: a guess
+   * from WELL_KNOWN_PORTS in services.ts, printed as "5432, probably postgres", never as a name.
+   */
+  serviceGuess?: string;
 }
 
 export interface LockReport {

@@ -2,14 +2,21 @@
 import { fmtMs } from './analyze';
 import { KIND_MEANING } from './kinds';
 import type { ChainReport, Diagnosis, ResourceReport } from './model';
+import { guessText } from './services';
 
 export { KIND_MEANING };
 
 
+/** `5432, probably postgres` (see services.ts: a port is a guess, never a name). */
+function guessOf(r: ResourceReport): string {
+  const port = Number(/:([0-9]+)$/.exec(r.remote ?? '')?.[1]);
+  return guessText(port, r.serviceGuess as string);
+}
+
 function resourceText(r: ResourceReport): string {
   switch (r.type) {
     case 'tcp': {
-      const svc = r.service ? ` [service ${r.service}]` : '';
+      const svc = r.service ? ` [service ${r.service}]` : r.serviceGuess ? ` [${guessOf(r)}]` : '';
       return `fd ${r.fd}: TCP ${r.local} -> ${r.remote}${svc} ${r.state}, tx_queue ${r.txQueue}, rx_queue ${r.rxQueue}, timer ${r.timer}`;
     }
     case 'cpu':
@@ -57,7 +64,8 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
   lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}${threadNote(chain.root, chain.tid)}`);
   lines.push(`${indent}on        ${resourceText(chain.resource)}`);
   if (chain.resource.service || chain.resource.remote) {
-    lines.push(`${indent}upstream  ${chain.resource.service ? `${chain.resource.service} (${chain.resource.remote})` : chain.resource.remote}`);
+    const r = chain.resource;
+    lines.push(`${indent}upstream  ${r.service ? `${r.service} (${r.remote})` : r.serviceGuess ? `${r.remote} (${guessOf(r)})` : (r.remote ?? r.path)}`);
   }
   lines.push(`${indent}kind      ${chain.kind}: ${KIND_MEANING[chain.kind]}`);
   return lines;
@@ -73,7 +81,7 @@ export function renderText(d: Diagnosis): string {
   out.push(header);
   if (d.culprit) {
     const c = d.culprit;
-    const upstream = c.resource.service ?? c.resource.remote;
+    const upstream = c.resource.service ?? (c.resource.serviceGuess ? `${c.resource.remote} (${guessOf(c.resource)})` : (c.resource.remote ?? c.resource.path));
     out.push(
       `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
     );

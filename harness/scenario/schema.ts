@@ -12,7 +12,7 @@ import { VARIANTS, type Scenario, type Variant, type Verdict } from './types';
 /** Verdicts a variant may expect ('error' is what a run that could not run gets, never an expectation). */
 export const EXPECTABLE_VERDICTS = ['hung', 'responsive', 'degraded', 'data-misreported', 'data-lost'] as const;
 /** Culprit kinds the diagnoser names (harness/diagnose/model.ts). */
-export const CULPRIT_KINDS = ['half-open-read', 'stalled-write', 'slow-peer', 'connect-stall', 'busy-loop', 'slow-holder', 'lock-cycle', 'unknown'] as const;
+export const CULPRIT_KINDS = ['half-open-read', 'stalled-write', 'slow-peer', 'connect-stall', 'busy-loop', 'slow-holder', 'lock-cycle', 'disk-wait', 'unknown'] as const;
 
 // The lists above restate two type unions: these fail to compile when either side changes alone.
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

