@@ -64,7 +64,7 @@ export const dbFailoverHalfOpenScenario: Scenario = {
   summary: "MariaDB's replies stop reaching the web mid-query (as after a failover: FIN and RST lost too); alice reloads",
   shows: 'a PHP-FPM worker reads the mariadb socket forever holding the Redis session lock; the reloads poll for that lock until the pool is full',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'half-open-read' } },
+    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'silent-peer' } },
     fixed: { expected: 'responsive' },
   },
   workers: FPM_WORKERS,
@@ -84,7 +84,7 @@ export const redisStallScenario: Scenario = {
   summary: 'Redis freezes (docker pause) while alice reloads a page whose session lives in Redis',
   shows: 'every PHP-FPM worker blocked on the frozen session store (phpredis with no read timeout); no kernel lock, no CPU',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'redis', kind: 'half-open-read' } },
+    incident: { expected: 'hung', culprit: { service: 'redis', kind: 'silent-peer' } },
     fixed: { expected: 'responsive' },
   },
   workers: FPM_WORKERS,

@@ -107,7 +107,7 @@ export const lostFinScenario: Scenario = {
   name: 'lost-fin',
   summary: "profile backend's FIN lost (iptables in the web's netns) while a worker reads; the user reloads",
   shows: 'incident 1: every worker blocked on a PHP session lock held by a worker reading a half-open socket',
-  variants: profileVariants('half-open-read'),
+  variants: profileVariants('silent-peer'),
   knobs: PROFILE_KNOBS,
   // A lost FIN holds the read for ever (keepalive aside: see the README).
   queueModel: profileQueueModel(() => Infinity, ['read']),
@@ -124,7 +124,7 @@ export const lostFinSlowCloseScenario: Scenario = {
   name: 'lost-fin-slow-close',
   summary: 'proxy-level approximation of lost-fin: Toxiproxy slow_close delays the FIN by 60 s',
   shows: 'incident 1 without iptables: a delayed FIN (Toxiproxy slow_close) instead of a lost one',
-  variants: profileVariants('half-open-read'),
+  variants: profileVariants('silent-peer'),
   knobs: [
     ...PROFILE_KNOBS,
     {

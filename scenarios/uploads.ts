@@ -74,7 +74,7 @@ export const stalledWriteScenario: Scenario = {
   checksData: true,
   knobs: [WORKERS_KNOB],
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'stalled-write' } },
+    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'peer-not-reading' } },
     fixed: { expected: 'responsive' },
   },
   run: (ctx) => sessionUploadsUnderFault(ctx, pauseNode('storage-1'), { firstBytes: 24 * MiB, observeMs: 11_000, retryEveryMs: 700, diagnoseAtMs: 8000 }),

@@ -19,7 +19,7 @@ export const pythonPoolLostFin: Scenario = {
   summary: "a user's pre-forked Python pool: profile backend's FIN lost while a worker reads; the user reloads",
   shows: 'incident 1 in an app that is not the bundled one: every Python worker blocked on a session flock held by a worker in recv() on a half-open socket',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read' } },
+    incident: { expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer' } },
     fixed: { expected: 'responsive' },
   },
   // Pool occupancy counts the master's python3 children; the diagnoser starts from app.py's processes.

@@ -14,7 +14,7 @@ export const quotesLostFin: Scenario = {
   summary: "your own `quotes` service's FIN lost while a worker reads it; the user reloads",
   shows: 'withService: any container behind a named proxy, with the whole fault catalogue and the diagnoser on top',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'quotes', kind: 'half-open-read' } },
+    incident: { expected: 'hung', culprit: { service: 'quotes', kind: 'silent-peer' } },
     fixed: { expected: 'responsive' },
   },
   topology: (t) =>

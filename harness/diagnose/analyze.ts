@@ -10,7 +10,7 @@
  * /proc/PID/syscall when the samples are collected (waits.ts).
  */
 import { Classifier, type Classification } from './classify';
-import { canBeCulprit, severity } from './kinds';
+import { canBeCulprit, isUpstreamKind, severity } from './kinds';
 import type { ChainLink, ChainReport, Collected, CulpritReport, Diagnosis, ProcessReport, ProcessRole, ServiceRegistry } from './model';
 import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings } from './prose';
 import { isDenied } from './procfs';
@@ -153,7 +153,7 @@ class Analysis {
       if (inChains.has(pid) || isEventLoopWait(p.wait, p.fds)) continue;
       const c = this.classifier.classify(pid, false);
       if (!c.upstream || !c.persistent) continue;
-      if (!['half-open-read', 'stalled-write', 'connect-stall', 'slow-peer'].includes(c.kind)) continue;
+      if (!isUpstreamKind(c.kind)) continue;
       // A silent wait that times out by itself soon is a bounded wait, not a hang (the fixed
       // code's per-read timeouts look like this). A trickle is different: each chunk restarts
       // the timeout, so slow-peer counts whatever the timeout.
@@ -166,7 +166,7 @@ class Analysis {
     for (const [upstream, list] of byUpstream) {
       list.sort((a, b) => a.pid - b.pid);
       // An upstream that moves bytes for any of its workers is alive: slow, not dead. Workers that
-      // happened not to wake between two samples do not make it a stalled or half-open peer.
+      // happened not to wake between two samples do not make it an unreachable or silent peer.
       // Otherwise the upstream's signature is the worst one among the workers stuck on it.
       const moving = list.find((x) => x.c.kind === 'slow-peer');
       const head = moving ?? (list[0] as { pid: number; c: Classification });

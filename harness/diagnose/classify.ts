@@ -230,19 +230,32 @@ export class Classifier {
       if (this.multi && moved) {
         return result('slow-peer', `the peer is alive but slow: data trickles, so per-operation timeouts never fire`);
       }
+      const timer = TCP_TIMERS[tcp.timer] ?? String(tcp.timer);
+      const timeoutText =
+        w.timeoutMs !== undefined && w.timeoutMs >= 0 ? `; the wait times out after ${w.timeoutMs} ms` : w.timeoutMs === -1 ? '; the wait has no timeout' : '';
+      if (tcp.timer === 4) {
+        return result(
+          'peer-not-reading',
+          `zero-window probes (timer ${timer}): the peer's kernel acknowledges but its receive window is closed, so its process does not read; tx_queue ${tcp.txQueue} is not draining${timeoutText}`,
+        );
+      }
+      if (tcp.timer === 1 || tcp.retransmits > 0) {
+        return result(
+          'unreachable-peer',
+          `our bytes are not acknowledged (tx_queue ${tcp.txQueue}, timer ${timer}${tcp.retransmits ? `, ${tcp.retransmits} retransmits` : ''}): the peer does not answer at the TCP level (down, or the path drops packets)${timeoutText}`,
+        );
+      }
       if (primary.t.direction === 'write' || tcp.txQueue > 0) {
         return result(
-          'stalled-write',
-          `the send queue is not draining (tx_queue ${tcp.txQueue}${tcp.timer === 4 ? ', zero-window probes: the peer does not read' : tcp.timer === 1 ? ', retransmitting: the peer may be gone' : ''})`,
+          'peer-not-reading',
+          `the send queue is not draining (tx_queue ${tcp.txQueue}, timer ${timer}: no retransmits shown), so the peer does not take our bytes${timeoutText}`,
         );
       }
       return result(
-        'half-open-read',
+        'silent-peer',
         tcp.state === 'ESTABLISHED'
-          ? `the connection looks ESTABLISHED with nothing in flight and no timer: the peer is gone or silent (lost FIN/RST)${
-              w.timeoutMs !== undefined && w.timeoutMs >= 0 ? `; the wait times out after ${w.timeoutMs} ms` : ', and the read has no timeout'
-            }`
-          : `the read waits on a ${tcp.state} connection that will deliver nothing`,
+          ? `the connection is ESTABLISHED with nothing of ours in flight (tx_queue 0) and nothing arriving (rx_queue ${tcp.rxQueue}), timer ${timer}: the peer is silent. Consistent with a lost FIN/RST, a frozen peer, or a peer busy elsewhere; the socket alone cannot tell them apart${timeoutText}`
+          : `the read waits on a ${tcp.state} connection that will deliver nothing${timeoutText}`,
       );
     }
 

@@ -14,18 +14,13 @@
  * that same service. The evidence says so, and the link carries `inferred`.
  */
 import type { Classification, Classifier } from './classify';
+import { isUpstreamKind } from './kinds';
 import type { ChainLink, ChainReport, Collected, ProcessSample, ServiceRegistry } from './model';
 import type { Endpoint } from './parse';
 import { fmtMs } from './prose';
 import { endpointText, serviceFor } from './services';
 import { isEventLoopWait, isIdle } from './worker';
 
-/**
- * The kinds a convoy's holder may show (a holder that sleeps or spins is a lock chain's). A
- * slow peer counts: a worker reading a trickle holds the lock as long as a stuck one, since each
- * chunk restarts its per-operation timeout (curl without CURLOPT_TIMEOUT, a PHP stream).
- */
-const HOLDER_KINDS = new Set(['half-open-read', 'stalled-write', 'connect-stall', 'slow-peer']);
 /** Ports of well-known lock-keeping services, for naming the inferred lock when the registry cannot. */
 const REDIS_PORTS = new Set([6379]);
 
@@ -67,7 +62,10 @@ export function inferConvoys(
   for (const p of last.processes.values()) {
     if (exclude.has(p.pid) || isIdle(p) || isEventLoopWait(p.wait, p.fds)) continue;
     const c = classifier.classify(p.pid, false);
-    if (c.persistent && c.upstream && HOLDER_KINDS.has(c.kind)) {
+    // A convoy's holder waits on an upstream (a holder that sleeps or spins is a lock chain's). A
+    // slow peer counts: a worker reading a trickle holds the lock as long as a stuck one, since
+    // each chunk restarts its per-operation timeout (curl without CURLOPT_TIMEOUT, a PHP stream).
+    if (c.persistent && c.upstream && isUpstreamKind(c.kind)) {
       holders.push({ p, c });
       continue;
     }

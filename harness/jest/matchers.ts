@@ -1,3 +1,4 @@
+import { kindMatches } from '../diagnose/kinds';
 import type { ScenarioResult } from '../scenario/types';
 
 /**
@@ -6,7 +7,7 @@ import type { ScenarioResult } from '../scenario/types';
  *   import { faultlineMatchers } from 'faultline/harness/jest/matchers';
  *   expect.extend(faultlineMatchers);
  *   expect(result).toStayResponsive({ p99Ms: 1000, errorRate: 0 });
- *   expect(result).toNameCulprit({ service: 'profile', kind: 'half-open-read' });
+ *   expect(result).toNameCulprit({ service: 'profile', kind: 'silent-peer' });
  *   expect(result).toLoseNoData();
  *
  * Plain functions over plain data: no jest import here, so the harness stays usable without it.
@@ -37,12 +38,15 @@ export const faultlineMatchers = {
     };
   },
 
-  /** The diagnosis named this culprit (kind and upstream service). */
+  /**
+   * The diagnosis named this culprit (kind and upstream service). An old kind name matches what it
+   * became (`half-open-read`: silent-peer; `stalled-write`: unreachable-peer or peer-not-reading).
+   */
   toNameCulprit(received: ScenarioResult, expected: { service?: string; kind?: string }): MatcherResult {
     const culprit = (received.diagnosis as { culprit?: Culprit } | undefined)?.culprit;
     const pass =
       !!culprit &&
-      (expected.kind === undefined || culprit.kind === expected.kind) &&
+      (expected.kind === undefined || (culprit.kind !== undefined && kindMatches(expected.kind, culprit.kind))) &&
       (expected.service === undefined || culprit.resource?.service === expected.service);
     const named = culprit ? `${culprit.kind} on ${culprit.resource?.service ?? 'an unnamed endpoint'} (pid ${culprit.pid})` : received.diagnosis ? 'no culprit' : 'no diagnosis (the pool was not diagnosed)';
     return {

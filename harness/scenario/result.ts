@@ -1,4 +1,5 @@
 import type { History } from '../probes/history';
+import { kindMatches } from '../diagnose/kinds';
 import { summarize } from '../probes/history';
 import type { DataReport } from '../probes/data';
 import { judgeHealthAndData, observedHealth, peakPool } from './judge';
@@ -59,7 +60,7 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
     const named = record.diagnosis?.culprit;
     if (!record.diagnoserConfigured) mismatch.push('no diagnoser configured to name the culprit');
     else if (!named) mismatch.push(`diagnosis named no culprit (expected ${spec.culprit.kind} on ${spec.culprit.service})`);
-    else if (named.kind !== spec.culprit.kind || named.service !== spec.culprit.service) {
+    else if (!kindMatches(spec.culprit.kind, named.kind) || named.service !== spec.culprit.service) {
       mismatch.push(`diagnosis named ${named.kind} on ${named.service ?? 'unknown service'}, expected ${spec.culprit.kind} on ${spec.culprit.service}`);
     }
   }

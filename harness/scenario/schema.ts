@@ -5,21 +5,26 @@
  * `npm run schema`; a unit test keeps the two equal).
  */
 import { z } from 'zod';
-import type { CulpritKind } from '../diagnose/model';
+import { CULPRIT_KIND_NAMES, EXPECTED_KIND_NAMES, KIND_ALIASES, isUpstreamKind, type ExpectedKind } from '../diagnose/kinds';
 import { UsageError } from '../errors';
 import { VARIANTS, type Scenario, type Variant, type Verdict } from './types';
 
 /** Verdicts a variant may expect ('error' is what a run that could not run gets, never an expectation). */
 export const EXPECTABLE_VERDICTS = ['hung', 'responsive', 'degraded', 'data-misreported', 'data-lost'] as const;
-/** Culprit kinds the diagnoser names (harness/diagnose/model.ts). */
-export const CULPRIT_KINDS = ['half-open-read', 'stalled-write', 'slow-peer', 'connect-stall', 'busy-loop', 'slow-holder', 'lock-cycle', 'disk-wait', 'unknown'] as const;
+/**
+ * Kinds a variant may expect of its culprit: the diagnoser's culprit kinds (harness/diagnose/kinds.ts,
+ * the one table) and the old names it still accepts as aliases.
+ */
+export const CULPRIT_KINDS = EXPECTED_KIND_NAMES as [ExpectedKind, ...ExpectedKind[]];
+const UPSTREAM_KINDS = CULPRIT_KIND_NAMES.filter(isUpstreamKind);
+const ALIAS_TEXT = Object.entries(KIND_ALIASES)
+  .map(([old, now]) => `${old} = ${now.join(' or ')}`)
+  .join('; ');
 
-// The lists above restate two type unions: these fail to compile when either side changes alone.
+// The list above restates a type union: this fails to compile when either side changes alone.
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const verdictsMatch: Exactly<(typeof EXPECTABLE_VERDICTS)[number], Exclude<Verdict, 'error'>> = true;
-const kindsMatch: Exactly<(typeof CULPRIT_KINDS)[number], CulpritKind> = true;
 void verdictsMatch;
-void kindsMatch;
 
 /**
  * Scenario names become part of container names, JUnit test names and report files: lower-case,
@@ -39,7 +44,9 @@ const fn = (what: string) =>
 const culpritSchema = z
   .strictObject({
     service: z.string({ error: 'must be a service name such as "profile"' }).regex(SERVICE_NAME, { error: 'must be a service name: lower-case letters, digits and "-", like "profile" or "storage-1"' }),
-    kind: z.enum(CULPRIT_KINDS, { error: `must be one of ${CULPRIT_KINDS.join(', ')}` }),
+    kind: z.enum(CULPRIT_KINDS, { error: `must be one of ${CULPRIT_KINDS.join(', ')}` }).meta({
+      description: `The kind of wait. Waits on an upstream (the service is the peer): ${UPSTREAM_KINDS.join(', ')}. Old names still accepted: ${ALIAS_TEXT}.`,
+    }),
   })
   .meta({ description: 'The culprit the diagnoser must name: the upstream service and the kind of wait.' });
 

@@ -29,7 +29,10 @@ export interface PhaseRecord {
   endMs: number;
 }
 
-/** A culprit the diagnoser is expected to name (service and kind). */
+/**
+ * A culprit the diagnoser is expected to name (service and kind). The kind is one of the
+ * diagnoser's culprit kinds or an old name for one (harness/diagnose/kinds.ts, KIND_ALIASES).
+ */
 export interface ExpectedCulprit {
   service: string;
   kind: string;

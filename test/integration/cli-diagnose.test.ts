@@ -57,14 +57,14 @@ test('diagnose --pid N --json: the documented JSON, the holder named, exit 1 (cu
   expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
   const json = JSON.parse(run.stdout) as Record<string, any>;
   expect(json.verdict).toBe('stuck');
-  expect(json.culprit).toMatchObject({ pid: holder, kind: 'half-open-read', resource: { type: 'tcp' } });
+  expect(json.culprit).toMatchObject({ pid: holder, kind: 'silent-peer', resource: { type: 'tcp' } });
   expect(json.culprit.waiters).toEqual(expect.arrayContaining(waiters));
 });
 
 test('diagnose --match REGEX: the text report names the holder, exit 1', async () => {
   const run = await runCli(['diagnose', '--match', dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), '--samples', '2', '--interval', '100']);
   expect(run.code).toBe(1);
-  expect(run.stdout).toContain(`STUCK: half-open-read — pid ${holder}`);
+  expect(run.stdout).toContain(`STUCK: silent-peer — pid ${holder}`);
 });
 
 test('diagnose --pid of a process that waits on nothing: healthy, exit 0', async () => {

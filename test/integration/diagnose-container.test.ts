@@ -72,7 +72,7 @@ describe('diagnose inside a container through a sidecar', () => {
     const d = await diagnose({ reader, samples: 2, intervalMs: 200, registry });
     expect(d.verdict).toBe('stuck');
     expect(d.culprit?.pid).toBe(holderPid);
-    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.kind).toBe('silent-peer');
     expect(d.culprit?.waiters).toHaveLength(5);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', service: 'session-store' });
     expect(d.culprit?.holds[0]?.path).toBe('/tmp/sess_abc');
@@ -142,7 +142,7 @@ describe('diagnose a multi-threaded holder inside a container', () => {
     const registry = { services: [{ name: 'profile', addresses: [{ host: '127.0.0.1', port: peerPort }] }] };
     const d = await diagnose({ reader, samples: 2, intervalMs: 200, registry });
     expect(d.verdict).toBe('stuck');
-    expect(d.culprit).toMatchObject({ pid, tid, kind: 'half-open-read' });
+    expect(d.culprit).toMatchObject({ pid, tid, kind: 'silent-peer' });
     expect(d.culprit?.waiters).toHaveLength(3);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', service: 'profile' });

@@ -187,7 +187,7 @@ describe('PHP + phpredis session locking + mysqlnd, live', () => {
     const d = await diagnose({ pids: [holderPid, ...waiterPids], registry, intervalMs: 300 });
     const text = describeText(d);
     expect(d.verdict).toBe('stuck');
-    expect(d.culprit).toMatchObject({ pid: holderPid, kind: 'half-open-read', resource: { type: 'tcp', service: 'mariadb' } });
+    expect(d.culprit).toMatchObject({ pid: holderPid, kind: 'silent-peer', resource: { type: 'tcp', service: 'mariadb' } });
     expect([...(d.culprit?.waiters ?? [])].sort((a, b) => a - b)).toEqual(waiterPids);
     const chain = d.chains.find((c) => c.root === holderPid);
     expect(chain?.links[0]).toMatchObject({ lock: { type: 'redis-session-lock', access: 'polled', file: 'redis' }, holder: holderPid });
@@ -209,7 +209,7 @@ describe('PHP + phpredis session locking + mysqlnd, live', () => {
       const registry: ServiceRegistry = { services: [{ name: 'redis', addresses: [{ host: '127.0.0.1', port: redis.port }] }] };
       const d = await diagnose({ pids, registry, intervalMs: 300 });
       expect(d.verdict).toBe('stuck');
-      expect(d.culprit?.kind).toBe('half-open-read');
+      expect(d.culprit?.kind).toBe('silent-peer');
       expect(d.culprit?.resource.service).toBe('redis');
       expect([d.culprit?.pid, ...(d.culprit?.waiters ?? [])].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(pids);
       expect(d.culprit?.evidence.join('\n')).toContain(`3 workers wait on the same upstream redis (127.0.0.1:${redis.port})`);

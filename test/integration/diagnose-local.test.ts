@@ -175,7 +175,7 @@ const localExec = {
 };
 
 describe('diagnose on live local processes', () => {
-  test('multi-threaded holder: the main thread joins (futex) a worker thread that holds the flock and reads a silent peer: half-open-read, thread named', async () => {
+  test('multi-threaded holder: the main thread joins (futex) a worker thread that holds the flock and reads a silent peer: silent-peer, thread named', async () => {
     const { holder, tid, port, waiters, lockFile } = await threadedConvoy('thread-recv', 3, ['recvfrom']);
     expect(tid).not.toBe(holder.pid);
     const d = await diagnose({
@@ -184,7 +184,7 @@ describe('diagnose on live local processes', () => {
       intervalMs: 200,
       registry: { services: [{ name: 'storage', addresses: [{ host: '127.0.0.1', port: port as number }] }] },
     });
-    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expectCulprit(d, 'silent-peer', holder.pid, waiters);
     expect(d.culprit?.tid).toBe(tid);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, service: 'storage', remote: `127.0.0.1:${port}` });
@@ -197,7 +197,7 @@ describe('diagnose on live local processes', () => {
     // The container reader's one-exec collector script gathers task/ too (run here through the
     // local sh: the same script a sidecar runs, no container involved).
     const viaScript = await diagnose({ reader: new ContainerProcReader(localExec, { name: 'local', sidecar: false }), pids: waiters, samples: 2, intervalMs: 100 });
-    expectCulprit(viaScript, 'half-open-read', holder.pid, waiters);
+    expectCulprit(viaScript, 'silent-peer', holder.pid, waiters);
     expect(viaScript.culprit?.tid).toBe(tid);
     expect(viaScript.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', remote: `127.0.0.1:${port}` });
   });
@@ -210,7 +210,7 @@ describe('diagnose on live local processes', () => {
     expect(d.culprit?.resource.type).toBe('cpu');
   });
 
-  test('flock convoy behind a holder reading from a silent peer (recvfrom): half-open-read, service named', async () => {
+  test('flock convoy behind a holder reading from a silent peer (recvfrom): silent-peer, service named', async () => {
     const { holder, waiters, lockFile } = await convoy({ kind: 'flock', mode: 'recv' }, 3, ['recvfrom']);
     const port = Number(holder.lines.find((l) => l.startsWith('port '))?.split(' ')[1]);
     const d = await diagnose({
@@ -219,7 +219,7 @@ describe('diagnose on live local processes', () => {
       intervalMs: 200,
       registry: { services: [{ name: 'storage', addresses: [{ host: '127.0.0.1', port }] }] },
     });
-    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expectCulprit(d, 'silent-peer', holder.pid, waiters);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, service: 'storage' });
     expect(d.culprit?.resource.remote).toBe(`127.0.0.1:${port}`);
@@ -232,17 +232,17 @@ describe('diagnose on live local processes', () => {
   test('POSIX (fcntl) convoy behind a holder reading with a timeout (poll; fd found through /proc/PID/mem)', async () => {
     const { holder, waiters } = await convoy({ kind: 'fcntl', mode: 'recv-poll' }, 2, ['poll', 'ppoll']);
     const d = await diagnose({ pids: waiters, samples: 2, intervalMs: 200 });
-    expectCulprit(d, 'half-open-read', holder.pid, waiters);
+    expectCulprit(d, 'silent-peer', holder.pid, waiters);
     expect(d.culprit?.syscall).toMatch(/^p?poll\(1 fd/);
     expect(d.culprit?.holds[0]).toMatchObject({ type: 'POSIX', access: 'WRITE' });
     expect(d.culprit?.evidence.join('\n')).toContain('pollfd array');
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED' });
   });
 
-  test('flock convoy behind a holder writing to a peer that never reads: stalled-write', async () => {
+  test('flock convoy behind a holder writing to a peer that never reads: peer-not-reading', async () => {
     const { holder, waiters } = await convoy({ kind: 'flock', mode: 'send' }, 2, ['sendto', 'poll']);
     const d = await diagnose({ match: scope(), samples: 2, intervalMs: 200 });
-    expectCulprit(d, 'stalled-write', holder.pid, waiters);
+    expectCulprit(d, 'peer-not-reading', holder.pid, waiters);
     expect(d.culprit?.resource.type).toBe('tcp');
     expect(d.culprit?.resource.txQueue).toBeGreaterThan(0);
   });
@@ -297,7 +297,7 @@ describe('diagnose on live local processes', () => {
       return w.has(middle.pid) && outer.every((p) => w.has(p));
     });
     const d = await diagnose({ pids: outer, samples: 2, intervalMs: 200 });
-    expectCulprit(d, 'half-open-read', root.pid, [middle.pid, ...outer]);
+    expectCulprit(d, 'silent-peer', root.pid, [middle.pid, ...outer]);
     const chain = d.chains.find((c) => c.root === root.pid);
     expect(chain?.links.map((l) => [l.lock.path, l.holder, l.waiters])).toEqual([
       [lockB, root.pid, [middle.pid]],
@@ -364,14 +364,14 @@ describe('diagnose on live local processes', () => {
     const json = JSON.parse(io.out()) as Record<string, any>;
     expect(json.verdict).toBe('stuck');
     expect(json.culprit.pid).toBe(holder.pid);
-    expect(json.culprit.kind).toBe('half-open-read');
+    expect(json.culprit.kind).toBe('silent-peer');
     expect(json.culprit.resource.type).toBe('tcp');
     expect(Array.isArray(json.chains)).toBe(true);
     expect(Array.isArray(json.processes)).toBe(true);
 
     const text = captureIO({});
     expect(await diagnoseCommand(['--match', dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], text)).toBe(1);
-    expect(text.out()).toContain(`STUCK: half-open-read — pid ${holder.pid}`);
+    expect(text.out()).toContain(`STUCK: silent-peer — pid ${holder.pid}`);
 
     await expect(diagnoseCommand(['--pid', 'abc'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });
     await expect(diagnoseCommand(['--samples', '0', '--pid', '1'], io)).rejects.toMatchObject({ code: 'FAULTLINE_USAGE' });

@@ -127,7 +127,7 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
       ['fixed', 'responsive', true],
     ]);
     const culprit = results[0].diagnosis.culprit;
-    expect(culprit).toMatchObject({ kind: 'half-open-read', resource: { service: 'profile', state: 'ESTABLISHED' } });
+    expect(culprit).toMatchObject({ kind: 'silent-peer', resource: { service: 'profile', state: 'ESTABLISHED' } });
   });
 
   test('says once that ports are published on the engine host', () => {

@@ -39,7 +39,7 @@ describe('lost-fin on the real topology', () => {
     const d = results.find((x) => x.variant === 'incident')!.diagnosis;
     expect(d.verdict).toBe('stuck');
     expect(d.culprit).toMatchObject({
-      kind: 'half-open-read',
+      kind: 'silent-peer',
       command: 'apache2',
       resource: { type: 'tcp', state: 'ESTABLISHED', service: 'profile', txQueue: 0, rxQueue: 0 },
     });

@@ -190,7 +190,7 @@ describe('the packed package', () => {
   test('the scenario example runs as the README says: npx faultline run ./my-scenario.ts', async () => {
     const command = COMMANDS['npx faultline run ./my-scenario.ts'];
     const run = ok(await sh(command, cjs, 600_000));
-    expect(run.stdout).toMatch(/^my-lost-fin\s+incident\s+hung\s+hung\s+yes\b.*half-open-read on profile/m);
+    expect(run.stdout).toMatch(/^my-lost-fin\s+incident\s+hung\s+hung\s+yes\b.*silent-peer on profile/m);
     expect(run.stdout).toMatch(/^my-lost-fin\s+fixed\s+responsive\s+responsive\s+yes\b/m);
   }, 600_000);
 });
@@ -231,14 +231,14 @@ describe('the incident library (npx faultline run --json)', () => {
   });
 
   test.each([
-    ['lost-fin', 'half-open-read', 'profile'],
-    ['stalled-write', 'stalled-write', 'storage-1'],
+    ['lost-fin', 'silent-peer', 'profile'],
+    ['stalled-write', 'peer-not-reading', 'storage-1'],
     ['slow-node', 'slow-peer', 'storage-3'],
     ['connect-blackhole', 'connect-stall', 'profile'],
     ['partition-heal', 'connect-stall', 'storage-1'],
-    ['lost-fin-slow-close', 'half-open-read', 'profile'],
-    ['db-failover-half-open', 'half-open-read', 'mariadb'],
-    ['redis-stall', 'half-open-read', 'redis'],
+    ['lost-fin-slow-close', 'silent-peer', 'profile'],
+    ['db-failover-half-open', 'silent-peer', 'mariadb'],
+    ['redis-stall', 'silent-peer', 'redis'],
     ['api-no-timeout', 'slow-peer', 'api'],
   ])('%s incident: the pool hangs and the diagnosis names %s on %s', (scenario, kind, service) => {
     const r = result(scenario, 'incident');

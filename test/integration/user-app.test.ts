@@ -50,7 +50,7 @@ describe("a user's app (examples/python-pool) under lost-fin", () => {
     const d = result('incident').diagnosis;
     expect(d.verdict).toBe('stuck');
     expect(d.culprit).toMatchObject({
-      kind: 'half-open-read',
+      kind: 'silent-peer',
       command: 'python3',
       resource: { type: 'tcp', state: 'ESTABLISHED', service: 'profile', txQueue: 0, rxQueue: 0 },
     });

@@ -32,7 +32,7 @@ describe('your stack: withService', () => {
       name: 'quotes-lost-fin',
       summary: "the quotes service's FIN lost while a worker reads it",
       shows: 'a service of your own under a packet fault, named by the diagnoser',
-      variants: { incident: { expected: 'hung', culprit: { service: 'quotes', kind: 'half-open-read' } }, fixed: { expected: 'responsive' } },
+      variants: { incident: { expected: 'hung', culprit: { service: 'quotes', kind: 'silent-peer' } }, fixed: { expected: 'responsive' } },
       // The bundled web app's profile page reads its upstream from FL_PROFILE_ADDR: point it at quotes.
       topology: (t) =>
         t
@@ -66,7 +66,7 @@ describe('your stack: withService', () => {
     expect(result).toMatchObject({ verdict: 'hung', matched: true });
     expect(result.faults.map((f) => f.name)).toEqual(['lost-fin(quotes)']);
     const diagnosis = result.diagnosis as { culprit: { kind: string; resource: { service?: string } } };
-    expect(diagnosis.culprit).toMatchObject({ kind: 'half-open-read', resource: { service: 'quotes' } });
+    expect(diagnosis.culprit).toMatchObject({ kind: 'silent-peer', resource: { service: 'quotes' } });
     expect(await leftovers(result.runId)).toBe(0);
   });
 
@@ -75,7 +75,7 @@ describe('your stack: withService', () => {
     expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
     const results = JSON.parse(run.stdout).results as Array<{ variant: string; verdict: string; matched: boolean; diagnosis?: { culprit?: { kind: string; resource: { service?: string } } } }>;
     expect(results.map((r) => `${r.variant} ${r.verdict} ${r.matched}`)).toEqual(['incident hung true', 'fixed responsive true']);
-    expect(results[0].diagnosis?.culprit).toMatchObject({ kind: 'half-open-read', resource: { service: 'quotes' } });
+    expect(results[0].diagnosis?.culprit).toMatchObject({ kind: 'silent-peer', resource: { service: 'quotes' } });
   }, 300_000);
 
   test('a missing image or a Dockerfile that fails to build is one error naming the service and the field, and leaves nothing running', async () => {

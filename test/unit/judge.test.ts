@@ -67,9 +67,9 @@ describe('JUnit report', () => {
 
   test('a failure names the culprit the diagnoser found', () => {
     const hung = { ...base, variant: 'fixed' as const, expected: 'responsive' as const, matched: false, mismatch: ['expected responsive, observed hung'] };
-    const diagnosis = { verdict: 'stuck', culprit: { pid: 41, kind: 'half-open-read', resource: { type: 'tcp', service: 'profile' } } };
+    const diagnosis = { verdict: 'stuck', culprit: { pid: 41, kind: 'silent-peer', resource: { type: 'tcp', service: 'profile' } } };
     const xml = toJUnit([{ ...hung, diagnosis }]);
-    expect(xml).toContain('<failure message="expected responsive, observed hung; culprit: half-open-read on profile (pid 41)">');
+    expect(xml).toContain('<failure message="expected responsive, observed hung; culprit: silent-peer on profile (pid 41)">');
     expect(toJUnit([hung])).toContain('<failure message="expected responsive, observed hung">');
   });
 });

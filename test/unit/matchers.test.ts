@@ -16,11 +16,20 @@ describe('faultline jest matchers', () => {
   });
 
   test('toNameCulprit compares kind and service of the diagnosis', () => {
-    const hung = { ...base, diagnosis: { verdict: 'stuck', culprit: { pid: 17, kind: 'stalled-write', resource: { service: 'storage-1' } } } };
-    expect(hung).toNameCulprit({ service: 'storage-1', kind: 'stalled-write' });
+    const hung = { ...base, diagnosis: { verdict: 'stuck', culprit: { pid: 17, kind: 'peer-not-reading', resource: { service: 'storage-1' } } } };
+    expect(hung).toNameCulprit({ service: 'storage-1', kind: 'peer-not-reading' });
     expect(hung).not.toNameCulprit({ service: 'storage-2' });
-    expect(() => expect(hung).toNameCulprit({ kind: 'half-open-read' })).toThrow(/it named stalled-write on storage-1 \(pid 17\)/);
-    expect(() => expect(base).toNameCulprit({ kind: 'stalled-write' })).toThrow(/no diagnosis/);
+    expect(() => expect(hung).toNameCulprit({ kind: 'silent-peer' })).toThrow(/it named peer-not-reading on storage-1 \(pid 17\)/);
+    expect(() => expect(base).toNameCulprit({ kind: 'peer-not-reading' })).toThrow(/no diagnosis/);
+  });
+
+  test('toNameCulprit accepts the old kind names for what they became', () => {
+    const named = (kind: string) => ({ ...base, diagnosis: { verdict: 'stuck', culprit: { pid: 17, kind, resource: { service: 'storage-1' } } } });
+    expect(named('peer-not-reading')).toNameCulprit({ kind: 'stalled-write' });
+    expect(named('unreachable-peer')).toNameCulprit({ kind: 'stalled-write' });
+    expect(named('silent-peer')).not.toNameCulprit({ kind: 'stalled-write' });
+    expect(named('silent-peer')).toNameCulprit({ kind: 'half-open-read' });
+    expect(named('unreachable-peer')).not.toNameCulprit({ kind: 'half-open-read' });
   });
 
   test('toLoseNoData needs a data check with nothing lost or misreported', () => {

@@ -28,13 +28,13 @@ function record(overrides: Partial<RunRecord> = {}, healthOk = true): RunRecord 
   };
 }
 
-const HUNG: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read' } };
+const HUNG: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer' } };
 const culprit = (kind: string, service: string) => ({ json: { culprit: { kind } }, culprit: { kind, service, pid: 11 } });
 
 describe('buildResult', () => {
   test('a hung run with the expected culprit matches, and carries its timeline and rounded times', () => {
-    const r = buildResult(record({ diagnosis: culprit('half-open-read', 'profile') }, false), { spec: HUNG });
-    expect(r).toMatchObject({ verdict: 'hung', matched: true, pool: { busy: 8, size: 8 }, durationMs: 12_346, diagnosis: { culprit: { kind: 'half-open-read' } } });
+    const r = buildResult(record({ diagnosis: culprit('silent-peer', 'profile') }, false), { spec: HUNG });
+    expect(r).toMatchObject({ verdict: 'hung', matched: true, pool: { busy: 8, size: 8 }, durationMs: 12_346, diagnosis: { culprit: { kind: 'silent-peer' } } });
     expect(r.mismatch).toBeUndefined();
     expect(r.faults[0]).toMatchObject({ injectedAtMs: 1000, healedAtMs: 11_001 });
     expect(r.phases.map((p) => [p.name, p.startMs, p.endMs])).toEqual([
@@ -48,11 +48,21 @@ describe('buildResult', () => {
   test('the wrong culprit, or none, is a mismatch that says what was expected', () => {
     const wrong = buildResult(record({ diagnosis: culprit('slow-peer', 'storage-1') }, false), { spec: HUNG });
     expect(wrong.matched).toBe(false);
-    expect(wrong.mismatch).toEqual(['diagnosis named slow-peer on storage-1, expected half-open-read on profile']);
+    expect(wrong.mismatch).toEqual(['diagnosis named slow-peer on storage-1, expected silent-peer on profile']);
     const none = buildResult(record({}, false), { spec: HUNG });
-    expect(none.mismatch).toEqual(['diagnosis named no culprit (expected half-open-read on profile)']);
+    expect(none.mismatch).toEqual(['diagnosis named no culprit (expected silent-peer on profile)']);
     const noDiagnoser = buildResult(record({ diagnoserConfigured: false }, false), { spec: HUNG });
     expect(noDiagnoser.mismatch).toEqual(['no diagnoser configured to name the culprit']);
+  });
+
+  test('an old kind name in the spec matches what it became, and nothing else', () => {
+    const old = (kind: string): VariantSpec => ({ expected: 'hung', culprit: { service: 'storage-1', kind } });
+    expect(buildResult(record({ diagnosis: culprit('peer-not-reading', 'storage-1') }, false), { spec: old('stalled-write') }).matched).toBe(true);
+    expect(buildResult(record({ diagnosis: culprit('unreachable-peer', 'storage-1') }, false), { spec: old('stalled-write') }).matched).toBe(true);
+    expect(buildResult(record({ diagnosis: culprit('silent-peer', 'storage-1') }, false), { spec: old('half-open-read') }).matched).toBe(true);
+    expect(buildResult(record({ diagnosis: culprit('silent-peer', 'storage-1') }, false), { spec: old('stalled-write') }).mismatch).toEqual([
+      'diagnosis named silent-peer on storage-1, expected stalled-write on storage-1',
+    ]);
   });
 
   test('an error makes the verdict error, whatever the history shows', () => {
@@ -76,7 +86,7 @@ describe('buildResult', () => {
   });
 
   test('is pure: the same record gives the same result', () => {
-    const rec = record({ diagnosis: culprit('half-open-read', 'profile') }, false);
+    const rec = record({ diagnosis: culprit('silent-peer', 'profile') }, false);
     expect(buildResult(rec, { spec: HUNG })).toEqual(buildResult(rec, { spec: HUNG }));
   });
 });

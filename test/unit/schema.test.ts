@@ -9,7 +9,7 @@ const valid = {
   name: 'my-lost-fin',
   summary: 'profile FIN lost while alice reloads',
   shows: 'what happens to the pool',
-  variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read' } }, fixed: { expected: 'responsive' } },
+  variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer' } }, fixed: { expected: 'responsive' } },
   run: async () => undefined,
 };
 
@@ -28,6 +28,10 @@ describe('scenario schema', () => {
   test('every bundled scenario, the python-pool example and the README example pass', () => {
     expect(validateScenarios([...SCENARIOS, pythonPoolLostFin], ['incident', 'fixed'])).toHaveLength(SCENARIOS.length + 1);
     expect(validateScenario(valid)).toBe(valid); // the object itself, functions and RegExps intact
+    // Old kind names stay valid expectations (aliases of what they became).
+    for (const kind of ['half-open-read', 'stalled-write', 'unreachable-peer', 'peer-not-reading']) {
+      expect(validateScenario({ ...valid, variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind } } } })).toBeTruthy();
+    }
     expect(validateScenario({ ...valid, workers: { comm: 'python3', match: /app\.py/ }, checksData: true, judge: () => 'hung', topology: (t: unknown) => t })).toBeTruthy();
   });
 
@@ -43,7 +47,7 @@ describe('scenario schema', () => {
     ['run not a function', { ...valid, run: 'go' }, /run: must be a function.*got "go"/],
     ['a misspelt field', { ...valid, varaints: {} }, /varaints: unknown field/],
     ['an empty summary', { ...valid, summary: '  ' }, /summary: must not be empty/],
-    ['a culprit kind the diagnoser never names', { ...valid, variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'gremlins' } } } }, /culprit\.kind: must be one of half-open-read/],
+    ['a culprit kind the diagnoser never names', { ...valid, variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'gremlins' } } } }, /culprit\.kind: must be one of lock-cycle, silent-peer/],
     ['a culprit without a service', { ...valid, variants: { incident: { expected: 'hung', culprit: { kind: 'slow-peer' } } } }, /culprit\.service: is required/],
     ['a negative recovery bound', { ...valid, variants: { incident: { expected: 'hung', recoversWithinMs: -5 } } }, /recoversWithinMs: must be more than 0 ms, got -5/],
     ['a recovery bound past a run', { ...valid, variants: { incident: { expected: 'hung', recoversWithinMs: 1e9 } } }, /recoversWithinMs: must be at most 240000 ms/],

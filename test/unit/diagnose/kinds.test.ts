@@ -38,10 +38,10 @@ function expectConvoy(d: Diagnosis, kind: string, m: Meta): void {
 }
 
 describe('recorded fixtures, x86_64', () => {
-  test('half-open-read: flock convoy, holder in recvfrom on a silent ESTABLISHED socket', async () => {
+  test('silent-peer: flock convoy, holder in recvfrom on a silent ESTABLISHED socket', async () => {
     const m = meta('half-open-read-flock');
     const d = await run('half-open-read-flock');
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, timer: 'none' });
     expect(d.culprit?.holds).toEqual([expect.objectContaining({ type: 'FLOCK', access: 'WRITE', path: m.lockFile })]);
@@ -49,11 +49,11 @@ describe('recorded fixtures, x86_64', () => {
     expect(d.processes.filter((p) => p.role === 'waiter').map((p) => p.pid)).toEqual(sorted(m.waiters));
   });
 
-  test('half-open-read: POSIX convoy, holder in poll (fd from the pollfd array), upstream named by the registry', async () => {
+  test('silent-peer: POSIX convoy, holder in poll (fd from the pollfd array), upstream named by the registry', async () => {
     const m = meta('half-open-read-poll-fcntl');
     const registry = { services: [{ name: 'storage-1', addresses: [{ host: '127.0.0.1', port: m.port as number }] }] };
     const d = await run('half-open-read-poll-fcntl', { registry });
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.syscall).toBe('poll(1 fd, timeout 3600000)');
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', fd: 5, service: 'storage-1', remote: `127.0.0.1:${m.port}` });
     expect(d.culprit?.holds[0]).toMatchObject({ type: 'POSIX', access: 'WRITE' });
@@ -61,10 +61,10 @@ describe('recorded fixtures, x86_64', () => {
     expect(renderText(d)).toContain(`upstream  storage-1 (127.0.0.1:${m.port})`);
   });
 
-  test('stalled-write: holder in sendto, tx_queue full and not draining', async () => {
+  test('peer-not-reading: holder in sendto, tx_queue full and not draining', async () => {
     const m = meta('stalled-write');
     const d = await run('stalled-write');
-    expectConvoy(d, 'stalled-write', m);
+    expectConvoy(d, 'peer-not-reading', m);
     expect(d.culprit?.resource.type).toBe('tcp');
     expect(d.culprit?.resource.txQueue).toBeGreaterThan(0);
   });
@@ -101,7 +101,7 @@ describe('recorded fixtures, x86_64', () => {
   test('two-level chain: waiters -> lock A -> holder waiting on lock B -> root on a socket', async () => {
     const m = meta('two-level') as unknown as { root: number; middle: number; outer: number[] };
     const d = await run('two-level');
-    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.kind).toBe('silent-peer');
     expect(d.culprit?.pid).toBe(m.root);
     expect(sorted(d.culprit?.waiters ?? [])).toEqual(sorted([m.middle, ...m.outer]));
     const chain = d.chains.find((c) => c.root === m.root);
@@ -141,7 +141,7 @@ describe('recorded fixtures, x86_64', () => {
   test('one sample cannot tell stuck from slow, and says so', async () => {
     const m = meta('half-open-read-flock');
     const d = await diagnose({ reader: reader('half-open-read-flock'), samples: 1 });
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.samples).toBe(1);
     expect(d.culprit?.evidence.join('\n')).toContain('one sample: cannot tell stuck from slow');
   });
@@ -152,7 +152,7 @@ describe('aarch64 (numbers differ: 73 is ppoll there, flock is 32, fcntl 25, rec
     const m = meta('aarch64-half-open-read-ppoll-fcntl');
     const d = await run('aarch64-half-open-read-ppoll-fcntl');
     expect(d.arch).toBe('aarch64');
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.syscall).toBe('ppoll(1 fd, timeout -1)');
     const waiter = d.processes.find((p) => p.pid === m.waiters[0]);
     expect(waiter?.syscall).toBe('fcntl(fd 3, F_SETLKW)');
@@ -161,7 +161,7 @@ describe('aarch64 (numbers differ: 73 is ppoll there, flock is 32, fcntl 25, rec
   test('flock (32) + recvfrom (207) convoy', async () => {
     const m = meta('aarch64-half-open-read-flock');
     const d = await run('aarch64-half-open-read-flock');
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.processes.find((p) => p.pid === m.waiters[0])?.syscall).toBe('flock(fd 3, LOCK_EX)');
   });
@@ -169,7 +169,7 @@ describe('aarch64 (numbers differ: 73 is ppoll there, flock is 32, fcntl 25, rec
   test('sendto (206) stalled write', async () => {
     const m = meta('aarch64-stalled-write');
     const d = await run('aarch64-stalled-write');
-    expectConvoy(d, 'stalled-write', m);
+    expectConvoy(d, 'peer-not-reading', m);
     expect(d.culprit?.syscall).toMatch(/^sendto\(fd \d+\)$/);
   });
 });
@@ -178,7 +178,7 @@ describe('multi-threaded holders (every thread read from /proc/PID/task)', () =>
   // helper.py holder … thread-recv / thread-spin: a worker thread takes the flock, then reads from
   // a silent peer or spins; the main thread waits in join (futex), a third thread sleeps. The main
   // thread's /proc/PID/syscall alone says futex: the wait is the worker thread's.
-  test('half-open-read in a non-main thread: the thread is found, named (tid) and classified', async () => {
+  test('silent-peer in a non-main thread: the thread is found, named (tid) and classified', async () => {
     const m = meta('threaded-half-open-read');
     const tid = m.tid as number;
     expect(tid).not.toBe(m.holder);
@@ -188,7 +188,7 @@ describe('multi-threaded holders (every thread read from /proc/PID/task)', () =>
     expect(fs.readFileSync(path.join(s1, 'task', String(tid), 'syscall'), 'utf8')).toMatch(/^45 /);
 
     const d = await run('threaded-half-open-read');
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.tid).toBe(tid);
     expect(d.culprit?.syscall).toMatch(/^recvfrom\(fd \d+\)$/);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', state: 'ESTABLISHED', txQueue: 0, rxQueue: 0, timer: 'none', remote: `127.0.0.1:${m.port}` });
@@ -197,13 +197,13 @@ describe('multi-threaded holders (every thread read from /proc/PID/task)', () =>
     expect(evidence).toContain(`pid ${m.holder} (python3) thread ${tid} blocked in recvfrom`);
     expect(evidence).toMatch(new RegExp(`pid ${m.holder} has 3 threads: the wait shown is thread ${tid}'s .*main thread ${m.holder} in futex`));
     expect(evidence).toMatch(/no progress across 2 samples/);
-    expect(d.chains[0]).toMatchObject({ root: m.holder, tid, kind: 'half-open-read' });
+    expect(d.chains[0]).toMatchObject({ root: m.holder, tid, kind: 'silent-peer' });
     const holder = d.processes.find((p) => p.pid === m.holder);
     expect(holder).toMatchObject({ role: 'culprit', tid, syscall: expect.stringMatching(/^recvfrom/), wait: expect.stringContaining(`thread ${tid}: recvfrom`) });
     // Waiters are single-threaded: their tid is their pid.
     for (const w of m.waiters) expect(d.processes.find((p) => p.pid === w)?.tid).toBe(w);
     const text = renderText(d);
-    expect(text).toContain(`STUCK: half-open-read — pid ${m.holder} (python3) thread ${tid} blocks 3 waiting processes`);
+    expect(text).toContain(`STUCK: silent-peer — pid ${m.holder} (python3) thread ${tid} blocks 3 waiting processes`);
     expect(text).toMatch(new RegExp(`blocked   recvfrom\\(fd \\d+\\) \\(thread ${tid}\\)`));
   });
 
@@ -221,7 +221,7 @@ describe('multi-threaded holders (every thread read from /proc/PID/task)', () =>
   test('one sample: the thread blocked on the socket still outranks the main thread in futex', async () => {
     const m = meta('threaded-half-open-read');
     const d = await diagnose({ reader: reader('threaded-half-open-read'), samples: 1 });
-    expectConvoy(d, 'half-open-read', m);
+    expectConvoy(d, 'silent-peer', m);
     expect(d.culprit?.tid).toBe(m.tid);
   });
 });

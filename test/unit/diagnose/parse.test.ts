@@ -226,7 +226,7 @@ describe('container dump: threads', () => {
     expect(parseDump(dump).tidsByPid.get(7)).toEqual([7, 8]);
     const reader = new ContainerProcReader({ exec: async () => ({ exitCode: 0, stdout: dump, stderr: '' }) }, { name: 'app' });
     const d = await diagnose({ reader, samples: 1 });
-    expect(d.culprit).toMatchObject({ pid: 7, tid: 8, kind: 'half-open-read', waiters: [9], syscall: 'recvfrom(fd 3)' });
+    expect(d.culprit).toMatchObject({ pid: 7, tid: 8, kind: 'silent-peer', waiters: [9], syscall: 'recvfrom(fd 3)' });
     expect(d.culprit?.evidence.join('\n')).toContain('pid 7 (java) thread 8 (pool-1-thread-1) blocked in recvfrom(fd 3)');
   });
 });

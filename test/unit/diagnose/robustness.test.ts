@@ -36,7 +36,7 @@ describe('permissions', () => {
     const m = meta('mem-denied');
     const d = await diagnose({ reader: reader('mem-denied'), intervalMs: 0 });
     expect(d.culprit?.pid).toBe(m.holder);
-    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.kind).toBe('silent-peer');
     expect(d.culprit?.evidence.join('\n')).toContain("pollfd array unreadable (EPERM): guessed from the process's sockets");
   });
 });
@@ -63,7 +63,7 @@ describe('threads (/proc/PID/task) without privileges, exiting mid-scan, or garb
   test('threads that exit between the task/ listing and their files, a truncated stat, a garbled syscall: the worker thread is still found', async () => {
     const m = meta('threaded-churn');
     const d = await diagnose({ reader: reader('threaded-churn'), intervalMs: 0 });
-    expect(d.culprit).toMatchObject({ pid: m.holder, tid: m.tid, kind: 'half-open-read' });
+    expect(d.culprit).toMatchObject({ pid: m.holder, tid: m.tid, kind: 'silent-peer' });
     // Gone is not unreadable: nothing is reported for the vanished threads.
     expect(d.processes.find((p) => p.pid === m.holder)?.unreadable).toBeUndefined();
     const evidence = d.culprit?.evidence.join('\n') ?? '';
@@ -78,7 +78,7 @@ describe('odd /proc text never crashes', () => {
     const m = meta('malformed');
     const d = await diagnose({ reader: reader('malformed'), intervalMs: 0 });
     expect(d.culprit?.pid).toBe(m.holder);
-    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.kind).toBe('silent-peer');
     // The third waiter exited before the second sample: it is no longer reported.
     expect(d.culprit?.waiters).not.toContain(m.waiters[2]);
     expect(d.culprit?.waiters).toEqual(expect.arrayContaining([m.waiters[0], m.waiters[1]]));
@@ -159,7 +159,7 @@ describe('hand-written trees', () => {
     const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [10, 21], samples: 2, intervalMs: 0, registry });
     expect(d.processes.find((p) => p.pid === 10)?.role).toBe('idle');
     expect(d.culprit?.pid).toBe(20);
-    expect(d.culprit?.kind).toBe('half-open-read');
+    expect(d.culprit?.kind).toBe('silent-peer');
     expect(d.culprit?.waiters).toEqual([21]);
     expect(d.culprit?.resource).toMatchObject({ type: 'tcp', fd: 6, remote: '10.0.0.11:9090', service: 'storage' });
     expect(d.culprit?.holds[0]).toMatchObject({ path: '/var/lib/php/sessions/sess_abc', file: '00:2a:77' });
@@ -180,7 +180,7 @@ describe('hand-written trees', () => {
     });
     const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [31], intervalMs: 0 });
     expect(d.culprit?.pid).toBe(30);
-    expect(d.culprit?.kind).toBe('stalled-write');
+    expect(d.culprit?.kind).toBe('peer-not-reading');
     expect(d.culprit?.resource).toMatchObject({ fd: 5, txQueue: 4096, timer: 'zero-window-probe' });
     expect(d.culprit?.evidence.join('\n')).toContain('fd_set in /proc/PID/mem');
   });
@@ -207,8 +207,8 @@ describe('hand-written trees', () => {
     writeTree(dir, tree('0xffffffff'));
     const stuck = await diagnose({ reader: new FixtureProcReader(dir), pids: [50, 51], intervalMs: 0, registry });
     expect(stuck.verdict).toBe('stuck');
-    expect(stuck.culprit).toMatchObject({ pid: 50, kind: 'half-open-read', waiters: [51], resource: { service: 'profile' } });
-    expect(stuck.culprit?.evidence.join('\n')).toContain('and the read has no timeout');
+    expect(stuck.culprit).toMatchObject({ pid: 50, kind: 'silent-peer', waiters: [51], resource: { service: 'profile' } });
+    expect(stuck.culprit?.evidence.join('\n')).toContain('the wait has no timeout');
   });
 
   test('a pile-up on an upstream that moves bytes for one worker is a slow peer, not a stalled one', async () => {
@@ -256,7 +256,7 @@ describe('hand-written trees', () => {
     expect(slow.culprit).toMatchObject({ pid: 70, kind: 'slow-peer', waiters: [71] });
     expect(slow.culprit?.evidence.join('\n')).toContain('send queue drained 163840 bytes');
     const stalled = await run(3_000_000 - 4096);
-    expect(stalled.culprit).toMatchObject({ kind: 'stalled-write', resource: { service: 'storage-3' } });
+    expect(stalled.culprit).toMatchObject({ kind: 'peer-not-reading', resource: { service: 'storage-3' } });
   });
 
   test('no lock: several workers stuck on the same upstream are a pile-up; one in-flight request is not', async () => {
@@ -279,7 +279,7 @@ describe('hand-written trees', () => {
     const registry = { services: [{ name: 'db', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
     const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [40, 41], intervalMs: 0, registry });
     expect(d.verdict).toBe('stuck');
-    expect(d.culprit).toMatchObject({ pid: 40, kind: 'half-open-read', waiters: [41] });
+    expect(d.culprit).toMatchObject({ pid: 40, kind: 'silent-peer', waiters: [41] });
     expect(d.culprit?.resource.service).toBe('db');
     expect(d.culprit?.evidence[0]).toBe('2 workers wait on the same upstream db (10.0.0.11:9090): pids 40, 41');
 
@@ -294,7 +294,7 @@ describe('hand-written trees', () => {
       // The same wait, not run for 60 s: a stuck worker even alone.
       fs.writeFileSync(path.join(solo, '42/sched'), 'se.exec_start : 940000.000000\n');
       const stuck = await diagnose({ reader: new FixtureProcReader(solo), pids: [42], intervalMs: 0 });
-      expect(stuck.culprit).toMatchObject({ pid: 42, kind: 'half-open-read' });
+      expect(stuck.culprit).toMatchObject({ pid: 42, kind: 'silent-peer' });
       expect(stuck.culprit?.evidence[0]).toContain('not run for 60 s');
     } finally {
       fs.rmSync(solo, { recursive: true, force: true });
@@ -370,7 +370,7 @@ describe('hand-written trees: threads', () => {
     }));
     const registry = { services: [{ name: 'orders', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
     const d = await diagnose({ reader: new FixtureProcReader(dir), pids: [81], intervalMs: 0, registry });
-    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'half-open-read', waiters: [81], syscall: 'poll(1 fd, timeout -1)' });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'silent-peer', waiters: [81], syscall: 'poll(1 fd, timeout -1)' });
     expect(d.culprit?.resource).toMatchObject({ fd: 5, service: 'orders' });
     expect(d.culprit?.evidence.join('\n')).toContain('pollfd array in /proc/PID/mem');
   });
@@ -426,7 +426,7 @@ describe('hand-written trees: threads', () => {
       },
     };
     const d = await diagnose({ reader: counting, pids: [81], intervalMs: 0 });
-    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'half-open-read', waiters: [81, 84, 85] });
+    expect(d.culprit).toMatchObject({ pid: 80, tid: 82, kind: 'silent-peer', waiters: [81, 84, 85] });
     // The holder and the first waiter (kept in full for the lock's path), in each of 2 samples.
     expect([...new Set(listed)].sort((a, b) => a - b)).toEqual([80, 81]);
     expect(d.processes.find((p) => p.pid === 84)).toMatchObject({ tid: 84, syscall: 'futex' });
