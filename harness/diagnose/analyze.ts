@@ -17,6 +17,7 @@ import { isDenied } from './procfs';
 import { WaitGraph } from './wait-graph';
 import { inferConvoys } from './convoy';
 import { classifyDiskWait, diskWaitChains } from './disk-wait';
+import { threadPoolChains } from './thread-pool';
 import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
@@ -67,8 +68,9 @@ class Analysis {
     const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
     // --- diag-rules: rules beyond pre-forked pools, each in its own file ---
     const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
-    const ruled = new Set([...convoys.used, ...disk.used]);
-    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...this.upstreamChains(ruled)];
+    const pools = threadPoolChains(this.collected, this.graph, this.registry, this.spanMs, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used, ...disk.used]));
+    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used]);
+    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...this.upstreamChains(ruled)];
     // --- end diag-rules ---
     chains.sort(
       (a, b) =>
@@ -212,6 +214,7 @@ class Analysis {
       resource: chain.resource,
       holds,
       waiters: chain.waiters,
+      ...(chain.threads ? { threads: chain.threads } : {}),
       evidence: chain.evidence,
     };
   }

@@ -180,6 +180,11 @@ export interface ChainReport {
   culprit: boolean;
   /** Every PID that waits, directly or through other holders, on the root. */
   waiters: number[];
+  /**
+   * Thread pools (thread-pool.ts): the threads of the root stuck on the same upstream, when they
+   * are the workers (a Java or Python pool). Absent for every other chain.
+   */
+  threads?: number[];
   /** From the root outward: the lock the root holds and its waiters, then the next level … */
   links: ChainLink[];
   /** For a lock cycle: its members in wait order. */
@@ -207,6 +212,8 @@ export interface CulpritReport {
    * without locks, the other workers stuck on the same upstream.
    */
   waiters: number[];
+  /** As ChainReport.threads: the culprit's threads stuck on the same upstream (a thread pool). */
+  threads?: number[];
   evidence: string[];
 }
 

@@ -59,6 +59,9 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
     lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
   }
   if (chain.cycle) lines.push(`${indent}cycle     ${chain.cycle.join(' -> ')} -> ${chain.cycle[0]}`);
+  if (chain.threads) {
+    lines.push(`${indent}threads   ${chain.threads.length} threads of pid ${chain.root} (${pidList(chain.threads)}) on the same upstream`);
+  }
   const root = proc(chain.root);
   lines.push(`${indent}root      pid ${chain.root}${root ? ` ${root.command}: ${truncate(root.cmdline, 80)}` : ''}`);
   lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}${threadNote(chain.root, chain.tid)}`);
@@ -83,7 +86,7 @@ export function renderText(d: Diagnosis): string {
     const c = d.culprit;
     const upstream = c.resource.service ?? (c.resource.serviceGuess ? `${c.resource.remote} (${guessOf(c.resource)})` : (c.resource.remote ?? c.resource.path));
     out.push(
-      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
     );
     const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
     out.push('');
