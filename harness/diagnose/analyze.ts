@@ -65,7 +65,7 @@ class Analysis {
 
   run(): Diagnosis {
     const lockChains = this.lockChains();
-    const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
+    const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members(), this.stuckAfterMs);
     // --- diag-rules: rules beyond pre-forked pools, each in its own file ---
     const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
     const pools = threadPoolChains(this.collected, this.graph, this.registry, this.spanMs, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used, ...disk.used]));

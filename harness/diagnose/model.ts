@@ -151,7 +151,8 @@ export interface ResourceReport {
 export interface LockReport {
   /**
    * FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them; for an inferred lock
-   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`.
+   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`; `waits-inside`, access
+   * `inferred`, for waiters that block inside another service (convoy.ts).
    */
   type: string;
   access: string;

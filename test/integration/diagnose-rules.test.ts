@@ -156,3 +156,73 @@ describe('thread pools: threads are the workers', () => {
     expect(d.culprit.resource.service).toBe('pg');
   });
 });
+
+describe('links only on evidence: polled locks and waits inside another service', () => {
+  const registry = (ports: Record<string, number>) => ({
+    services: Object.entries(ports).map(([name, port]) => ({ name, addresses: [{ host: '127.0.0.1', port }] })),
+  });
+  const portOf = async (...mode: string[]) => Number((await py('upstream.py', ...mode)).value('port'));
+
+  async function djangoLike(): Promise<{ workers: number[]; cache: number; db: number }> {
+    const [cache, db] = [await portOf('answer', '2'), await portOf('answer', '20')];
+    const slow = await py('py_worker.py', 'slow-query', String(cache), String(db));
+    const workers = [slow.pid];
+    for (let i = 0; i < 3; i++) workers.push((await py('py_worker.py', 'django', String(cache), String(db))).pid);
+    await sleep(500);
+    return { workers, cache, db };
+  }
+
+  test('Django-like control: Postgres + a Redis cache, busy healthy workers and one long query: no invented chain, no waiters', async () => {
+    const { workers, cache, db } = await djangoLike();
+    const d = await diagnose({ pids: workers, samples: 2, intervalMs: 250, stuckAfterMs: 60_000, registry: registry({ redis: cache, pg: db }) });
+    expect(d.chains.flatMap((c) => c.links).filter((l) => l.inferred)).toEqual([]);
+    expect(d.processes.filter((p) => p.role === 'waiter')).toEqual([]);
+    expect(renderText(d)).not.toMatch(/redis-session-lock|polled-lock/);
+  });
+
+  // The workers busy on 20 ms queries still read as a slow-peer pile-up on pg: the process rule's
+  // pile-up has no age threshold yet (issue 15 item 2, diag-core's --stuck-after). This fails
+  // loudly (test.failing passes only while the verdict is wrong) once that lands: then drop `.failing`.
+  test.failing('Django-like control: the verdict is healthy', async () => {
+    const { workers, cache, db } = await djangoLike();
+    const d = await diagnose({ pids: workers, samples: 2, intervalMs: 250, stuckAfterMs: 60_000, registry: registry({ redis: cache, pg: db }) });
+    expect(d.verdict).toBe('healthy');
+  });
+
+  test('a lock polled in a cache (SETNX, sleep 20 ms, retry) behind a worker stuck on the database: polled-lock, protocol not named', async () => {
+    const [cache, db] = [await portOf('answer', '1'), await portOf('answer', '20')];
+    const holder = await py('py_worker.py', 'lock-holder', String(cache), String(db));
+    const pollers: number[] = [];
+    for (let i = 0; i < 3; i++) pollers.push((await py('py_worker.py', 'lock-poller', String(cache))).pid);
+    await sleep(400);
+    // Four samples: each poller is seen sleeping in at least one (it sleeps ~20 of every ~21 ms).
+    const d = await diagnose({ pids: [holder.pid, ...pollers], samples: 4, intervalMs: 150, registry: registry({ redis: cache, pg: db }) });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: holder.pid, kind: 'silent-peer', resource: { service: 'pg' } });
+    expect(d.culprit?.waiters).toEqual([...pollers].sort((a, b) => a - b));
+    const link = d.chains.find((c) => c.root === holder.pid)?.links[0];
+    // Python workers on a peer named redis: a polled lock, but not phpredis' session lock.
+    expect(link?.lock).toEqual({ type: 'polled-lock', access: 'polled', file: 'redis' });
+    expect(link?.inferred).toMatch(/a repeated short wait \(sleeps in clock_nanosleep\) and no wait on any other peer/);
+    expect(link?.inferred).toMatch(/protocol unknown: the workers are not PHP/);
+  });
+
+  test('a row lock held by a worker stuck on an HTTP API: the chain continues inside the database, culprit the worker on the API', async () => {
+    const [db, api] = [await portOf('answer', '5'), await portOf('silent')];
+    const holder = await py('py_worker.py', 'row-holder', String(db), String(api));
+    const waiters: number[] = [];
+    for (let i = 0; i < 3; i++) waiters.push((await py('py_worker.py', 'row-waiter', String(db))).pid);
+    await sleep(1200);
+    const d = await diagnose({ pids: [holder.pid, ...waiters], samples: 2, intervalMs: 200, stuckAfterMs: 1000, registry: registry({ pg: db, payments: api }) });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: holder.pid, kind: 'silent-peer', resource: { service: 'payments' } });
+    expect(d.culprit?.waiters).toEqual([...waiters].sort((a, b) => a - b));
+    const chain = d.chains.find((c) => c.root === holder.pid);
+    expect(chain?.links[0]).toMatchObject({ lock: { type: 'waits-inside', access: 'inferred', file: 'pg' }, holder: holder.pid });
+    expect(d.culprit?.evidence[0]).toMatch(/^the chain continues inside pg: 3 python3 workers .* pg is where they wait, not why/);
+    // pg is not blamed: no culprit chain has pg as its resource.
+    expect(d.chains.filter((c) => c.culprit && c.resource.service === 'pg')).toEqual([]);
+    for (const pid of waiters) expect(d.processes.find((p) => p.pid === pid)?.role).toBe('waiter');
+    expect(renderText(d)).toContain('waits-inside kept in pg');
+  });
+});
