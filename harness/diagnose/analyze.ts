@@ -18,6 +18,7 @@ import { WaitGraph } from './wait-graph';
 import { inferConvoys } from './convoy';
 import { classifyDiskWait, diskWaitChains } from './disk-wait';
 import { threadPoolChains } from './thread-pool';
+import { classifyUnix, unixChains } from './unix-sockets';
 import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
@@ -69,8 +70,9 @@ class Analysis {
     // --- diag-rules: rules beyond pre-forked pools, each in its own file ---
     const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
     const pools = threadPoolChains(this.collected, this.graph, this.registry, this.spanMs, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used, ...disk.used]));
-    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used]);
-    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...this.upstreamChains(ruled)];
+    const unix = unixChains(this.collected, new Set([...this.graph.members(), ...convoys.used, ...disk.used, ...pools.used]), this.stuckAfterMs, this.spanMs);
+    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used, ...unix.used]);
+    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...unix.chains, ...this.upstreamChains(ruled)];
     // --- end diag-rules ---
     chains.sort(
       (a, b) =>
@@ -110,7 +112,10 @@ class Analysis {
         continue;
       }
       // diag-rules: a holder stuck in D state is a disk-wait (disk-wait.ts).
-      const c = classifyDiskWait(this.collected, group.root, true, this.spanMs) ?? this.classifier.classify(group.root, true);
+      const c =
+        classifyDiskWait(this.collected, group.root, true, this.spanMs) ??
+        classifyUnix(this.collected, group.root, true, this.spanMs) ??
+        this.classifier.classify(group.root, true);
       chains.push({
         root: group.root,
         kind: c.kind,

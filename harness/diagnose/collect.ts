@@ -33,6 +33,7 @@ import {
 import { isDenied, isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
 import { addUnreadable, decodeWait } from './waits';
 import { readDiskPath } from './disk-wait';
+import { attachUnixSockets } from './unix-sockets';
 import { isIdleWait, isListeningTarget } from './worker';
 
 export interface CollectOptions {
@@ -184,6 +185,8 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       });
     }
   }
+  // diag-rules: UNIX-domain sockets behind fds that are no TCP socket (unix-sockets.ts).
+  attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf);
   return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, locks, processes, tcp };
 }
 

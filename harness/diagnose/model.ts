@@ -2,7 +2,7 @@
  * What the collector builds from a procfs sample (ProcessSample, Sample) and what the analysis
  * returns (Diagnosis). The Diagnosis types are the JSON contract documented in README.md.
  */
-import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
+import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket, UnixSocket } from './parse';
 import type { ChainKind, CulpritKind } from './kinds';
 import type { Arch } from './syscalls';
 
@@ -15,6 +15,8 @@ export interface FdEntry {
   socketInode?: number;
   /** The TCP socket behind this fd, when it is one (looked up in the process's netns). */
   tcp?: TcpSocket;
+  /** The UNIX-domain socket behind this fd, when it is one (unix-sockets.ts). */
+  unix?: UnixSocket;
   /** Read only where it matters: lock holders' files and epoll fds. */
   fdinfo?: FdinfoInfo;
 }

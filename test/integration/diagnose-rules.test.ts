@@ -226,3 +226,44 @@ describe('links only on evidence: polled locks and waits inside another service'
     expect(renderText(d)).toContain('waits-inside kept in pg');
   });
 });
+
+describe('UNIX-domain sockets: the peer through its inode, the path as the resource', () => {
+  async function unixStack(mode: string[], workers: number): Promise<{ sock: string; pids: number[] }> {
+    const sock = path.join(dir, `svc-${mode[0]}-${Date.now()}.sock`);
+    await py('unix_upstream.py', sock, ...mode);
+    const pids: number[] = [];
+    for (let i = 0; i < workers; i++) pids.push((await py('py_worker.py', 'unix-query', sock)).pid);
+    return { sock, pids };
+  }
+
+  test('workers blocked on a socket whose server read the request and does not answer: silent-peer on the path', async () => {
+    const { sock, pids } = await unixStack(['silent'], 3);
+    await sleep(1200);
+    const d = await diagnose({ pids, samples: 2, intervalMs: 200, stuckAfterMs: 1000 });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ kind: 'silent-peer', resource: { type: 'socket', path: sock, state: 'CONNECTED', txQueue: 0, rxQueue: 0 } });
+    expect(pids).toContain(d.culprit?.pid);
+    expect([d.culprit?.pid, ...(d.culprit?.waiters ?? [])].sort((a, b) => (a as number) - (b as number))).toEqual([...pids].sort((a, b) => a - b));
+    const text = renderText(d);
+    expect(text).toContain(`3 workers wait on the UNIX socket ${sock}`);
+    expect(text).toMatch(/connected to \S+\.sock; rx_queue 0, tx_queue 0 \(unix_diag, ss -x\)/);
+  });
+
+  test('a server that never reads: our request sits in its queue: peer-not-reading', async () => {
+    const { sock, pids } = await unixStack(['not-reading'], 2);
+    await sleep(1200);
+    const d = await diagnose({ pids, samples: 2, intervalMs: 200, stuckAfterMs: 1000 });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ kind: 'peer-not-reading', resource: { type: 'socket', path: sock } });
+    expect(d.culprit?.resource.txQueue).toBeGreaterThan(0);
+  });
+
+  test('control: busy workers on a socket that answers in 20 ms, and an idle worker with a pooled connection: healthy', async () => {
+    const { sock, pids } = await unixStack(['answer', '20'], 2);
+    const idle = await py('py_worker.py', 'unix-idle', sock, path.join(dir, `idle-${Date.now()}.sock`));
+    await sleep(1200);
+    const d = await diagnose({ pids: [...pids, idle.pid], samples: 2, intervalMs: 200, stuckAfterMs: 1000 });
+    expect(d.verdict).toBe('healthy');
+    expect(d.processes.find((p) => p.pid === idle.pid)?.role).toBe('idle');
+  });
+});

@@ -10,6 +10,9 @@ API on 127.0.0.1 (upstream.py plays each). Prints "ready" once in the state the 
   row-holder DB API      takes a row lock in the database (its transaction stays open), then
                          calls the API, which never answers
   row-waiter DB          asks for the same row lock: the database makes it wait
+  unix-query PATH        queries a service on a UNIX socket in a loop (request, then the answer)
+  unix-idle PATH LPATH   keeps a pooled connection to PATH open, idle in accept on its own
+                         UNIX listener at LPATH (a worker between requests)
 """
 import socket, sys, time
 
@@ -52,3 +55,20 @@ elif mode == 'row-waiter':
     db.sendall(b'LOCK orders:42\n')
     print('ready', flush=True)
     db.recv(64)
+elif mode == 'unix-query':
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(ports[0])
+    # A request larger than the socket buffer fills a peer that does not read.
+    u.sendall(b'GET /status\n')
+    print('ready', flush=True)
+    while u.recv(64):
+        u.sendall(b'GET /status\n')
+elif mode == 'unix-idle':
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(ports[0])
+    ask(u, 'PING')
+    lsn = socket.socket(socket.AF_UNIX)
+    lsn.bind(ports[1])
+    lsn.listen()
+    print('ready', flush=True)
+    lsn.accept()
