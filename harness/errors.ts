@@ -39,9 +39,10 @@ export function isFaultlineError(e: unknown): e is FaultlineError {
 /**
  * The CLI's exit codes, one mapping for every command. 1 is never an error: it is the answer
  * "an outcome differed" (run) or "a culprit was found" (diagnose), so scripts can tell a finding
- * from a failure to look.
+ * from a failure to look. 4 is diagnose's "inconclusive": it looked, and what decides could not
+ * be read (permissions, an unknown architecture …): neither a finding nor an all-clear.
  */
-export const EXIT = { ok: 0, finding: 1, usage: 2, environment: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, finding: 1, usage: 2, environment: 3, inconclusive: 4, interrupted: 130 } as const;
 
 /** A Record, so a new code cannot be added without deciding its exit code. */
 const EXIT_CODE_OF: Record<FaultlineErrorCode, number> = {

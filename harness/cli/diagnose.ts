@@ -1,18 +1,20 @@
 /**
- * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--service NAME=HOST:PORT]... [--services FILE]`
+ * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]`
  *
- * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment.
+ * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment,
+ * 4 inconclusive (what decides could not be read).
  */
-import { UsageError } from '../errors';
+import { EXIT, UsageError } from '../errors';
+import { parseDuration } from '../util/time';
 import { startSidecar } from '../engine/sidecar';
-import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES } from '../diagnose';
+import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
 import type { ProcReader, ServiceRegistry } from '../diagnose';
 import * as fs from 'node:fs';
 import { mergeRegistries, parseServiceSpec, parseServicesJson, ServiceSpecError } from '../diagnose/services';
 import type { Command } from './io';
 
 export const DIAGNOSE_USAGE = `usage: faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]
-       [--service NAME=HOST:PORT]... [--services FILE]
+       [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]
 
 Names the culprit of a hung worker pool: waiting workers -> lock -> holder -> what the holder is
 blocked on -> which upstream.
@@ -25,13 +27,18 @@ blocked on -> which upstream.
   --json             print the diagnosis as JSON
   --samples N        samples to take (default ${DEFAULT_SAMPLES}; 1 cannot tell stuck from slow)
   --interval MS      time between samples (default ${DEFAULT_INTERVAL_MS})
+  --stuck-after DURATION
+                     workers waiting on an upstream without a lock between them (alone or piled
+                     up) are stuck only once one has waited this long, e.g. 5s, 800ms (default
+                     ${DEFAULT_STUCK_AFTER_MS / 1000}s: past an ordinary slow query)
   --service NAME=HOST:PORT
                      name the service at HOST:PORT (an IP address or localhost); repeatable.
                      Without a name, a well-known port is shown as a guess ("5432, probably postgres")
   --services FILE    JSON: { "NAME": "HOST:PORT" | ["HOST:PORT", ...] }
 
 Exit code: 0 healthy, 1 stuck (a culprit was named), 2 bad input, 3 environment (no engine,
-no such container, no permission), 130 interrupted.
+no such container, no permission), 4 inconclusive (what decides could not be read: the text
+says what, and what would let it see: root, --container, CAP_SYS_PTRACE), 130 interrupted.
 `;
 
 /**
@@ -86,12 +93,16 @@ export interface DiagnoseArgs {
   json: boolean;
   samples: number;
   intervalMs: number;
+  stuckAfterMs: number;
   help: boolean;
 }
 
+/** An hour: a wait threshold beyond it would never name a culprit in a diagnosis anyone waits for. */
+const MAX_STUCK_AFTER_MS = 3_600_000;
+
 /** Parses argv into a complete config; every bad input names its flag and how to fix it. */
 export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
-  const out: DiagnoseArgs = { json: false, samples: DEFAULT_SAMPLES, intervalMs: DEFAULT_INTERVAL_MS, help: false };
+  const out: DiagnoseArgs = { json: false, samples: DEFAULT_SAMPLES, intervalMs: DEFAULT_INTERVAL_MS, stuckAfterMs: DEFAULT_STUCK_AFTER_MS, help: false };
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -164,6 +175,18 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         out.intervalMs = Number(raw);
         break;
       }
+      case '--stuck-after': {
+        const raw = value();
+        let ms: number;
+        try {
+          ms = parseDuration(/^[0-9]+$/.test(raw) ? Number(raw) : raw, '--stuck-after');
+        } catch {
+          throw new UsageError(`diagnose: --stuck-after "${shorten(raw)}" must be a duration like "5s" or "800ms" (a bare number is milliseconds)`);
+        }
+        if (ms > MAX_STUCK_AFTER_MS) throw new UsageError(`diagnose: --stuck-after "${shorten(raw)}" must be at most 1h (3600s)`);
+        out.stuckAfterMs = ms;
+        break;
+      }
       // --- service names (diag-rules): --service NAME=HOST:PORT (repeatable), --services FILE ---
       case '--service':
       case '--services':
@@ -204,6 +227,7 @@ export const diagnoseCommand: Command = async (args, io) => {
       samples: opts.samples,
       intervalMs: opts.intervalMs,
       registry: opts.registry,
+      stuckAfterMs: opts.stuckAfterMs,
       signal: io.signal,
     });
     if (diagnosis.processes.length === 0 && (opts.match || opts.pids)) {
@@ -214,7 +238,7 @@ export const diagnoseCommand: Command = async (args, io) => {
       );
     }
     io.stdout.write(opts.json ? renderJson(diagnosis) : renderText(diagnosis));
-    return diagnosis.verdict === 'stuck' ? 1 : 0;
+    return diagnosis.verdict === 'stuck' ? EXIT.finding : diagnosis.verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.ok;
   } finally {
     await stopSidecar?.();
   }

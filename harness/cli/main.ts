@@ -41,6 +41,7 @@ Exit codes (every command):
   1    a finding: an outcome differed (run), a culprit was named (diagnose), a check failed (doctor)
   2    bad input (a flag, a scenario, an environment variable), before any engine work
   3    environment: no Docker engine, images cannot be built, no permission, a container missing
+  4    inconclusive (diagnose): what decides could not be read; the text says what, and how to see it
   130  interrupted (Ctrl+C, SIGTERM)
 Docs: README.md`;
 

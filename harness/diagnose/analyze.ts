@@ -1,8 +1,10 @@
 /**
  * Analyse: build the wait-for graph from /proc/locks (waiter -> holder), follow each waiter to the
  * root of its chain, and classify what the root itself waits on, comparing the first and last
- * samples to tell stuck from slow. Roots outside any lock chain are culprits only when several
- * workers pile up on the same upstream, or one has been stuck past `stuckAfterMs`.
+ * samples to tell stuck from slow. Roots outside any lock chain are culprits only when a worker has
+ * waited on its upstream past `stuckAfterMs` (a pile-up of requests in flight is not a hang), or
+ * when several pile up on a peer that trickles. When what decides cannot be read, the verdict is
+ * inconclusive (inconclusive.ts), never healthy.
  *
  * The parts live in files named after them: the wait-for graph (wait-graph.ts), the classification
  * of one process into structured evidence (classify.ts), the prose (prose.ts), the kinds
@@ -11,14 +13,15 @@
  */
 import { Classifier, type Classification } from './classify';
 import { canBeCulprit, isUpstreamKind, severity } from './kinds';
-import type { ChainLink, ChainReport, Collected, CulpritReport, Diagnosis, ProcessReport, ProcessRole, ServiceRegistry } from './model';
-import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings } from './prose';
+import type { ChainLink, ChainReport, Collected, CulpritReport, Diagnosis, ProcessReport, ProcessRole, ProcessSample, ServiceRegistry } from './model';
+import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings, socketWarnings } from './prose';
 import { isDenied } from './procfs';
 import { WaitGraph } from './wait-graph';
 import { inferConvoys } from './convoy';
 import { classifyDiskWait, diskWaitChains } from './disk-wait';
 import { threadPoolChains } from './thread-pool';
 import { classifyUnix, unixChains } from './unix-sockets';
+import { whatCouldNotBeSeen } from './inconclusive';
 import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
@@ -29,13 +32,18 @@ import { addServiceGuess } from './services';
 export interface AnalyzeOptions {
   registry?: ServiceRegistry;
   /**
-   * A process outside any lock chain, alone on its upstream, is named culprit only when it has not
-   * run for this long (from /proc/PID/sched); shorter waits are ordinary requests in flight.
+   * Processes outside any lock chain waiting on an upstream (alone or piled up) are named culprit
+   * only when one has not run for this long (from /proc/PID/sched); shorter waits are ordinary
+   * requests in flight.
    */
   stuckAfterMs?: number;
 }
 
-export const DEFAULT_STUCK_AFTER_MS = 10_000;
+/**
+ * 5 s: far past an ordinary slow query or API call (hundreds of ms), and reached by the library's
+ * scenarios, which diagnose ~8 s into the fault.
+ */
+export const DEFAULT_STUCK_AFTER_MS = 5_000;
 
 export function analyze(collected: Collected, options: AnalyzeOptions = {}): Diagnosis {
   return new Analysis(collected, options).run();
@@ -85,18 +93,43 @@ class Analysis {
     for (const chain of chains) addServiceGuess(chain.resource, chain.evidence);
     // --- end diag-rules ---
     const top = chains.find((c) => c.culprit);
-    const culprit = top ? this.culpritReport(top) : null;
+    let culprit = top ? this.culpritReport(top) : null;
+    const blind = whatCouldNotBeSeen(this.collected, this.last, (p) => this.matters(p));
+    for (const r of this.undecided) blind.reasons.push(r);
+    // Syscalls not decoded: even a lock chain's root is a guess (its kind, whether it progresses).
+    const undecodable = this.collected.arch === 'unknown';
+    if (undecodable && top) {
+      blind.reasons.push(`/proc/locks shows pid ${top.root} holding a lock ${top.waiters.length} process${top.waiters.length === 1 ? '' : 'es'} wait for; what it waits on cannot be decoded`);
+    }
+    const inconclusive = (!culprit || undecodable) && blind.reasons.length > 0;
+    if (inconclusive) culprit = null;
     return {
-      verdict: culprit ? 'stuck' : 'healthy',
+      verdict: culprit ? 'stuck' : inconclusive ? 'inconclusive' : 'healthy',
+      ...(inconclusive ? { inconclusive: blind } : {}),
+      stuckAfterMs: this.stuckAfterMs,
       culprit,
       chains,
       processes: this.processReports(chains, culprit),
       samples: this.collected.samples.length,
       spanMs: this.spanMs,
       reader: this.collected.reader,
-      arch: this.collected.arch,
-      warnings: [...this.collected.warnings, ...permissionWarnings(this.last)],
+      arch: this.collected.arch === 'unknown' ? this.collected.archName || 'unknown' : this.collected.arch,
+      warnings: [...this.collected.warnings, ...permissionWarnings(this.last), ...socketWarnings(this.last)],
     };
+  }
+
+  /** Reasons the upstream rules could not decide (wait ages unreadable), for the verdict. */
+  private readonly undecided: string[] = [];
+
+  /**
+   * Whether a process's unreadable facts could change the verdict: not when it is a lock waiter
+   * (/proc/locks says what it waits for) or provably idle (accept, or listeners only, read from
+   * its syscall and memory rather than guessed).
+   */
+  private matters(p: ProcessSample): boolean {
+    if (this.graph.edges.has(p.pid)) return false;
+    if (p.wait.type === 'io' && p.wait.source !== 'sockets-fallback' && isIdle(p)) return false;
+    return true;
   }
 
   // --- lock chains -----------------------------------------------------------------------------
@@ -125,6 +158,7 @@ class Analysis {
         resource: c.resource,
         syscall: c.syscall,
         tid: c.tid,
+        waitMs: this.last.processes.get(group.root)?.notRunForMs,
         evidence: [...links.map((l) => linkEvidence(this.graph, l)), ...c.evidence],
       });
     }
@@ -179,24 +213,40 @@ class Analysis {
       const head = moving ?? (list[0] as { pid: number; c: Classification });
       const kind = moving ? 'slow-peer' : ([...list].sort((a, b) => severity(a.c.kind) - severity(b.c.kind))[0]?.c.kind ?? head.c.kind);
       const others = list.filter((x) => x !== head).map((x) => x.pid);
-      const notRun = this.last.processes.get(head.pid)?.notRunForMs;
       const pileUp = list.length >= 2;
-      const longStuck = kind !== 'slow-peer' && notRun !== undefined && notRun >= this.stuckAfterMs;
+      const ages = list.map((x) => this.last.processes.get(x.pid)?.notRunForMs);
+      const known = ages.filter((a): a is number => a !== undefined);
+      const oldest = known.length > 0 ? Math.max(...known) : undefined;
+      // A trickle wakes its worker per chunk, so its age since last run says nothing: a slow peer
+      // counts by workers held in the same socket wait, bytes moving, in every sample.
+      const stuck = kind === 'slow-peer' ? pileUp : oldest !== undefined && oldest >= this.stuckAfterMs;
       const service = head.c.resource.service;
+      const where = service ? `${service} (${upstream})` : upstream;
+      if (!stuck && kind !== 'slow-peer' && known.length < ages.length) {
+        this.undecided.push(`how long the ${list.length} worker${pileUp ? 's' : ''} waiting on ${where} have waited is unreadable (/proc/PID/sched): stuck or in flight cannot be told`);
+      }
+      const youngest = known.length > 0 ? Math.min(...known) : undefined;
+      const agesText =
+        oldest === undefined ? '' : ` (waited ${youngest === oldest ? fmtMs(oldest) : `${fmtMs(youngest as number)} to ${fmtMs(oldest)}`})`;
       chains.push({
         root: head.pid,
         kind,
-        culprit: pileUp || longStuck,
+        culprit: stuck,
         waiters: others,
         links: [],
         resource: head.c.resource,
         syscall: head.c.syscall,
         tid: head.c.tid,
+        waitMs: this.last.processes.get(head.pid)?.notRunForMs,
         evidence: [
-          pileUp
-            ? `${list.length} workers wait on the same upstream ${service ? `${service} (${upstream})` : upstream}: pids ${list.map((x) => x.pid).join(', ')}`
-            : `one worker waits on upstream ${service ? `${service} (${upstream})` : upstream}` +
-              (longStuck ? `, not run for ${fmtMs(notRun as number)} (>= ${fmtMs(this.stuckAfterMs)})` : ''),
+          (pileUp
+            ? `${list.length} workers wait on the same upstream ${where}: pids ${list.map((x) => x.pid).join(', ')}`
+            : `one worker waits on upstream ${where}`) +
+            (kind === 'slow-peer'
+              ? ''
+              : stuck
+                ? `; the longest has not run for ${fmtMs(oldest as number)} (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
+                : `${agesText}: under --stuck-after ${fmtMs(this.stuckAfterMs)}, requests in flight, not stuck`),
           ...head.c.evidence,
         ],
       });
@@ -220,6 +270,7 @@ class Analysis {
       holds,
       waiters: chain.waiters,
       ...(chain.threads ? { threads: chain.threads } : {}),
+      ...(chain.waitMs !== undefined ? { waitMs: chain.waitMs } : {}),
       evidence: chain.evidence,
     };
   }
@@ -246,6 +297,7 @@ class Analysis {
         wait: describeWait(p, this.graph),
         role,
       };
+      if (p.notRunForMs !== undefined && p.wait.type !== 'running') report.waitMs = p.notRunForMs;
       if (p.unreadable.length > 0) {
         report.unreadable = p.unreadable.map((u) => `${u.file}: ${u.error}${isDenied(u.error) ? ' (needs CAP_SYS_PTRACE)' : ''}`);
       }

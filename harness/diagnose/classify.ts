@@ -6,7 +6,8 @@
 import type { ChainKind, CulpritKind } from './kinds';
 import type { Collected, FdEntry, IoDirection, ProcessSample, ResourceReport, Sample, ServiceRegistry } from './model';
 import { TCP_TIMERS, type TcpSocket } from './parse';
-import { candidateSockets, fmtMs, socketLine, threadsLine, waitSourceText, who } from './prose';
+import type { SockInfo } from './sockdiag';
+import { candidateSockets, fmtMs, socketLine, socketTimesText, threadsLine, waitSourceText, who } from './prose';
 import { endpointText, serviceFor } from './services';
 import type { WaitGraph } from './wait-graph';
 import { isIdleWait, isListeningTarget } from './worker';
@@ -29,6 +30,15 @@ export interface Classification {
   timeoutMs?: number;
   /** The thread whose wait this is (= pid for the main thread). */
   tid?: number;
+}
+
+/**
+ * Retransmits sock_diag shows: the retransmit timer's count (icsk_retransmits, as /proc/net/tcp's
+ * column) or the connection's total (ss `retrans:outstanding/total`), whichever is larger.
+ */
+function sockRetransmits(sock: SockInfo | undefined): number {
+  if (!sock) return 0;
+  return Math.max(sock.timer?.name === 'on' ? sock.timer.count : 0, sock.retransTotal ?? 0);
 }
 
 export class Classifier {
@@ -231,31 +241,47 @@ export class Classifier {
         return result('slow-peer', `the peer is alive but slow: data trickles, so per-operation timeouts never fire`);
       }
       const timer = TCP_TIMERS[tcp.timer] ?? String(tcp.timer);
+      const sock = primary.fd?.sock;
       const timeoutText =
         w.timeoutMs !== undefined && w.timeoutMs >= 0 ? `; the wait times out after ${w.timeoutMs} ms` : w.timeoutMs === -1 ? '; the wait has no timeout' : '';
-      if (tcp.timer === 4) {
+      const peerName = resource.service ?? endpointText(tcp.remote);
+      const times = sock ? socketTimesText(sock, peerName) : undefined;
+      if (times) evidence.push(times);
+      // The timer and retransmits as either source shows them (/proc/net/tcp, sock_diag).
+      const probing = tcp.timer === 4 || sock?.timer?.name === 'persist' || (sock?.sndWnd === 0 && tcp.txQueue > 0);
+      const retransmits = Math.max(tcp.retransmits, sockRetransmits(sock));
+      const retransmitting = tcp.timer === 1 || sock?.timer?.name === 'on' || retransmits > 0;
+      const unacked = sock?.unacked;
+      if (probing) {
         return result(
           'peer-not-reading',
-          `zero-window probes (timer ${timer}): the peer's kernel acknowledges but its receive window is closed, so its process does not read; tx_queue ${tcp.txQueue} is not draining${timeoutText}`,
+          `${tcp.timer === 4 || sock?.timer?.name === 'persist' ? 'zero-window probes (timer zero-window-probe)' : 'the peer advertises a zero window (snd_wnd 0)'}: the peer's kernel acknowledges but its receive window is closed, so its process does not read; tx_queue ${tcp.txQueue} is not draining${timeoutText}`,
         );
       }
-      if (tcp.timer === 1 || tcp.retransmits > 0) {
+      if (retransmitting && (tcp.txQueue > 0 || (unacked ?? 0) > 0)) {
         return result(
           'unreachable-peer',
-          `our bytes are not acknowledged (tx_queue ${tcp.txQueue}, timer ${timer}${tcp.retransmits ? `, ${tcp.retransmits} retransmits` : ''}): the peer does not answer at the TCP level (down, or the path drops packets)${timeoutText}`,
+          `our bytes are not acknowledged (tx_queue ${tcp.txQueue} bytes${unacked !== undefined ? `, ${unacked} segment${unacked === 1 ? '' : 's'} in flight` : ''}, timer ${timer}${retransmits ? `, ${retransmits} retransmit${retransmits === 1 ? '' : 's'}` : ''}): the peer's host does not answer at the TCP level (down, or the path drops packets)${timeoutText}`,
         );
       }
       if (primary.t.direction === 'write' || tcp.txQueue > 0) {
         return result(
           'peer-not-reading',
-          `the send queue is not draining (tx_queue ${tcp.txQueue}, timer ${timer}: no retransmits shown), so the peer does not take our bytes${timeoutText}`,
+          `the send queue is not draining (tx_queue ${tcp.txQueue}, timer ${timer}, no retransmits shown): the peer does not take our bytes${timeoutText}`,
         );
       }
+      if (tcp.state !== 'ESTABLISHED') {
+        return result('silent-peer', `the read waits on a ${tcp.state} connection that will deliver nothing${timeoutText}`);
+      }
+      const timerText =
+        tcp.timer === 2
+          ? 'keepalive runs on it (timer keepalive): a peer that is gone is found once its probes go unanswered'
+          : tcp.timer === 0
+            ? 'no timer runs on it (no keepalive): unless the read times out, nothing ends this wait'
+            : `timer ${timer}`;
       return result(
         'silent-peer',
-        tcp.state === 'ESTABLISHED'
-          ? `the connection is ESTABLISHED with nothing of ours in flight (tx_queue 0) and nothing arriving (rx_queue ${tcp.rxQueue}), timer ${timer}: the peer is silent. Consistent with a lost FIN/RST, a frozen peer, or a peer busy elsewhere; the socket alone cannot tell them apart${timeoutText}`
-          : `the read waits on a ${tcp.state} connection that will deliver nothing${timeoutText}`,
+        `the connection is ESTABLISHED with nothing of ours in flight (tx_queue 0${unacked !== undefined ? `, ${unacked} unacknowledged` : ''}) and nothing arriving (rx_queue ${tcp.rxQueue}); ${timerText}${timeoutText}. The peer is silent: consistent with a lost FIN/RST, a frozen peer, or a peer busy elsewhere; the socket alone cannot tell them apart`,
       );
     }
 
@@ -300,6 +326,15 @@ export class Classifier {
         rxQueue: fd.tcp.rxQueue,
         timer: TCP_TIMERS[fd.tcp.timer] ?? String(fd.tcp.timer),
       };
+      if (fd.tcp.retransmits > 0) r.retransmits = fd.tcp.retransmits;
+      const sock = fd.sock;
+      if (sock) {
+        if (sock.unacked !== undefined) r.unacked = sock.unacked;
+        if (sockRetransmits(sock) > (r.retransmits ?? 0)) r.retransmits = sockRetransmits(sock);
+        if (sock.lastsndMs !== undefined) r.lastSendMs = sock.lastsndMs;
+        if (sock.lastrcvMs !== undefined) r.lastReceiveMs = sock.lastrcvMs;
+        if (sock.lastackMs !== undefined) r.lastAckMs = sock.lastackMs;
+      }
       const service = serviceFor(this.registry, fd.tcp.remote);
       if (service) r.service = service;
       return r;

@@ -31,6 +31,7 @@ import {
   type TcpSocket,
 } from './parse';
 import { isDenied, isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
+import type { SockDiagResult } from './sockdiag';
 import { addUnreadable, decodeWait } from './waits';
 import { readDiskPath } from './disk-wait';
 import { attachUnixSockets } from './unix-sockets';
@@ -65,10 +66,10 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
         );
       }
     }
-    samples.push(readSample(snap, i, selected));
+    samples.push(readSample(snap, i, selected, i === count - 1));
   }
   pickThreads(samples);
-  return { reader: reader.description, arch: samples[0]?.arch ?? 'x86_64', samples, selected, warnings };
+  return { reader: reader.description, arch: samples[0]?.arch ?? 'unknown', archName: samples[0]?.archName, samples, selected, warnings };
 }
 
 function selectPids(snap: ProcSnapshot, options: CollectOptions): number[] {
@@ -107,7 +108,7 @@ function lockComponent(selected: readonly number[], locks: LockEntry[] | undefin
   return scope;
 }
 
-function readSample(snap: ProcSnapshot, index: number, selected: readonly number[]): Sample {
+function readSample(snap: ProcSnapshot, index: number, selected: readonly number[], wantSockets: boolean): Sample {
   const locksFile = snap.read('locks');
   const locks = locksFile.ok ? parseLocks(locksFile.text) : undefined;
   const scope = lockComponent(selected, locks);
@@ -185,9 +186,40 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       });
     }
   }
+  const sockets = wantSockets ? readSockets(snap, partial.map((x) => x.sample), netnsOf) : undefined;
   // diag-rules: UNIX-domain sockets behind fds that are no TCP socket (unix-sockets.ts).
   attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf);
-  return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, locks, processes, tcp };
+  return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, archName: snap.archName, locks, processes, tcp, sockets };
+}
+
+/**
+ * sock_diag (ss) once per network namespace that has a process waiting on a TCP connection (not
+ * a listener): the socket times are evidence for those waits only, and one ss costs ~5 ms. Read in
+ * the last sample, whose facts the analysis reports.
+ */
+function readSockets(snap: ProcSnapshot, processes: ProcessSample[], netnsOf: Map<number, string>): Map<string, SockDiagResult> {
+  const out = new Map<string, SockDiagResult>();
+  if (!snap.sockets) return out;
+  const waitsOnTcp = (p: ProcessSample): boolean => {
+    const waits = [p.wait, ...(p.tasks ?? []).map((t) => t.wait)];
+    return waits.some(
+      (w) => w.type === 'io' && w.targets.some((t) => t.direction !== 'accept' && p.fds?.find((f) => f.fd === t.fd)?.tcp?.state !== undefined && p.fds?.find((f) => f.fd === t.fd)?.tcp?.state !== 'LISTEN'),
+    );
+  };
+  for (const p of processes) {
+    const ns = netnsOf.get(p.pid) ?? 'unknown';
+    if (out.has(ns) || !waitsOnTcp(p)) continue;
+    out.set(ns, snap.sockets(p.pid));
+  }
+  for (const p of processes) {
+    const diag = out.get(netnsOf.get(p.pid) ?? 'unknown');
+    if (!diag?.ok) continue;
+    for (const fd of p.fds ?? []) {
+      const sock = fd.socketInode !== undefined ? diag.byInode.get(fd.socketInode) : undefined;
+      if (sock) fd.sock = sock;
+    }
+  }
+  return out;
 }
 
 function fdType(target: string): FdType {
@@ -220,6 +252,8 @@ function readProcess(
   const syscallFile = snap.read(`${pid}/syscall`);
   const syscall = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
   if (!syscallFile.ok) note('syscall', syscallFile.error);
+  // Its stat was there, its syscall is not: it exited while being read.
+  const vanished = !syscallFile.ok && isGone(syscallFile.error);
 
   // What every sample carries; waiters already seen in /proc/locks ("light") get no more.
   const base: ProcessSample = {
@@ -232,6 +266,7 @@ function readProcess(
     wait: { type: 'unknown', reason: 'not decoded' },
     unreadable,
     tid: pid,
+    ...(vanished ? { vanished } : {}),
   };
   if (light) return { sample: base, syscall, netns: 'unknown' };
 

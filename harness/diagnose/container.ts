@@ -17,8 +17,9 @@ import {
   type ReadResult,
   type TidListResult,
 } from './procfs';
-import { normalizeArch, syscallNumbers, type Arch } from './syscalls';
+import { DECODED_ARCHES, normalizeArch, syscallNumbers, type Arch } from './syscalls';
 import { parseStat } from './parse';
+import { parseSs, type SockDiagResult } from './sockdiag';
 
 export interface ExecResult {
   exitCode: number;
@@ -43,12 +44,18 @@ export interface ContainerReaderOptions {
   timeoutMs?: number;
 }
 
-const list = (arch: Arch, cls: Parameters<typeof syscallNumbers>[1]): string => syscallNumbers(arch, cls).join('|');
+/** `x86_64:7|x86_64:271|aarch64:73`: the awk alternation of a class's (or named syscalls') numbers per decoded arch. */
+const caseOf = (cls: Parameters<typeof syscallNumbers>[1], names?: readonly string[]): string =>
+  DECODED_ARCHES.flatMap((arch) => syscallNumbers(arch, cls, names).map((nr) => `${arch}:${nr}`)).join('|') || 'none';
 
 /** The collector script. Everything goes to stdout in @@-delimited sections; errors are kept per file. */
 export function collectorScript(): string {
-  const pollCase = `x86_64:${list('x86_64', 'poll').split('|').join('|x86_64:')}|aarch64:${list('aarch64', 'poll').split('|').join('|aarch64:')}`;
-  const selectCase = `x86_64:${list('x86_64', 'select').split('|').join('|x86_64:')}|aarch64:${list('aarch64', 'select').split('|').join('|aarch64:')}`;
+  const pollCase = caseOf('poll');
+  const selectCase = caseOf('select');
+  // Waits whose timeout is behind a pointer (see waits.ts): ppoll arg 2, select/pselect6 arg 4,
+  // epoll_pwait2 arg 3 (awk's w[1] is the number, w[2] arg 0).
+  const ppollCase = caseOf('poll', ['ppoll']);
+  const epollPwait2Case = caseOf('epoll', ['epoll_pwait2']);
   return `
 export LC_ALL=C
 cd /proc || exit 97
@@ -85,12 +92,15 @@ function want(pid, addr, len) { if (!seen[pid " " addr " " len]++) print pid, ad
 /^[0-9]+[/](task[/][0-9]+[/])?syscall:[0-9]/ {
   c = index($0, ":"); split(substr($0, 1, c - 1), p, "/"); n = split(substr($0, c + 1), w, " ")
   key = arch ":" w[1]
-  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) want(p[1], w[2], nf * 8) }
-  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") want(p[1], w[3], len); if (w[4] != "0x0") want(p[1], w[4], len) } }
+  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) want(p[1], w[2], nf * 8); if (key ~ /^(${ppollCase})$/ && w[4] != "0x0") want(p[1], w[4], 16) }
+  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") want(p[1], w[3], len); if (w[4] != "0x0") want(p[1], w[4], len); if (w[6] != "0x0") want(p[1], w[6], 16) } }
+  else if (key ~ /^(${epollPwait2Case})$/ && w[5] != "0x0") want(p[1], w[5], 16)
 }' "$T" "$U" | while read -r pid addr len; do
   echo "@@mem $pid $addr $len"
   dd if="$pid/mem" bs="$len" count=1 skip="$((addr))" iflag=skip_bytes 2>>"$E" | od -An -v -tx1
 done
+# sock_diag in the sidecar's netns (the target's): socket times, unacked bytes, retransmits.
+if command -v ss >/dev/null 2>&1; then echo '@@ss'; ss -tinHe 2>>"$E" || echo "@@ss-failed $?"; else echo '@@ss-missing'; fi
 echo '@@errors'
 cat "$E"
 rm -f "$E" "$T" "$L" "$U"
@@ -100,6 +110,9 @@ echo '@@end'
 
 interface Dump {
   arch: Arch;
+  archName: string;
+  /** `ss -tinHe` output, or why there is none. */
+  ss: { text: string } | { missing: string };
   self: number;
   pids: number[];
   files: Map<string, string>;
@@ -124,7 +137,9 @@ const ERRNO: Array<[RegExp, string]> = [
 /** Parse the script's output. Tolerates truncation: whatever sections arrived are used. */
 export function parseDump(stdout: string): Dump {
   const dump: Dump = {
-    arch: 'x86_64',
+    arch: 'unknown',
+    archName: '',
+    ss: { missing: 'the collector script did not reach ss' },
     self: -1,
     pids: [],
     files: new Map(),
@@ -144,6 +159,7 @@ export function parseDump(stdout: string): Dump {
   };
   const netLines = new Map<string, string[]>();
   let section = '';
+  let ssLines: string[] | undefined;
   let mem: { pid: number; address: bigint; hex: string[] } | undefined;
   const flushMem = (): void => {
     if (mem) {
@@ -157,7 +173,12 @@ export function parseDump(stdout: string): Dump {
       flushMem();
       const [tag, ...rest] = line.slice(2).split(' ');
       section = tag ?? '';
-      if (tag === 'arch') dump.arch = normalizeArch(rest.join(' ')) ?? 'x86_64';
+      if (tag === 'arch') {
+        dump.archName = rest.join(' ').trim();
+        dump.arch = normalizeArch(dump.archName) ?? 'unknown';
+      } else if (tag === 'ss') ssLines = [];
+      else if (tag === 'ss-missing') dump.ss = { missing: 'ss (iproute2) is not installed in the sidecar' };
+      else if (tag === 'ss-failed') dump.ss = { missing: `ss -tinHe failed in the sidecar (exit ${rest[0] ?? '?'})` };
       else if (tag === 'self') dump.self = Number(rest[0]);
       else if (tag === 'pids') dump.pids = rest.filter((w) => /^[0-9]+$/.test(w)).map(Number);
       else if (tag === 'mem') {
@@ -188,6 +209,9 @@ export function parseDump(stdout: string): Dump {
       case 'mem':
         mem?.hex.push(line);
         break;
+      case 'ss':
+        ssLines?.push(line);
+        break;
       case 'errors': {
         const m = /^[a-z]+: (?:failed to open |error reading |cannot open )?['"‘]?([^'"’:]+)['"’]?: (.*)$/.exec(line);
         if (m) dump.errors.set(m[1] as string, ERRNO.find(([re]) => re.test(m[2] as string))?.[1] ?? 'EIO');
@@ -198,6 +222,7 @@ export function parseDump(stdout: string): Dump {
     }
   }
   flushMem();
+  if (ssLines && !('missing' in dump.ss && dump.ss.missing.startsWith('ss -tinHe failed'))) dump.ss = { text: ssLines.join('\n') };
   for (const [path, lines] of fileLines) {
     dump.files.set(path, `${lines.join('\n')}\n`);
     const task = /^([0-9]+)\/task\/([0-9]+)\/stat$/.exec(path);
@@ -225,6 +250,8 @@ const PER_TASK_FILE = /^([0-9]+\/task\/[0-9]+)\/(status|syscall|wchan|sched)$/;
 
 class DumpSnapshot implements ProcSnapshot {
   readonly arch: Arch;
+  readonly archName: string;
+  private sockDiag: SockDiagResult | undefined;
   readonly ownPids: ReadonlySet<number>;
   private readonly pidSet: Set<number>;
   private readonly selfNet: string | undefined;
@@ -235,6 +262,7 @@ class DumpSnapshot implements ProcSnapshot {
     sidecar: boolean,
   ) {
     this.arch = dump.arch;
+    this.archName = dump.archName;
     this.pidSet = new Set(dump.pids);
     this.selfNet = dump.links.get('self/ns/net');
     const own = new Set<number>();
@@ -250,6 +278,18 @@ class DumpSnapshot implements ProcSnapshot {
       }
     }
     this.ownPids = own;
+  }
+
+  /** ss ran in the sidecar's netns: it covers the processes that share it (normally all). */
+  sockets(pid: number): SockDiagResult {
+    const ns = this.dump.links.get(`${pid}/ns/net`);
+    if (ns !== undefined && this.selfNet !== undefined && ns !== this.selfNet) {
+      return { ok: false, reason: 'it runs in another network namespace than the sidecar' };
+    }
+    const ss = this.dump.ss;
+    if ('missing' in ss) return { ok: false, reason: ss.missing };
+    this.sockDiag ??= { ok: true, byInode: parseSs(ss.text), via: 'ss -tinHe in the sidecar' };
+    return this.sockDiag;
   }
 
   listPids(): number[] {

@@ -25,7 +25,7 @@ export interface DiagnoseOptions {
   intervalMs?: number;
   /** Maps a remote ip:port to a service name (the topology's proxies). */
   registry?: ServiceRegistry;
-  /** A lone stuck process outside any lock chain is a culprit only past this (default 10 s). */
+  /** Processes outside any lock chain, waiting on an upstream, are a culprit only past this (default 5 s). */
   stuckAfterMs?: number;
   /** Aborts between samples (the CLI's Ctrl+C). */
   signal?: AbortSignal;
@@ -47,8 +47,8 @@ export async function diagnose(options: DiagnoseOptions = {}): Promise<Diagnosis
   return analyze(collected, { registry: options.registry, stuckAfterMs: options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS });
 }
 
-export { analyze, collect };
-export { KIND_MEANING, KINDS } from './kinds';
+export { analyze, collect, DEFAULT_STUCK_AFTER_MS };
+export { KIND_ALIASES, KIND_MEANING, KINDS, kindMatches } from './kinds';
 export { renderJson, renderText, toJson } from './render';
 export { isIdle, isIdleWait, poolOccupancy, poolWorkers, type PoolOccupancy } from './worker';
 export { ContainerProcReader, collectorScript, type ContainerReaderOptions, type Execer, type ExecResult } from './container';
@@ -60,6 +60,7 @@ export type {
   CulpritKind,
   CulpritReport,
   Diagnosis,
+  DiagnosisVerdict,
   LockReport,
   ProcessReport,
   ProcessRole,

@@ -4,6 +4,7 @@
  */
 import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket, UnixSocket } from './parse';
 import type { ChainKind, CulpritKind } from './kinds';
+import type { SockDiagResult, SockInfo } from './sockdiag';
 import type { Arch } from './syscalls';
 
 export type FdType = 'socket' | 'file' | 'pipe' | 'anon' | 'other';
@@ -19,6 +20,8 @@ export interface FdEntry {
   unix?: UnixSocket;
   /** Read only where it matters: lock holders' files and epoll fds. */
   fdinfo?: FdinfoInfo;
+  /** sock_diag's view of the same socket (last sample only; see sockdiag.ts). */
+  sock?: SockInfo;
 }
 
 export type IoDirection = 'read' | 'write' | 'connect' | 'accept';
@@ -105,12 +108,18 @@ export interface ProcessSample extends TaskFacts {
   tasks?: ThreadSample[];
   /** In D state in open/openat: the path it opens, from its memory (disk-wait.ts). */
   diskPath?: string;
+  /** It exited while this sample read it (its stat was read, then its other files were gone). */
+  vanished?: boolean;
 }
 
 export interface Sample {
   index: number;
   takenAtMs: number;
   arch: Arch;
+  /** The machine name the target reported (`riscv64` when arch is 'unknown'). */
+  archName?: string;
+  /** sock_diag by netns key (read in the last sample, for the netns of socket waits only). */
+  sockets?: Map<string, SockDiagResult>;
   /** /proc/locks, or undefined if it could not be read. */
   locks?: LockEntry[];
   processes: Map<number, ProcessSample>;
@@ -121,6 +130,7 @@ export interface Sample {
 export interface Collected {
   reader: string;
   arch: Arch;
+  archName?: string;
   samples: Sample[];
   /** PIDs the user asked about (the lock-connected processes are added to the samples). */
   selected: number[];
@@ -148,6 +158,14 @@ export interface ResourceReport {
    * from WELL_KNOWN_PORTS in services.ts, printed as "5432, probably postgres", never as a name.
    */
   serviceGuess?: string;
+  /** From sock_diag (`ss -tinHe`), when it could be read: bytes sent and not yet acknowledged. */
+  unacked?: number;
+  /** Retransmits of the outstanding segment (sock_diag), or /proc/net/tcp's count. */
+  retransmits?: number;
+  /** Milliseconds since we last sent, last received, and were last acknowledged (sock_diag). */
+  lastSendMs?: number;
+  lastReceiveMs?: number;
+  lastAckMs?: number;
 }
 
 export interface LockReport {
@@ -196,6 +214,8 @@ export interface ChainReport {
   syscall: string | null;
   /** The root's thread that `syscall` belongs to (= root for the main thread). */
   tid?: number;
+  /** How long the root (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
+  waitMs?: number;
   evidence: string[];
 }
 
@@ -217,6 +237,8 @@ export interface CulpritReport {
   waiters: number[];
   /** As ChainReport.threads: the culprit's threads stuck on the same upstream (a thread pool). */
   threads?: number[];
+  /** How long the culprit (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
+  waitMs?: number;
   evidence: string[];
 }
 
@@ -233,12 +255,25 @@ export interface ProcessReport {
   /** One line: "waits for flock on /tmp/x (held by 123)", "recvfrom fd 5 tcp 10.0.0.2:9000" … */
   wait: string;
   role: ProcessRole;
+  /** How long the thread shown has waited (since it last ran on a CPU); absent while it runs or when unreadable. */
+  waitMs?: number;
   /** Files that could not be read, with the reason (`syscall: EACCES (needs CAP_SYS_PTRACE)`). */
   unreadable?: string[];
 }
 
+export type DiagnosisVerdict = 'stuck' | 'healthy' | 'inconclusive';
+
 export interface Diagnosis {
-  verdict: 'stuck' | 'healthy';
+  /**
+   * stuck: a culprit is named. healthy: everything that decides was read, and nothing is stuck.
+   * inconclusive: what decides could not be read (see `inconclusive`); never healthy on what it
+   * could not see.
+   */
+  verdict: DiagnosisVerdict;
+  /** Only with verdict inconclusive: what could not be read, and what would let it see. */
+  inconclusive?: { reasons: string[]; hints: string[] };
+  /** A pile-up without a lock (and a lone stuck worker) is a culprit only past this wait. */
+  stuckAfterMs: number;
   culprit: CulpritReport | null;
   chains: ChainReport[];
   processes: ProcessReport[];
@@ -246,7 +281,8 @@ export interface Diagnosis {
   /** Time between the first and the last sample. */
   spanMs: number;
   reader: string;
-  arch: Arch;
+  /** The target's machine: x86_64 and aarch64 are decoded; any other (riscv64 …) makes it inconclusive. */
+  arch: string;
   /** Missing privileges and other limits of this diagnosis. */
   warnings: string[];
 }

@@ -4,10 +4,12 @@
  * same whether the files come from the local /proc (read on demand), a fixture tree, or a dump
  * taken in one exec inside a sidecar (see container.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseSs, type SockDiagResult } from './sockdiag';
 import { type Arch, normalizeArch } from './syscalls';
 
 // Captured at load so that fake timers in a user's test cannot freeze the harness.
@@ -34,7 +36,10 @@ export interface FdLink {
 
 /** One sample of a procfs. Paths are relative to the procfs root: `locks`, `123/stat`, `123/net/tcp`. */
 export interface ProcSnapshot {
+  /** The target kernel's architecture, 'unknown' when faultline cannot decode its syscalls. */
   readonly arch: Arch;
+  /** The machine name as the target reported it (`uname -m`): says which arch was not decoded. */
+  readonly archName?: string;
   /** Monotonic time the sample was taken (ms). */
   readonly takenAtMs: number;
   /** PIDs the reader itself runs as (the diagnosing process and its ancestors, or the sidecar's). */
@@ -56,6 +61,11 @@ export interface ProcSnapshot {
    * (`net:[…]`, as /proc/PID/ns/net reads). Optional: without it UNIX sockets have no peer.
    */
   unixDiag?(): UnixDiagResult;
+  /**
+   * sock_diag's view of the TCP sockets in the network namespace of `pid` (see sockdiag.ts).
+   * Optional: without it socket times are unavailable, and the diagnosis says so.
+   */
+  sockets?(pid: number): SockDiagResult;
 }
 
 export type UnixDiagResult = { ok: true; text: string; netns: string } | { ok: false; error: ReadError };
@@ -96,12 +106,39 @@ export class LocalProcReader implements ProcReader {
     options: { arch?: Arch } = {},
   ) {
     this.description = root === '/proc' ? 'local /proc' : `procfs at ${root}`;
-    this.arch = options.arch ?? normalizeArch(process.arch) ?? 'x86_64';
+    // The kernel's machine (uname -m), not Node's build: syscall numbers are the kernel's ABI.
+    this.archName = os.machine();
+    this.arch = options.arch ?? normalizeArch(this.archName) ?? 'unknown';
   }
 
+  private readonly archName: string;
+
   async snapshot(): Promise<ProcSnapshot> {
-    return new LocalSnapshot(this.root, this.arch, this.root === '/proc' ? selfAndAncestors(this.root) : new Set());
+    return new LocalSnapshot(this.root, this.arch, this.root === '/proc' ? selfAndAncestors(this.root) : new Set(), this.archName);
   }
+}
+
+/** ss, run in the target's netns: directly when it is ours, through nsenter when root. */
+function localSockets(root: string, pid: number): SockDiagResult {
+  if (root !== '/proc') return { ok: false, reason: `sock_diag reads the live kernel, not the procfs at ${root}` };
+  let theirs: string;
+  let ours: string;
+  try {
+    theirs = fs.readlinkSync(path.join(root, `${pid}/ns/net`));
+    ours = fs.readlinkSync(path.join(root, 'self/ns/net'));
+  } catch (e) {
+    return { ok: false, reason: `its network namespace is unreadable (${errorCode(e)})` };
+  }
+  const root0 = typeof process.geteuid === 'function' && process.geteuid() === 0;
+  if (theirs !== ours && !root0) return { ok: false, reason: 'it runs in another network namespace, which only root can enter (nsenter)' };
+  const argv = theirs === ours ? ['ss', '-tinHe'] : ['nsenter', `--net=${root}/${pid}/ns/net`, 'ss', '-tinHe'];
+  const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: 5000, maxBuffer: 64 << 20 });
+  if (r.error) {
+    const code = errorCode(r.error);
+    return { ok: false, reason: code === 'ENOENT' ? `${argv[0]} is not installed (iproute2${argv[0] === 'nsenter' ? ', util-linux' : ''})` : `${argv[0]} failed (${code})` };
+  }
+  if (r.status !== 0) return { ok: false, reason: `${argv.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
+  return { ok: true, byInode: parseSs(r.stdout), via: theirs === ours ? 'ss -tinHe' : 'nsenter --net ss -tinHe' };
 }
 
 export class LocalSnapshot implements ProcSnapshot {
@@ -111,10 +148,15 @@ export class LocalSnapshot implements ProcSnapshot {
     protected readonly root: string,
     readonly arch: Arch,
     readonly ownPids: ReadonlySet<number>,
+    readonly archName?: string,
   ) {}
 
   protected abs(relPath: string): string {
     return path.join(this.root, relPath);
+  }
+
+  sockets(pid: number): SockDiagResult {
+    return localSockets(this.root, pid);
   }
 
   listPids(): number[] {
@@ -261,6 +303,8 @@ export function selfAndAncestors(root: string, startPid = process.pid): Set<numb
  *   a TID directory without its stat is a thread that exited mid-scan;
  * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as;
  * - `ss-x`: a recorded `ss -xHn`, first line `# netns net:[…]` (UNIX sockets' peers);
+ * - `arch`: `x86_64`, `aarch64`, or another machine name (not decoded); `own-pids`: PIDs the reader would run as;
+ * - `ss`: `ss -tinHe` output for every netns of the sample (absent: socket times unavailable);
  * - the sample's time is its recorded `uptime`.
  * Several roots make several samples: snapshot i reads roots[min(i, n-1)].
  */
@@ -279,10 +323,12 @@ export class FixtureProcReader implements ProcReader {
     const root = this.roots[Math.min(this.next, this.roots.length - 1)] as string;
     this.next += 1;
     let arch: Arch = 'x86_64';
+    let archName = 'x86_64';
     try {
-      arch = normalizeArch(fs.readFileSync(path.join(root, 'arch'), 'utf8')) ?? 'x86_64';
+      archName = fs.readFileSync(path.join(root, 'arch'), 'utf8').trim();
+      arch = normalizeArch(archName) ?? 'unknown';
     } catch {
-      /* default */
+      /* default: the trees recorded before `arch` existed are x86_64 */
     }
     const own = new Set<number>();
     try {
@@ -292,7 +338,7 @@ export class FixtureProcReader implements ProcReader {
     } catch {
       /* none */
     }
-    return new FixtureSnapshot(root, arch, own);
+    return new FixtureSnapshot(root, arch, own, archName);
   }
 }
 
@@ -306,6 +352,11 @@ class FixtureSnapshot extends LocalSnapshot {
       return monotonicMs();
     }
   })();
+
+  override sockets(): SockDiagResult {
+    const text = super.read('ss');
+    return text.ok ? { ok: true, byInode: parseSs(text.text), via: 'recorded ss -tinHe' } : { ok: false, reason: 'not recorded in this fixture' };
+  }
 
   private injectedError(relPath: string): string | undefined {
     try {

@@ -4,13 +4,14 @@
  */
 import type { ChainLink, ProcessSample, Sample, ThreadSample, WaitSource } from './model';
 import { TCP_TIMERS, type TcpSocket } from './parse';
+import type { SockInfo } from './sockdiag';
 import { isDenied } from './procfs';
 import { endpointText } from './services';
 import type { WaitGraph } from './wait-graph';
 
 export function fmtMs(ms: number): string {
   if (ms >= 10_000) return `${(ms / 1000).toFixed(0)} s`;
-  if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms >= 1000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
   return `${Math.round(ms)} ms`;
 }
 
@@ -39,6 +40,32 @@ export function waitSourceText(source: WaitSource, fallbackReason: string | unde
 export function socketLine(fd: number, target: string | undefined, tcp: TcpSocket): string {
   return `fd ${fd} is ${target}: TCP ${endpointText(tcp.local)} -> ${endpointText(tcp.remote)} ${tcp.state}, tx_queue ${tcp.txQueue}, rx_queue ${tcp.rxQueue}, timer ${TCP_TIMERS[tcp.timer] ?? tcp.timer}${tcp.retransmits ? `, ${tcp.retransmits} retransmits` : ''}`;
 }
+
+/**
+ * The socket's times from sock_diag, as a sentence about the peer: "storage silent for 8.4 s since
+ * our last send 8.4 s ago; 1 segment unacknowledged, 4 retransmits, last ACK 8.3 s ago".
+ */
+export function socketTimesText(sock: SockInfo, peer: string): string | undefined {
+  const { lastsndMs: snd, lastrcvMs: rcv, lastackMs: ack } = sock;
+  if (snd === undefined && rcv === undefined) return undefined;
+  const parts: string[] = [];
+  if (rcv !== undefined && snd !== undefined && snd <= rcv) parts.push(`${peer} silent for ${fmtMs(rcv)}, since before our last send ${fmtMs(snd)} ago`);
+  else if (rcv !== undefined) parts.push(`nothing received from ${peer} for ${fmtMs(rcv)}${snd !== undefined ? `; our last send ${fmtMs(snd)} ago` : ''}`);
+  else if (snd !== undefined) parts.push(`our last send to ${peer} ${fmtMs(snd)} ago`);
+  const counts: string[] = [];
+  if (sock.unacked !== undefined) counts.push(`${sock.unacked} segment${sock.unacked === 1 ? '' : 's'} unacknowledged`);
+  if (sock.retransTotal !== undefined) counts.push(`${sock.retransTotal} retransmit${sock.retransTotal === 1 ? '' : 's'} on this connection`);
+  if (ack !== undefined) counts.push(`last ACK from it ${fmtMs(ack)} ago`);
+  if (sock.timer) {
+    const name = SS_TIMER_NAMES[sock.timer.name] ?? sock.timer.name;
+    counts.push(`timer ${name}${sock.timer.expiresMs !== undefined ? ` fires in ${fmtMs(sock.timer.expiresMs)}` : ''}${sock.timer.count ? `, ${sock.timer.count} ${sock.timer.name === 'persist' ? 'probes' : sock.timer.name === 'keepalive' ? 'probes unanswered' : 'retries'}` : ''}`);
+  }
+  if (sock.sndWnd !== undefined) counts.push(`peer's window ${sock.sndWnd} bytes`);
+  return `socket times (sock_diag): ${parts.join('')}${counts.length ? `; ${counts.join(', ')}` : ''}`;
+}
+
+/** ss's timer names as /proc/net/tcp's (TCP_TIMERS). */
+const SS_TIMER_NAMES: Record<string, string> = { on: 'retransmit', persist: 'zero-window-probe', keepalive: 'keepalive', timewait: 'time-wait' };
 
 /** For a multi-threaded process: which thread's wait is shown, and what the others do. */
 export function threadsLine(p: ProcessSample): string | undefined {
@@ -132,6 +159,15 @@ function describeThreadWait(p: ProcessSample, graph: WaitGraph): string {
     case 'unknown':
       return w.reason;
   }
+}
+
+/** Where socket times (sock_diag) could not be read: the evidence lacks ages, and says so here. */
+export function socketWarnings(last: Sample): string[] {
+  const out: string[] = [];
+  for (const result of last.sockets?.values() ?? []) {
+    if (!result.ok) out.push(`socket times (sock_diag, ss -tinHe) unavailable: ${result.reason}; the evidence shows /proc/net/tcp only (queues, timer, retransmits)`);
+  }
+  return [...new Set(out)];
 }
 
 export function permissionWarnings(last: Sample): string[] {

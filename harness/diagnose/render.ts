@@ -17,7 +17,13 @@ function resourceText(r: ResourceReport): string {
   switch (r.type) {
     case 'tcp': {
       const svc = r.service ? ` [service ${r.service}]` : r.serviceGuess ? ` [${guessOf(r)}]` : '';
-      return `fd ${r.fd}: TCP ${r.local} -> ${r.remote}${svc} ${r.state}, tx_queue ${r.txQueue}, rx_queue ${r.rxQueue}, timer ${r.timer}`;
+      const diag = [
+        r.unacked !== undefined ? `unacked ${r.unacked}` : '',
+        r.retransmits ? `${r.retransmits} retransmits` : '',
+        r.lastSendMs !== undefined ? `last send ${fmtMs(r.lastSendMs)} ago` : '',
+        r.lastReceiveMs !== undefined ? `last receive ${fmtMs(r.lastReceiveMs)} ago` : '',
+      ].filter(Boolean);
+      return `fd ${r.fd}: TCP ${r.local} -> ${r.remote}${svc} ${r.state}, tx_queue ${r.txQueue}, rx_queue ${r.rxQueue}, timer ${r.timer}${diag.length ? `, ${diag.join(', ')}` : ''}`;
     }
     case 'cpu':
       return 'CPU (no syscall)';
@@ -64,7 +70,9 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
   }
   const root = proc(chain.root);
   lines.push(`${indent}root      pid ${chain.root}${root ? ` ${root.command}: ${truncate(root.cmdline, 80)}` : ''}`);
-  lines.push(`${indent}blocked   ${chain.syscall ?? 'unknown'}${threadNote(chain.root, chain.tid)}`);
+  lines.push(
+    `${indent}blocked   ${chain.syscall ?? 'unknown'}${threadNote(chain.root, chain.tid)}${chain.waitMs !== undefined ? `, for ${fmtMs(chain.waitMs)} (not run since)` : ''}`,
+  );
   lines.push(`${indent}on        ${resourceText(chain.resource)}`);
   if (chain.resource.service || chain.resource.remote) {
     const r = chain.resource;
@@ -85,8 +93,15 @@ export function renderText(d: Diagnosis): string {
   if (d.culprit) {
     const c = d.culprit;
     const upstream = c.resource.service ?? (c.resource.serviceGuess ? `${c.resource.remote} (${guessOf(c.resource)})` : (c.resource.remote ?? c.resource.path));
+    // "blocks" only when a lock makes the waiters wait on it; a pile-up only shares an upstream.
+    const locked = c.holds.length > 0;
+    const others = c.waiters.length
+      ? locked
+        ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}`
+        : ` and ${c.waiters.length} other${c.waiters.length === 1 ? '' : 's'} wait on the same upstream (no lock between them)`
+      : '';
     out.push(
-      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${c.waiters.length ? ` blocks ${c.waiters.length} waiting process${c.waiters.length === 1 ? '' : 'es'}` : ''}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${upstream ? `; upstream ${upstream}` : ''}`,
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${others}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${upstream ? `; upstream ${upstream}` : ''}${c.waitMs !== undefined ? `; waiting ${fmtMs(c.waitMs)}` : ''}`,
     );
     const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
     out.push('');
@@ -94,8 +109,16 @@ export function renderText(d: Diagnosis): string {
     out.push('');
     out.push('evidence:');
     for (const e of c.evidence) out.push(`  - ${e}`);
+  } else if (d.verdict === 'inconclusive' && d.inconclusive) {
+    out.push('INCONCLUSIVE: what decides could not be read — neither stuck nor healthy can be said');
+    out.push('');
+    out.push('could not read:');
+    for (const r of d.inconclusive.reasons) out.push(`  - ${r}`);
+    out.push('');
+    out.push('to see it:');
+    for (const h of d.inconclusive.hints) out.push(`  - ${h}`);
   } else {
-    out.push('HEALTHY: no culprit — no process blocks others on a lock, and no upstream holds workers');
+    out.push(`HEALTHY: no culprit — no process blocks others on a lock, and no worker has waited on an upstream past --stuck-after ${fmtMs(d.stuckAfterMs)}`);
   }
   const others = d.chains.filter((ch) => !(d.culprit && ch.root === d.culprit.pid && ch.culprit));
   if (others.length > 0) {

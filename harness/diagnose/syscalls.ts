@@ -4,7 +4,9 @@
  * asm-generic/unistd.h for aarch64); aarch64 has no poll/select/epoll_wait/pause, only their
  * p-variants, and its numbers overlap x86_64's (73 is flock on x86_64 and ppoll on aarch64).
  */
-export type Arch = 'x86_64' | 'aarch64';
+export type Arch = 'x86_64' | 'aarch64' | 'unknown';
+/** The architectures whose syscall numbers faultline decodes. */
+export const DECODED_ARCHES = ['x86_64', 'aarch64'] as const;
 
 /** How a syscall waits, which decides how faultline looks for the fd and direction. */
 export type SyscallClass =
@@ -142,7 +144,9 @@ const AARCH64: Record<number, SyscallDef> = {
   449: common('futex_waitv', 'futex'),
 };
 
-const TABLES: Record<Arch, Record<number, SyscallDef>> = { x86_64: X86_64, aarch64: AARCH64 };
+// An architecture we cannot decode gets no table: every number reads as syscall_N (class other),
+// never as another architecture's syscall (riscv64's ppoll, 73, is x86_64's flock).
+const TABLES: Record<Arch, Record<number, SyscallDef>> = { x86_64: X86_64, aarch64: AARCH64, unknown: {} };
 
 export interface DecodedSyscall {
   nr: number;
@@ -155,14 +159,14 @@ export function decodeSyscall(arch: Arch, nr: number): DecodedSyscall {
   return def ? { nr, name: def.name, cls: def.cls } : { nr, name: `syscall_${nr}`, cls: 'other' };
 }
 
-/** The number of a named syscall on an architecture (used by the in-container collector script). */
-export function syscallNumbers(arch: Arch, cls: SyscallClass): number[] {
+/** The numbers of a class of syscalls (or of the named ones) on an architecture (for the in-container collector script). */
+export function syscallNumbers(arch: Arch, cls: SyscallClass, names?: readonly string[]): number[] {
   return Object.entries(TABLES[arch])
-    .filter(([, def]) => def.cls === cls)
+    .filter(([, def]) => def.cls === cls && (!names || names.includes(def.name)))
     .map(([nr]) => Number(nr));
 }
 
-/** `uname -m` / Node's process.arch to our names; undefined for architectures we cannot decode. */
+/** `uname -m` / Node's os.machine() to our names; undefined for architectures we cannot decode. */
 export function normalizeArch(name: string): Arch | undefined {
   const n = name.trim().toLowerCase();
   if (n === 'x86_64' || n === 'x64' || n === 'amd64') return 'x86_64';

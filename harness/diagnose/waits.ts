@@ -29,6 +29,26 @@ function targetsFromSockets(fds: FdEntry[]): Array<{ fd: number; direction: IoDi
   return out;
 }
 
+/**
+ * A wait's timeout behind a pointer (ppoll/pselect6/epoll_pwait2: struct timespec; select: struct
+ * timeval), read from /proc/PID/mem: both are two 64-bit little-endian words on x86_64 and aarch64.
+ * NULL waits forever (-1). While the call sleeps the memory still holds what the caller passed
+ * (select writes back the remaining time only on return). Undefined when unreadable.
+ */
+function timeoutAt(snap: ProcSnapshot, proc: ProcessSample, ptr: bigint | undefined, unit: 'timespec' | 'timeval'): number | undefined {
+  if (ptr === undefined) return undefined;
+  if (ptr === 0n) return -1;
+  const mem = snap.readMem(proc.pid, ptr, 16);
+  if (!mem.ok || mem.bytes.length < 16) {
+    addUnreadable(proc.unreadable, 'mem', mem.ok ? 'short read' : mem.error);
+    return undefined;
+  }
+  const sec = Number(mem.bytes.readBigInt64LE(0));
+  const frac = Number(mem.bytes.readBigInt64LE(8));
+  if (sec < 0 || frac < 0) return undefined;
+  return Math.round(sec * 1000 + (unit === 'timespec' ? frac / 1e6 : frac / 1e3));
+}
+
 function directionOf(events: number): IoDirection {
   // POLLOUT (and EPOLLOUT) share bit 0x4; a wait for both is dominated by the write.
   if (events & POLLOUT) return 'write';
@@ -97,8 +117,8 @@ export function decodeWait(
     }
     case 'poll': {
       const nfds = Number(a[1] ?? 0n);
-      // poll's timeout is an int in ms; ppoll's is a timespec pointer (0 = forever).
-      const timeoutMs = def.name === 'poll' ? asInt32(a[2]) : a[2] === 0n ? -1 : undefined;
+      // poll's timeout is an int in ms; ppoll's is a timespec pointer (NULL = forever).
+      const timeoutMs = def.name === 'poll' ? asInt32(a[2]) : timeoutAt(snap, proc, a[2], 'timespec');
       view.syscallText = `${def.name}(${nfds} fd${nfds === 1 ? '' : 's'}${timeoutMs !== undefined ? `, timeout ${timeoutMs}` : ''})`;
       if (nfds === 0) return { type: 'sleep', syscall: def.name };
       if (a[0] === undefined || nfds > MAX_POLLFDS) return fallback(`${nfds} pollfds not read`, def.name, timeoutMs);
@@ -115,10 +135,15 @@ export function decodeWait(
     }
     case 'select': {
       const nfds = Math.min(Number(a[0] ?? 0n), MAX_SELECT_NFDS);
-      view.syscallText = `${def.name}(nfds ${nfds})`;
       const readPtr = a[1] ?? 0n;
       const writePtr = a[2] ?? 0n;
-      if (nfds === 0 || (readPtr === 0n && writePtr === 0n)) return { type: 'sleep', syscall: def.name };
+      if (nfds === 0 || (readPtr === 0n && writePtr === 0n)) {
+        view.syscallText = `${def.name}(nfds ${nfds})`;
+        return { type: 'sleep', syscall: def.name };
+      }
+      // select's timeout is a struct timeval pointer, pselect6's a struct timespec pointer.
+      const timeoutMs = timeoutAt(snap, proc, a[4], def.name === 'select' ? 'timeval' : 'timespec');
+      view.syscallText = `${def.name}(nfds ${nfds}${timeoutMs !== undefined ? `, timeout ${timeoutMs}` : ''})`;
       const len = Math.ceil(nfds / 64) * 8;
       const targets: Array<{ fd: number; direction: IoDirection }> = [];
       for (const [ptr, direction] of [
@@ -129,14 +154,15 @@ export function decodeWait(
         const mem = snap.readMem(proc.pid, ptr, len);
         if (!mem.ok) {
           addUnreadable(proc.unreadable, 'mem', mem.error);
-          return fallback(`fd_set unreadable (${mem.error})`, def.name);
+          return fallback(`fd_set unreadable (${mem.error})`, def.name, timeoutMs);
         }
         for (const fd of parseFdSet(mem.bytes, nfds)) targets.push({ fd, direction });
       }
-      return { type: 'io', syscall: def.name, targets, source: 'fd_set' };
+      return { type: 'io', syscall: def.name, targets, source: 'fd_set', timeoutMs };
     }
     case 'epoll': {
-      const timeoutMs = asInt32(a[3]);
+      // epoll_wait/epoll_pwait take an int in ms; epoll_pwait2 a timespec pointer (NULL = forever).
+      const timeoutMs = def.name === 'epoll_pwait2' ? timeoutAt(snap, proc, a[3], 'timespec') : asInt32(a[3]);
       view.syscallText = `${def.name}(epfd ${fdArg ?? '?'}, timeout ${timeoutMs ?? '?'})`;
       if (fdArg === undefined) return fallback('truncated syscall line', def.name, timeoutMs);
       const info = snap.read(`${proc.pid}/fdinfo/${fdArg}`);

@@ -1,4 +1,4 @@
-import { ContainerProcReader, diagnose, toJson } from '../diagnose';
+import { ContainerProcReader, DEFAULT_STUCK_AFTER_MS, diagnose, toJson } from '../diagnose';
 import { webSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 import type { Diagnoser } from './runner';
@@ -10,7 +10,7 @@ import type { WorkerSpec } from './types';
  * pattern) and the diagnoser reads /proc through it. Remote addresses are named through the
  * topology's service registry (the web only ever sees Toxiproxy's listeners).
  */
-export function webDiagnoser(opts: { samples?: number; intervalMs?: number } = {}): Diagnoser {
+export function webDiagnoser(opts: { samples?: number; intervalMs?: number; stuckAfterMs?: number } = {}): Diagnoser {
   return async (topo: StartedTopology, signal: AbortSignal, workers: WorkerSpec) => {
     // The same SYS_PTRACE sidecar the pool probe reads through; it goes with the topology.
     const sidecar = await webSidecar(topo, 'ptrace');
@@ -20,6 +20,9 @@ export function webDiagnoser(opts: { samples?: number; intervalMs?: number } = {
       registry: topo.registry,
       samples: opts.samples ?? 2,
       intervalMs: opts.intervalMs ?? 500,
+      // The scenarios diagnose ~7-8 s into their fault: the default (5 s) names a pile-up that old,
+      // and not the requests of a fixed variant that time out within their own deadlines.
+      stuckAfterMs: opts.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
       signal,
     });
     return {

@@ -70,10 +70,14 @@ describe('diagnose flags', () => {
       pids: [12, 13],
       samples: 3,
       intervalMs: 0,
+      stuckAfterMs: 5000,
       json: true,
       help: false,
     });
     expect(parseDiagnoseArgs(['--match', 'a'.repeat(MAX_MATCH_LENGTH)]).match?.source).toHaveLength(MAX_MATCH_LENGTH);
+    expect(parseDiagnoseArgs(['--pid', '1', '--stuck-after', '800ms']).stuckAfterMs).toBe(800);
+    expect(parseDiagnoseArgs(['--pid', '1', '--stuck-after=2.5s']).stuckAfterMs).toBe(2500);
+    expect(parseDiagnoseArgs(['--pid', '1', '--stuck-after', '1500']).stuckAfterMs).toBe(1500);
   });
   test.each([
     [['--match', 'a'.repeat(MAX_MATCH_LENGTH + 1)], /--match is 1001 characters long: give a pattern of at most 1000/],
@@ -84,6 +88,9 @@ describe('diagnose flags', () => {
     [['--pid', '1', '--samples', '101'], /--samples "101" must be a whole number from 1 to 100/],
     [['--pid', '1', '--interval', '60001'], /--interval "60001" must be milliseconds from 0 to 60000/],
     [['--container', 'x'.repeat(129)], /--container "x{60}…" is not a container name/],
+    [['--pid', '1', '--stuck-after', 'soon'], /--stuck-after "soon" must be a duration like "5s" or "800ms"/],
+    [['--pid', '1', '--stuck-after', '2h'], /--stuck-after "2h" must be a duration/],
+    [['--pid', '1', '--stuck-after', '90m'], /--stuck-after "90m" must be at most 1h/],
     [['--frobnicate'], /unknown argument "--frobnicate"/],
   ])('refuses %p', (args, message) => expect(usage(() => parseDiagnoseArgs(args as string[]))).toMatch(message));
 });
@@ -108,6 +115,6 @@ describe('exit codes', () => {
     expect(exitCodeFor(new FaultlineError('FAULTLINE_IMAGE_BUILD_FAILED', 'x'))).toBe(3);
     expect(exitCodeFor(new FaultlineError('FAULTLINE_PERMISSION', 'x'))).toBe(3);
     expect(exitCodeFor(new TypeError('bug'))).toBe(3);
-    expect(EXIT).toEqual({ ok: 0, finding: 1, usage: 2, environment: 3, interrupted: 130 });
+    expect(EXIT).toEqual({ ok: 0, finding: 1, usage: 2, environment: 3, inconclusive: 4, interrupted: 130 });
   });
 });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { diagnose, FixtureProcReader, renderJson, renderText, type ProcReader, type ProcSnapshot } from '../../../harness/diagnose';
+import { stat, status, TCP_HEADER, tcpRow, UPTIME_60S, worker, writeTree } from './trees';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const meta = (name: string) =>
@@ -103,32 +104,6 @@ describe('odd /proc text never crashes', () => {
 // ------------------------------------------------------------------------------------------------
 // Hand-written trees
 
-function writeTree(root: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  }
-}
-
-const stat = (pid: number, state = 'S', cpu = 5) => `${pid} (worker) ${state} 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 ${cpu} 1 0 0 20 0 1 0 100 1000 100\n`;
-const status = (ctxt: number) => `Name:\tworker\nUid:\t33\t33\t33\t33\nvoluntary_ctxt_switches:\t${ctxt}\nnonvoluntary_ctxt_switches:\t1\n`;
-const TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-// 0A00000A = 10.0.0.10 (little-endian word), port 0x1F90 = 8080 (a listener); 0B00000A = 10.0.0.11:0x2382 = 9090 upstream.
-const tcpRow = (sl: number, local: string, remote: string, st: string, inode: number, tx = 0, rx = 0, timer = '00:00000000') =>
-  `  ${sl}: ${local} ${remote} ${st} ${tx.toString(16).padStart(8, '0')}:${rx.toString(16).padStart(8, '0')} ${timer} 00000000    33        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
-
-function worker(pid: number, syscall: string, fds: string, extra: Record<string, string> = {}, ctxt = 10): Record<string, string> {
-  return {
-    [`${pid}/stat`]: stat(pid),
-    [`${pid}/status`]: status(ctxt),
-    [`${pid}/syscall`]: syscall,
-    [`${pid}/cmdline`]: `php-fpm: pool www\0`,
-    [`${pid}/fd.links`]: fds,
-    [`${pid}/ns/net`]: 'net:[4026532000]\n',
-    ...extra,
-  };
-}
-
 describe('hand-written trees', () => {
   let dir: string;
   beforeEach(() => {
@@ -189,7 +164,7 @@ describe('hand-written trees', () => {
     const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 501) + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 502);
     // poll(fds = 0x1000, nfds = 1, timeout): the pollfd at 0x1000 is fd 5, events POLLIN.
     const tree = (timeout: string) => {
-      const files: Record<string, string> = { locks: '' };
+      const files: Record<string, string> = { locks: '', uptime: UPTIME_60S };
       for (const [i, pid] of [50, 51].entries()) {
         Object.assign(files, worker(pid, `7 0x1000 0x1 ${timeout} 0x0 0x0 0x0 0x0 0x0\n`, `5 -> socket:[${501 + i}]\n`, {
           [`${pid}/mem.hex`]: '0x1000 0500000001000000\n',
@@ -237,7 +212,7 @@ describe('hand-written trees', () => {
     const run = async (txAfter: number) => {
       const sample = (tx: number) => {
         const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 701, tx, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 702, 3_000_000, 0, '04:00000100');
-        const files: Record<string, string> = { locks: '' };
+        const files: Record<string, string> = { locks: '', uptime: UPTIME_60S };
         for (const [i, pid] of [70, 71].entries()) {
           Object.assign(files, worker(pid, '1 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${701 + i}]\n`, { [`${pid}/net/tcp`]: net }));
         }
@@ -265,8 +240,8 @@ describe('hand-written trees', () => {
       tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401) +
       tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402) +
       tcpRow(2, '0A00000A:C003', '0C00000A:0CEA', '01', 403);
-    const tree = (pids: number[]) => {
-      const files: Record<string, string> = { locks: '' };
+    const tree = (pids: number[], uptime = UPTIME_60S) => {
+      const files: Record<string, string> = { locks: '', uptime };
       for (const [i, pid] of pids.entries()) {
         Object.assign(
           files,
@@ -281,7 +256,26 @@ describe('hand-written trees', () => {
     expect(d.verdict).toBe('stuck');
     expect(d.culprit).toMatchObject({ pid: 40, kind: 'silent-peer', waiters: [41] });
     expect(d.culprit?.resource.service).toBe('db');
-    expect(d.culprit?.evidence[0]).toBe('2 workers wait on the same upstream db (10.0.0.11:9090): pids 40, 41');
+    expect(d.culprit?.evidence[0]).toBe('2 workers wait on the same upstream db (10.0.0.11:9090): pids 40, 41; the longest has not run for 60 s (>= --stuck-after 5 s)');
+    expect(d.culprit?.waitMs).toBe(60_000);
+    expect(d.processes.find((p) => p.pid === 41)?.waitMs).toBe(60_000);
+
+    // The same two workers 400 ms into their queries: requests in flight, healthy; the same at 60 s
+    // with --stuck-after 2m: healthy too.
+    writeTree(dir, tree([40, 41], '940.40 10.00\n'));
+    const young = await diagnose({ reader: new FixtureProcReader(dir), pids: [40, 41], intervalMs: 0, registry });
+    expect(young.verdict).toBe('healthy');
+    expect(young.chains[0]).toMatchObject({ culprit: false, waitMs: 400 });
+    expect(young.chains[0]?.evidence[0]).toContain('(waited 400 ms): under --stuck-after 5 s, requests in flight, not stuck');
+    writeTree(dir, tree([40, 41]));
+    expect((await diagnose({ reader: new FixtureProcReader(dir), pids: [40, 41], intervalMs: 0, registry, stuckAfterMs: 120_000 })).verdict).toBe('healthy');
+
+    // Their wait ages unreadable (no sched): stuck or in flight cannot be told.
+    fs.rmSync(path.join(dir, '40/sched'));
+    fs.rmSync(path.join(dir, '41/sched'));
+    const blind = await diagnose({ reader: new FixtureProcReader(dir), pids: [40, 41], intervalMs: 0, registry });
+    expect(blind.verdict).toBe('inconclusive');
+    expect(blind.inconclusive?.reasons.join('\n')).toContain('have waited is unreadable (/proc/PID/sched)');
 
     // A single worker waiting on another upstream, recently run: an ordinary request in flight.
     const solo = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-hand-'));
