@@ -21,6 +21,7 @@ import { inferConvoys } from './convoy';
 import { classifyDiskWait, diskWaitChains } from './disk-wait';
 import { threadPoolChains } from './thread-pool';
 import { classifyUnix, unixChains } from './unix-sockets';
+import { eventLoopChains } from './event-loop';
 import { whatCouldNotBeSeen } from './inconclusive';
 import { isEventLoopWait, isIdle } from './worker';
 
@@ -79,8 +80,9 @@ class Analysis {
     const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
     const pools = threadPoolChains(this.collected, this.graph, this.registry, this.spanMs, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used, ...disk.used]));
     const unix = unixChains(this.collected, new Set([...this.graph.members(), ...convoys.used, ...disk.used, ...pools.used]), this.stuckAfterMs, this.spanMs);
-    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used, ...unix.used]);
-    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...unix.chains, ...this.upstreamChains(ruled)];
+    const loops = eventLoopChains(this.collected, this.classifier, this.registry, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used]));
+    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used, ...unix.used, ...loops.used]);
+    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...unix.chains, ...loops.chains, ...this.upstreamChains(ruled)];
     // --- end diag-rules ---
     chains.sort(
       (a, b) =>
@@ -270,6 +272,7 @@ class Analysis {
       holds,
       waiters: chain.waiters,
       ...(chain.threads ? { threads: chain.threads } : {}),
+      ...(chain.requests !== undefined ? { requests: chain.requests } : {}),
       ...(chain.waitMs !== undefined ? { waitMs: chain.waitMs } : {}),
       evidence: chain.evidence,
     };

@@ -206,6 +206,8 @@ export interface ChainReport {
    * are the workers (a Java or Python pool). Absent for every other chain.
    */
   threads?: number[];
+  /** Event loops (event-loop.ts): requests outstanding on the upstream (connections with a request and no reply). */
+  requests?: number;
   /** From the root outward: the lock the root holds and its waiters, then the next level … */
   links: ChainLink[];
   /** For a lock cycle: its members in wait order. */
@@ -237,6 +239,8 @@ export interface CulpritReport {
   waiters: number[];
   /** As ChainReport.threads: the culprit's threads stuck on the same upstream (a thread pool). */
   threads?: number[];
+  /** As ChainReport.requests: an event loop's requests waiting on the upstream. */
+  requests?: number;
   /** How long the culprit (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
   waitMs?: number;
   evidence: string[];

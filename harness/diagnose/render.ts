@@ -101,7 +101,7 @@ export function renderText(d: Diagnosis): string {
         : ` and ${c.waiters.length} other${c.waiters.length === 1 ? '' : 's'} wait on the same upstream (no lock between them)`
       : '';
     out.push(
-      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${others}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${upstream ? `; upstream ${upstream}` : ''}${c.waitMs !== undefined ? `; waiting ${fmtMs(c.waitMs)}` : ''}`,
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${others}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${c.requests !== undefined ? `: ${c.requests} request${c.requests === 1 ? '' : 's'} waiting` : ''}${upstream ? `; upstream ${upstream}` : ''}${c.waitMs !== undefined ? `; waiting ${fmtMs(c.waitMs)}` : ''}`,
     );
     const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
     out.push('');

@@ -262,3 +262,37 @@ describe('UNIX-domain sockets: the peer through its inode, the path as the resou
     expect(d.processes.find((p) => p.pid === idle.pid)?.role).toBe('idle');
   });
 });
+
+describe('event loops: requests outstanding on an upstream while clients wait', () => {
+  async function nodeStack(upstreamMode: string[], clients: number, once: boolean) {
+    const upstream = Number((await py('upstream.py', ...upstreamMode)).value('port'));
+    const server = await live.start('node', [path.join(STACKS, 'node_server.js'), String(upstream)]);
+    const port = Number(server.value('port'));
+    await live.start('node', [path.join(STACKS, 'node_clients.js'), String(port), String(clients), ...(once ? ['once'] : [])]);
+    return { upstream, server };
+  }
+
+  test('a Node server whose requests all await a silent API: stuck, the upstream named with how many requests wait', async () => {
+    const { upstream, server } = await nodeStack(['silent'], 3, false);
+    await sleep(1300);
+    const d = await diagnose({ pids: [server.pid], samples: 2, intervalMs: 200, stuckAfterMs: 1000, registry: { services: [{ name: 'api', addresses: [{ host: '127.0.0.1', port: upstream }] }] } });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: server.pid, kind: 'silent-peer', requests: 3, resource: { type: 'tcp', service: 'api', txQueue: 0, rxQueue: 0 } });
+    expect(d.culprit?.waitMs).toBeGreaterThanOrEqual(1000);
+    const text = renderText(d);
+    expect(text).toContain('3 requests waiting; upstream api');
+    expect(text).toMatch(/3 requests wait on api \(127\.0\.0\.1:\d+\), 3 of 3 client connections wait for an answer/);
+    expect(text).toContain('judged from sock_diag');
+  });
+
+  test('control: an idle Node server with a pooled keep-alive connection to its API: healthy', async () => {
+    // The API answers at once: request and reply fall in the same jiffy, so lastsnd == lastrcv.
+    const { server } = await nodeStack(['http', '0'], 1, true);
+    await sleep(1300);
+    const d = await diagnose({ pids: [server.pid], samples: 2, intervalMs: 200, stuckAfterMs: 1000 });
+    expect(d.verdict).toBe('healthy');
+    // The pooled connection is open (the rule looked at it): it just carries no request.
+    const chain = d.chains.find((c) => c.root === server.pid);
+    expect(chain?.culprit ?? false).toBe(false);
+  });
+});

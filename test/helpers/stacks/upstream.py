@@ -4,6 +4,8 @@ An upstream on 127.0.0.1 (a stand-in for a database, a cache or an API): accepts
 and reads requests. Prints "port N" then "ready".
 
   upstream.py silent       never answers (a frozen or busy server)
+  upstream.py http MS      an HTTP/1.1 server: answers each request after MS ms, keeps the
+                           connection alive
   upstream.py answer MS    answers each request after MS ms ("ok"), except:
                            "HANG ..." is never answered (a query that never ends);
                            "LOCK KEY" answers "ok" once this connection holds KEY, which it keeps
@@ -34,6 +36,13 @@ def serve(c):
             data = c.recv(65536)
             if not data:
                 return
+            if mode == 'http':
+                buf += data
+                while b'\r\n\r\n' in buf:
+                    _, buf = buf.split(b'\r\n\r\n', 1)
+                    time.sleep(delay)
+                    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n')
+                continue
             if mode != 'answer':
                 continue
             buf += data
