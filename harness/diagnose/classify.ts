@@ -247,21 +247,37 @@ export class Classifier {
       const peerName = resource.service ?? endpointText(tcp.remote);
       const times = sock ? socketTimesText(sock, peerName) : undefined;
       if (times) evidence.push(times);
-      // The timer and retransmits as either source shows them (/proc/net/tcp, sock_diag).
+      // The timer and retransmits as either source shows them (/proc/net/tcp, sock_diag). The
+      // retransmit timer alone is no sign: it is armed whenever bytes are in flight.
       const probing = tcp.timer === 4 || sock?.timer?.name === 'persist' || (sock?.sndWnd === 0 && tcp.txQueue > 0);
       const retransmits = Math.max(tcp.retransmits, sockRetransmits(sock));
-      const retransmitting = tcp.timer === 1 || sock?.timer?.name === 'on' || retransmits > 0;
       const unacked = sock?.unacked;
+      const inFlight = tcp.txQueue > 0 || (unacked ?? 0) > 0;
+      // Whether the peer's host still answers: its last ACK came after our last (re)transmission
+      // (within 100 ms: an RTT on any path that matters here). Unknown without sock_diag.
+      const lastAck = sock?.lastackMs;
+      const lastSend = sock?.lastsndMs;
+      const hostAnswers = lastAck !== undefined && lastSend !== undefined ? lastAck <= lastSend + 100 : undefined;
       if (probing) {
         return result(
           'peer-not-reading',
           `${tcp.timer === 4 || sock?.timer?.name === 'persist' ? 'zero-window probes (timer zero-window-probe)' : 'the peer advertises a zero window (snd_wnd 0)'}: the peer's kernel acknowledges but its receive window is closed, so its process does not read; tx_queue ${tcp.txQueue} is not draining${timeoutText}`,
         );
       }
-      if (retransmitting && (tcp.txQueue > 0 || (unacked ?? 0) > 0)) {
+      if (retransmits > 0 && inFlight && hostAnswers === true) {
+        return result(
+          'peer-not-reading',
+          `we retransmit (${retransmits} retransmit${retransmits === 1 ? '' : 's'}, tx_queue ${tcp.txQueue}) but the peer's host acknowledges (last ACK ${fmtMs(lastAck as number)} ago, after our last send ${fmtMs(lastSend as number)} ago): it is reachable and drops what it has no room for, so its process does not read${timeoutText}`,
+        );
+      }
+      if (retransmits > 0 && inFlight) {
         return result(
           'unreachable-peer',
-          `our bytes are not acknowledged (tx_queue ${tcp.txQueue} bytes${unacked !== undefined ? `, ${unacked} segment${unacked === 1 ? '' : 's'} in flight` : ''}, timer ${timer}${retransmits ? `, ${retransmits} retransmit${retransmits === 1 ? '' : 's'}` : ''}): the peer's host does not answer at the TCP level (down, or the path drops packets)${timeoutText}`,
+          `our bytes are not acknowledged (tx_queue ${tcp.txQueue} bytes${unacked !== undefined ? `, ${unacked} segment${unacked === 1 ? '' : 's'} in flight` : ''}, timer ${timer}, ${retransmits} retransmit${retransmits === 1 ? '' : 's'})` +
+            (hostAnswers === false
+              ? `, and no ACK has come from the peer's host for ${fmtMs(lastAck as number)}, since before our last send ${fmtMs(lastSend as number)} ago: it does not answer at the TCP level (down, or the path drops packets)`
+              : ': the peer does not acknowledge (down, or the path drops packets); sock_diag is unavailable, so whether its host still answers at all is not known') +
+            timeoutText,
         );
       }
       if (primary.t.direction === 'write' || tcp.txQueue > 0) {

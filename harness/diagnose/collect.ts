@@ -57,7 +57,8 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
   for (let i = 0; i < count; i++) {
     if (i > 0) await sleepMs(options.intervalMs);
     options.signal?.throwIfAborted();
-    const snap = await reader.snapshot({ pids: i === 0 ? options.pids : selected });
+    const lastSample = i === count - 1;
+    const snap = await reader.snapshot({ pids: i === 0 ? options.pids : selected, sockets: lastSample });
     if (i === 0) {
       selected = selectPids(snap, options);
       if (selected.length === 0) {
@@ -66,7 +67,9 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
         );
       }
     }
-    samples.push(readSample(snap, i, selected, i === count - 1));
+    const sample = readSample(snap, i, selected);
+    if (lastSample) sample.sockets = await readSockets(snap, [...sample.processes.values()]);
+    samples.push(sample);
   }
   pickThreads(samples);
   return { reader: reader.description, arch: samples[0]?.arch ?? 'unknown', archName: samples[0]?.archName, samples, selected, warnings };
@@ -108,7 +111,7 @@ function lockComponent(selected: readonly number[], locks: LockEntry[] | undefin
   return scope;
 }
 
-function readSample(snap: ProcSnapshot, index: number, selected: readonly number[], wantSockets: boolean): Sample {
+function readSample(snap: ProcSnapshot, index: number, selected: readonly number[]): Sample {
   const locksFile = snap.read('locks');
   const locks = locksFile.ok ? parseLocks(locksFile.text) : undefined;
   const scope = lockComponent(selected, locks);
@@ -186,10 +189,9 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       });
     }
   }
-  const sockets = wantSockets ? readSockets(snap, partial.map((x) => x.sample), netnsOf) : undefined;
   // diag-rules: UNIX-domain sockets behind fds that are no TCP socket (unix-sockets.ts).
   attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf);
-  return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, archName: snap.archName, locks, processes, tcp, sockets };
+  return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, archName: snap.archName, locks, processes, tcp };
 }
 
 /**
@@ -197,22 +199,26 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
  * a listener): the socket times are evidence for those waits only, and one ss costs ~5 ms. Read in
  * the last sample, whose facts the analysis reports.
  */
-function readSockets(snap: ProcSnapshot, processes: ProcessSample[], netnsOf: Map<number, string>): Map<string, SockDiagResult> {
+async function readSockets(snap: ProcSnapshot, processes: ProcessSample[]): Promise<Map<string, SockDiagResult>> {
   const out = new Map<string, SockDiagResult>();
   if (!snap.sockets) return out;
-  const waitsOnTcp = (p: ProcessSample): boolean => {
-    const waits = [p.wait, ...(p.tasks ?? []).map((t) => t.wait)];
-    return waits.some(
-      (w) => w.type === 'io' && w.targets.some((t) => t.direction !== 'accept' && p.fds?.find((f) => f.fd === t.fd)?.tcp?.state !== undefined && p.fds?.find((f) => f.fd === t.fd)?.tcp?.state !== 'LISTEN'),
-    );
+  const onConnection = (p: ProcessSample, fd: number): boolean => {
+    const state = p.fds?.find((f) => f.fd === fd)?.tcp?.state;
+    return state !== undefined && state !== 'LISTEN';
   };
+  const waitsOnTcp = (p: ProcessSample): boolean =>
+    [p.wait, ...(p.tasks ?? []).map((t) => t.wait)].some((w) => w.type === 'io' && w.targets.some((t) => t.direction !== 'accept' && onConnection(p, t.fd)));
+  const askFor = new Map<string, number>();
   for (const p of processes) {
-    const ns = netnsOf.get(p.pid) ?? 'unknown';
-    if (out.has(ns) || !waitsOnTcp(p)) continue;
-    out.set(ns, snap.sockets(p.pid));
+    const ns = p.netns ?? 'unknown';
+    if (!askFor.has(ns) && waitsOnTcp(p)) askFor.set(ns, p.pid);
   }
+  if (askFor.size === 0) return out;
+  // The reader may have started ss beside the /proc reads (see SnapshotHint.sockets).
+  await snap.socketsReady?.();
+  for (const [ns, pid] of askFor) out.set(ns, snap.sockets(pid));
   for (const p of processes) {
-    const diag = out.get(netnsOf.get(p.pid) ?? 'unknown');
+    const diag = out.get(p.netns ?? 'unknown');
     if (!diag?.ok) continue;
     for (const fd of p.fds ?? []) {
       const sock = fd.socketInode !== undefined ? diag.byInode.get(fd.socketInode) : undefined;

@@ -14,7 +14,7 @@ export interface ChainNode {
 }
 
 export interface ChainView {
-  verdict: 'stuck' | 'healthy';
+  verdict: 'stuck' | 'healthy' | 'inconclusive';
   kind?: string;
   meaning?: string;
   /** The upstream the culprit waits on, when the registry named it. */
@@ -70,6 +70,8 @@ function linkNodes(d: Diagnosis, chain: ChainReport): ChainNode[] {
 export function chainView(d: Diagnosis): ChainView {
   const c = d.culprit;
   const warnings = d.warnings ?? [];
+  // What could not be read, and what would let the diagnoser see: never drawn as "no culprit".
+  if (d.verdict === 'inconclusive') return { verdict: 'inconclusive', nodes: [], evidence: d.inconclusive?.reasons ?? [], warnings: [...(d.inconclusive?.hints ?? []), ...warnings] };
   if (!c) return { verdict: 'healthy', nodes: [], evidence: [], warnings };
   const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
   const service = c.resource.service;

@@ -152,16 +152,34 @@ describe('what the socket shows', () => {
 
   test('bytes unacknowledged and retransmitted: unreachable-peer, with the ages in the evidence', async () => {
     const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 89, 0, '01:00000078') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 89, 0, '01:00000078');
-    const ss = ssLine(401, 'timer:(on,1.200ms,4)', 'unacked:1 retrans:1/4 lastsnd:8400 lastrcv:8420 lastack:8410') + ssLine(402, 'timer:(on,1.200ms,4)', 'unacked:1 retrans:1/4 lastsnd:8300 lastrcv:8320 lastack:8310');
+    // The last retransmit went out 300 ms ago; the peer's host last acknowledged 8.4 s ago.
+    const ss = ssLine(401, 'timer:(on,1.200ms,4)', 'unacked:1 retrans:1/4 lastsnd:300 lastrcv:8420 lastack:8410') + ssLine(402, 'timer:(on,1.200ms,4)', 'unacked:1 retrans:1/4 lastsnd:200 lastrcv:8320 lastack:8310');
     writeTree(dir, { ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net })), ss });
     const d = await run();
-    expect(d.culprit).toMatchObject({ kind: 'unreachable-peer', resource: { service: 'db', unacked: 1, retransmits: 4, lastSendMs: 8400 } });
+    expect(d.culprit).toMatchObject({ kind: 'unreachable-peer', resource: { service: 'db', unacked: 1, retransmits: 4, lastSendMs: 300 } });
     const evidence = d.culprit?.evidence.join('\n') ?? '';
-    expect(evidence).toContain('socket times (sock_diag): db silent for 8.4 s, since before our last send 8.4 s ago; 1 segment unacknowledged');
-    expect(evidence).toContain('our bytes are not acknowledged (tx_queue 89 bytes, 1 segment in flight, timer retransmit, 4 retransmits)');
+    expect(evidence).toContain('socket times (sock_diag): db silent for 8.4 s, since before our last send 300 ms ago; 1 segment unacknowledged, 4 retransmits on this connection, last ACK from it 8.4 s ago');
+    expect(evidence).toContain(
+      "our bytes are not acknowledged (tx_queue 89 bytes, 1 segment in flight, timer retransmit, 4 retransmits), and no ACK has come from the peer's host for 8.4 s, since before our last send 300 ms ago",
+    );
     expect(evidence).not.toContain('lost FIN');
     expect(renderText(d)).toContain('STUCK: unreachable-peer — pid 40 (worker) and 1 other wait on the same upstream (no lock between them); upstream db; waiting 60 s');
     expect(renderText(d)).not.toContain('blocks');
+  });
+
+  test("retransmitting while the peer's host still acknowledges: peer-not-reading, not unreachable", async () => {
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 32741, 0, '01:00000078') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 32741, 0, '01:00000078');
+    const ss = ssLine(401, 'timer:(on,1.068ms,0)', 'unacked:1 retrans:1/4 lastsnd:564 lastrcv:2396 lastack:564') + ssLine(402, 'timer:(on,1.068ms,0)', 'unacked:1 retrans:1/4 lastsnd:600 lastrcv:2400 lastack:580');
+    writeTree(dir, { ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net, [`${pid}/syscall`]: '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n' })), ss });
+    const d = await run();
+    expect(d.culprit?.kind).toBe('peer-not-reading');
+    expect(d.culprit?.evidence.join('\n')).toContain("we retransmit (4 retransmits, tx_queue 32741) but the peer's host acknowledges (last ACK 564 ms ago, after our last send 564 ms ago)");
+    // Without sock_diag the same /proc/net/tcp row says only that it retransmits: unreachable, and the text says what is not known.
+    writeTree(dir, pileUp((pid) => ({ [`${pid}/net/tcp`]: TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 89, 0, '01:00000078').replace(' 00000000    33', ' 00000004    33') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 89, 0, '01:00000078').replace(' 00000000    33', ' 00000004    33') })));
+    fs.rmSync(path.join(dir, 'ss'));
+    const blind = await run();
+    expect(blind.culprit?.kind).toBe('unreachable-peer');
+    expect(blind.culprit?.evidence.join('\n')).toContain('sock_diag is unavailable, so whether its host still answers at all is not known');
   });
 
   test('a zero-window probe timer: peer-not-reading', async () => {

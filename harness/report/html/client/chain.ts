@@ -19,7 +19,10 @@ export function chainSection(chain: ChainView | undefined, text: string | undefi
     return section;
   }
   const when = diagnosisAt !== undefined ? ` (ran at ${diagnosisAt} s)` : '';
-  if (chain.verdict === 'healthy') {
+  if (chain.verdict === 'inconclusive') {
+    section.append(el('p', { class: 'stuck' }, el('strong', {}, 'INCONCLUSIVE'), ` — what decides could not be read${when}: neither stuck nor healthy can be said.`));
+    section.append(el('h3', {}, 'Could not read'), el('ul', { class: 'evidence' }, ...chain.evidence.map((e) => el('li', {}, e))));
+  } else if (chain.verdict === 'healthy') {
     section.append(el('p', { class: 'healthy' }, `No culprit: no process blocks others on a lock, and no upstream holds workers${when}.`));
   } else {
     section.append(el('p', { class: 'stuck' }, el('strong', {}, `STUCK: ${chain.kind}`), ` — ${chain.meaning ?? ''}${when}`));
