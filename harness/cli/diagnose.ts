@@ -1,5 +1,5 @@
 /**
- * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--stuck-after DURATION]`
+ * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]`
  *
  * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment,
  * 4 inconclusive (what decides could not be read).
@@ -8,11 +8,13 @@ import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
-import type { ProcReader } from '../diagnose';
+import type { ProcReader, ServiceRegistry } from '../diagnose';
+import * as fs from 'node:fs';
+import { mergeRegistries, parseServiceSpec, parseServicesJson, ServiceSpecError } from '../diagnose/services';
 import type { Command } from './io';
 
 export const DIAGNOSE_USAGE = `usage: faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]
-       [--stuck-after DURATION]
+       [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]
 
 Names the culprit of a hung worker pool: waiting workers -> lock -> holder -> what the holder is
 blocked on -> which upstream.
@@ -29,6 +31,10 @@ blocked on -> which upstream.
                      workers waiting on an upstream without a lock between them (alone or piled
                      up) are stuck only once one has waited this long, e.g. 5s, 800ms (default
                      ${DEFAULT_STUCK_AFTER_MS / 1000}s: past an ordinary slow query)
+  --service NAME=HOST:PORT
+                     name the service at HOST:PORT (an IP address or localhost); repeatable.
+                     Without a name, a well-known port is shown as a guess ("5432, probably postgres")
+  --services FILE    JSON: { "NAME": "HOST:PORT" | ["HOST:PORT", ...] }
 
 Exit code: 0 healthy, 1 stuck (a culprit was named), 2 bad input, 3 environment (no engine,
 no such container, no permission), 4 inconclusive (what decides could not be read: the text
@@ -47,10 +53,41 @@ const MAX_PIDS = 1024;
 /** Docker names and ids stay far below this; a longer value is not a container. */
 const MAX_CONTAINER_LENGTH = 128;
 
+// --- service names (diag-rules) ---------------------------------------------------------------
+/** Flags that may be given more than once. */
+const REPEATABLE = new Set(['--service']);
+/** A services file larger than this is not a list of a host's services. */
+const MAX_SERVICES_FILE_BYTES = 1 << 20;
+
+/** One --service or --services value as a registry; a bad one is a UsageError naming the flag. */
+function serviceFlag(flag: '--service' | '--services', raw: string): ServiceRegistry {
+  try {
+    if (flag === '--service') {
+      const { name, address } = parseServiceSpec(raw);
+      return { services: [{ name, addresses: [address] }] };
+    }
+    let text: string;
+    try {
+      if (fs.statSync(raw).size > MAX_SERVICES_FILE_BYTES) throw new ServiceSpecError(`is larger than ${MAX_SERVICES_FILE_BYTES} bytes`);
+      text = fs.readFileSync(raw, 'utf8');
+    } catch (e) {
+      if (e instanceof ServiceSpecError) throw e;
+      throw new ServiceSpecError(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a readable JSON file`);
+    }
+    return parseServicesJson(text);
+  } catch (e) {
+    if (!(e instanceof ServiceSpecError)) throw e;
+    throw new UsageError(`diagnose: ${flag} ${flag === '--services' ? `${shorten(raw)} ` : ''}${e.message}`);
+  }
+}
+// --- end service names ---
+
 const shorten = (v: string) => (v.length > 60 ? `${v.slice(0, 60)}…` : v);
 
 export interface DiagnoseArgs {
   match?: RegExp;
+  /** From --service (repeatable) and --services FILE: remote ip:port -> service name. */
+  registry?: ServiceRegistry;
   pids?: number[];
   container?: string;
   json: boolean;
@@ -80,7 +117,7 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
       i++;
       return next;
     };
-    if (seen.has(flag) && flag !== '--json') throw new UsageError(`diagnose: ${flag} given twice: give it once`);
+    if (seen.has(flag) && flag !== '--json' && !REPEATABLE.has(flag)) throw new UsageError(`diagnose: ${flag} given twice: give it once`);
     seen.add(flag);
     switch (flag) {
       case '-h':
@@ -150,6 +187,12 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         out.stuckAfterMs = ms;
         break;
       }
+      // --- service names (diag-rules): --service NAME=HOST:PORT (repeatable), --services FILE ---
+      case '--service':
+      case '--services':
+        out.registry = mergeRegistries(out.registry, serviceFlag(flag, value()));
+        break;
+      // --- end service names ---
       default:
         throw new UsageError(`diagnose: unknown argument "${shorten(arg)}" (see faultline diagnose --help)`);
     }
@@ -183,6 +226,7 @@ export const diagnoseCommand: Command = async (args, io) => {
       match: opts.match,
       samples: opts.samples,
       intervalMs: opts.intervalMs,
+      registry: opts.registry,
       stuckAfterMs: opts.stuckAfterMs,
       signal: io.signal,
     });

@@ -18,12 +18,17 @@ import { cycleEvidence, describeWait, fmtMs, linkEvidence, permissionWarnings, s
 import { isDenied } from './procfs';
 import { WaitGraph } from './wait-graph';
 import { inferConvoys } from './convoy';
+import { classifyDiskWait, diskWaitChains } from './disk-wait';
+import { threadPoolChains } from './thread-pool';
+import { classifyUnix, unixChains } from './unix-sockets';
+import { eventLoopChains } from './event-loop';
 import { whatCouldNotBeSeen } from './inconclusive';
 import { isEventLoopWait, isIdle } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
 export { fmtMs } from './prose';
 export { endpointText, serviceFor } from './services';
+import { addServiceGuess } from './services';
 
 export interface AnalyzeOptions {
   registry?: ServiceRegistry;
@@ -70,8 +75,15 @@ class Analysis {
 
   run(): Diagnosis {
     const lockChains = this.lockChains();
-    const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
-    const chains = [...lockChains, ...convoys.chains, ...this.upstreamChains(convoys.used)];
+    const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members(), this.stuckAfterMs);
+    // --- diag-rules: rules beyond pre-forked pools, each in its own file ---
+    const disk = diskWaitChains(this.collected, new Set([...this.graph.members(), ...convoys.used]), this.stuckAfterMs, this.spanMs);
+    const pools = threadPoolChains(this.collected, this.graph, this.registry, this.spanMs, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used, ...disk.used]));
+    const unix = unixChains(this.collected, new Set([...this.graph.members(), ...convoys.used, ...disk.used, ...pools.used]), this.stuckAfterMs, this.spanMs);
+    const loops = eventLoopChains(this.collected, this.classifier, this.registry, this.stuckAfterMs, new Set([...this.graph.members(), ...convoys.used]));
+    const ruled = new Set([...convoys.used, ...disk.used, ...pools.used, ...unix.used, ...loops.used]);
+    const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...unix.chains, ...loops.chains, ...this.upstreamChains(ruled)];
+    // --- end diag-rules ---
     chains.sort(
       (a, b) =>
         Number(b.culprit) - Number(a.culprit) ||
@@ -79,6 +91,9 @@ class Analysis {
         severity(a.kind) - severity(b.kind) ||
         a.root - b.root,
     );
+    // --- diag-rules: well-known ports as guesses (services.ts) ---
+    for (const chain of chains) addServiceGuess(chain.resource, chain.evidence);
+    // --- end diag-rules ---
     const top = chains.find((c) => c.culprit);
     let culprit = top ? this.culpritReport(top) : null;
     const blind = whatCouldNotBeSeen(this.collected, this.last, (p) => this.matters(p));
@@ -131,7 +146,11 @@ class Analysis {
         chains.push(this.cycleChain(group.root, group.cycle, waiters, links));
         continue;
       }
-      const c = this.classifier.classify(group.root, true);
+      // diag-rules: a holder stuck in D state is a disk-wait (disk-wait.ts).
+      const c =
+        classifyDiskWait(this.collected, group.root, true, this.spanMs) ??
+        classifyUnix(this.collected, group.root, true, this.spanMs) ??
+        this.classifier.classify(group.root, true);
       chains.push({
         root: group.root,
         kind: c.kind,
@@ -253,6 +272,8 @@ class Analysis {
       resource: chain.resource,
       holds,
       waiters: chain.waiters,
+      ...(chain.threads ? { threads: chain.threads } : {}),
+      ...(chain.requests !== undefined ? { requests: chain.requests } : {}),
       ...(chain.waitMs !== undefined ? { waitMs: chain.waitMs } : {}),
       evidence: chain.evidence,
     };

@@ -329,7 +329,8 @@ export class Classifier {
     return false;
   }
 
-  private fdResource(fd: FdEntry | undefined, fdNumber: number | undefined): ResourceReport {
+  /** Public for the event-loop rule (event-loop.ts), which reports connections the wait is not on. */
+  fdResource(fd: FdEntry | undefined, fdNumber: number | undefined): ResourceReport {
     if (!fd) return { type: 'unknown', fd: fdNumber };
     if (fd.tcp) {
       const r: ResourceReport = {

@@ -33,6 +33,8 @@ import {
 import { isDenied, isGone, sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
 import type { SockDiagResult } from './sockdiag';
 import { addUnreadable, decodeWait } from './waits';
+import { readDiskPath } from './disk-wait';
+import { attachUnixSockets } from './unix-sockets';
 import { isIdleWait, isListeningTarget } from './worker';
 
 export interface CollectOptions {
@@ -171,6 +173,10 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       }
     }
     sample.wait = decodeWait(snap, snap.arch, sample, syscall, sample, 'syscall');
+    // --- diag-rules: the path a D-state process opens (disk-wait.ts) ---
+    const diskPath = readDiskPath(snap, sample.pid, sample.state, sample.syscallName, syscall);
+    if (diskPath !== undefined) sample.diskPath = diskPath;
+    // --- end diag-rules ---
     if (threads) {
       // The main thread's syscall, wchan, ctxt switches and sched are the /proc/PID ones (already
       // decoded above); only its state and own CPU time come from task/PID/stat.
@@ -183,6 +189,8 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
       });
     }
   }
+  // diag-rules: UNIX-domain sockets behind fds that are no TCP socket (unix-sockets.ts).
+  attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf);
   return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, archName: snap.archName, locks, processes, tcp };
 }
 

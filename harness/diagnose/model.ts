@@ -2,7 +2,7 @@
  * What the collector builds from a procfs sample (ProcessSample, Sample) and what the analysis
  * returns (Diagnosis). The Diagnosis types are the JSON contract documented in README.md.
  */
-import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket } from './parse';
+import type { FdinfoInfo, IoInfo, LockEntry, SyscallLine, TcpSocket, UnixSocket } from './parse';
 import type { ChainKind, CulpritKind } from './kinds';
 import type { SockDiagResult, SockInfo } from './sockdiag';
 import type { Arch } from './syscalls';
@@ -16,6 +16,8 @@ export interface FdEntry {
   socketInode?: number;
   /** The TCP socket behind this fd, when it is one (looked up in the process's netns). */
   tcp?: TcpSocket;
+  /** The UNIX-domain socket behind this fd, when it is one (unix-sockets.ts). */
+  unix?: UnixSocket;
   /** Read only where it matters: lock holders' files and epoll fds. */
   fdinfo?: FdinfoInfo;
   /** sock_diag's view of the same socket (last sample only; see sockdiag.ts). */
@@ -104,6 +106,8 @@ export interface ProcessSample extends TaskFacts {
   threadComm?: string;
   /** Every thread read (multi-threaded processes examined in full), the main thread first. */
   tasks?: ThreadSample[];
+  /** In D state in open/openat: the path it opens, from its memory (disk-wait.ts). */
+  diskPath?: string;
   /** It exited while this sample read it (its stat was read, then its other files were gone). */
   vanished?: boolean;
 }
@@ -149,6 +153,11 @@ export interface ResourceReport {
   rxQueue?: number;
   timer?: string;
   service?: string;
+  /**
+   * What the remote port usually is (`postgres` for 5432), when no service name is known: a guess
+   * from WELL_KNOWN_PORTS in services.ts, printed as "5432, probably postgres", never as a name.
+   */
+  serviceGuess?: string;
   /** From sock_diag (`ss -tinHe`), when it could be read: bytes sent and not yet acknowledged. */
   unacked?: number;
   /** Retransmits of the outstanding segment (sock_diag), or /proc/net/tcp's count. */
@@ -162,7 +171,8 @@ export interface ResourceReport {
 export interface LockReport {
   /**
    * FLOCK / POSIX / OFDLCK … and READ / WRITE, as /proc/locks prints them; for an inferred lock
-   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`.
+   * (see ChainLink.inferred): `redis-session-lock` or `polled-lock`, access `polled`; `waits-inside`, access
+   * `inferred`, for waiters that block inside another service (convoy.ts).
    */
   type: string;
   access: string;
@@ -191,6 +201,13 @@ export interface ChainReport {
   culprit: boolean;
   /** Every PID that waits, directly or through other holders, on the root. */
   waiters: number[];
+  /**
+   * Thread pools (thread-pool.ts): the threads of the root stuck on the same upstream, when they
+   * are the workers (a Java or Python pool). Absent for every other chain.
+   */
+  threads?: number[];
+  /** Event loops (event-loop.ts): requests outstanding on the upstream (connections with a request and no reply). */
+  requests?: number;
   /** From the root outward: the lock the root holds and its waiters, then the next level … */
   links: ChainLink[];
   /** For a lock cycle: its members in wait order. */
@@ -220,6 +237,10 @@ export interface CulpritReport {
    * without locks, the other workers stuck on the same upstream.
    */
   waiters: number[];
+  /** As ChainReport.threads: the culprit's threads stuck on the same upstream (a thread pool). */
+  threads?: number[];
+  /** As ChainReport.requests: an event loop's requests waiting on the upstream. */
+  requests?: number;
   /** How long the culprit (its thread `tid`) has waited: since it last ran on a CPU (/proc sched). */
   waitMs?: number;
   evidence: string[];

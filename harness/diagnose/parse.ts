@@ -427,3 +427,75 @@ export function parseCmdline(text: string): string {
   // A container dump re-adds a newline after the last line; the kernel's text has none.
   return text.replace(/[\0\n]+$/, '').split('\0').join(' ');
 }
+
+// ---------------------------------------------------------------------------------------------
+// UNIX-domain sockets (unix-sockets.ts)
+
+export interface UnixSocket {
+  inode: number;
+  type: 'stream' | 'dgram' | 'seqpacket' | 'other';
+  state: 'UNCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'DISCONNECTING' | 'UNKNOWN';
+  /** __SO_ACCEPTCON in Flags: a listening socket. */
+  listening: boolean;
+  /**
+   * The bound name: the listener's path, which its accepted sockets share; a client's socket has
+   * none (unless bound). `@name` for an abstract name.
+   */
+  path?: string;
+  /** From sock_diag (`ss -x`): the peer's inode, and this end's queues. */
+  peer?: number;
+  /** Bytes waiting in this end's receive queue (ss Recv-Q). */
+  rxQueue?: number;
+  /** Memory of what this end sent that the peer has not read yet (ss Send-Q: sk_wmem_alloc). */
+  txQueue?: number;
+  /** The peer's bound name (its entry in /proc/net/unix): the path a client is connected to. */
+  peerPath?: string;
+}
+
+const UNIX_TYPES: Record<number, UnixSocket['type']> = { 1: 'stream', 2: 'dgram', 5: 'seqpacket' };
+const UNIX_STATES: Record<number, UnixSocket['state']> = { 1: 'UNCONNECTED', 2: 'CONNECTING', 3: 'CONNECTED', 4: 'DISCONNECTING' };
+/** __SO_ACCEPTCON (net/unix/af_unix.c prints it in Flags for a listening socket). */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * /proc/net/unix: `Num: RefCount Protocol Flags Type St Inode Path` (hex except Inode; Path
+ * absent for unnamed sockets, `@…` for abstract ones). It names no peer: see parseSsUnix.
+ */
+export function parseNetUnix(text: string): UnixSocket[] {
+  const out: UnixSocket[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*[0-9a-fA-F]+:\s+([0-9a-fA-F]{1,8})\s+([0-9a-fA-F]{1,8})\s+([0-9a-fA-F]{1,8})\s+([0-9a-fA-F]{1,4})\s+([0-9a-fA-F]{1,2})\s+([0-9]{1,20})(?: (.*))?$/.exec(line);
+    if (!m) continue;
+    const flags = hexField(m[3]);
+    const type = hexField(m[4]);
+    const st = hexField(m[5]);
+    const inode = decimalField(m[6]);
+    if (flags === undefined || type === undefined || st === undefined || inode === undefined) continue;
+    const sock: UnixSocket = {
+      inode,
+      type: UNIX_TYPES[type] ?? 'other',
+      state: UNIX_STATES[st] ?? 'UNKNOWN',
+      listening: (flags & SO_ACCEPTCON) !== 0,
+    };
+    if (m[7] !== undefined && m[7] !== '') sock.path = m[7];
+    out.push(sock);
+  }
+  return out;
+}
+
+/**
+ * `ss -xHn` (iproute2; the kernel's unix_diag: UNIX_DIAG_PEER and UNIX_DIAG_RQLEN):
+ * `u_str ESTAB 0 768 * 826770 * 826771` — netid, state, Recv-Q, Send-Q, local name (or `*`) and
+ * inode, peer name (or `*`) and peer inode. Names may hold spaces: the inodes anchor the split.
+ */
+export function parseSsUnix(text: string): Map<number, { peer: number; rxQueue: number; txQueue: number }> {
+  const out = new Map<number, { peer: number; rxQueue: number; txQueue: number }>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*(u_str|u_seq|u_dgr)\s+\S+\s+([0-9]{1,20})\s+([0-9]{1,20})\s+(.*?)\s+([0-9]{1,20})\s+(.*?)\s+([0-9]{1,20})\s*$/.exec(line);
+    if (!m) continue;
+    const [rx, tx, inode, peer] = [m[2], m[3], m[5], m[7]].map(decimalField);
+    if (rx === undefined || tx === undefined || inode === undefined || peer === undefined || inode === 0) continue;
+    out.set(inode, { peer, rxQueue: rx, txQueue: tx });
+  }
+  return out;
+}

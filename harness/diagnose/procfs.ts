@@ -4,7 +4,7 @@
  * same whether the files come from the local /proc (read on demand), a fixture tree, or a dump
  * taken in one exec inside a sidecar (see container.ts).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -56,6 +56,12 @@ export interface ProcSnapshot {
   /** Bytes of the process's memory (for pollfd arrays and fd_sets); needs ptrace access. */
   readMem(pid: number, address: bigint, length: number): MemResult;
   /**
+   * diag-rules (unix-sockets.ts): `ss -xHn` in the reader's own network namespace — the kernel's
+   * unix_diag, the only place a UNIX socket's peer inode and queues show — and which netns that is
+   * (`net:[…]`, as /proc/PID/ns/net reads). Optional: without it UNIX sockets have no peer.
+   */
+  unixDiag?(): UnixDiagResult;
+  /**
    * sock_diag's view of the TCP sockets in the network namespace of `pid` (see sockdiag.ts).
    * Optional: without it socket times are unavailable, and the diagnosis says so.
    */
@@ -63,6 +69,8 @@ export interface ProcSnapshot {
   /** Resolves once sock_diag started for the hint has finished (no-op when none was started). */
   socketsReady?(): Promise<void>;
 }
+
+export type UnixDiagResult = { ok: true; text: string; netns: string } | { ok: false; error: ReadError };
 
 export interface SnapshotHint {
   /** The PIDs the caller cares about, when known: a local reader may read only those. */
@@ -242,6 +250,23 @@ export class LocalSnapshot implements ProcSnapshot {
     }
   }
 
+  private unixDiagResult: UnixDiagResult | undefined;
+
+  /** `ss -xHn`, run at most once per sample, and only for the host's own /proc. */
+  unixDiag(): UnixDiagResult {
+    if (this.unixDiagResult) return this.unixDiagResult;
+    if (this.root !== '/proc') return (this.unixDiagResult = { ok: false, error: 'ENOTSUP' });
+    try {
+      const netns = fs.readlinkSync('/proc/self/ns/net');
+      // ss lists every UNIX socket of the netns (~1 ms per thousand); 2 s bounds a wedged one.
+      const text = execFileSync('ss', ['-xHn'], { encoding: 'utf8', timeout: 2000, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+      this.unixDiagResult = { ok: true, text, netns };
+    } catch (e) {
+      this.unixDiagResult = { ok: false, error: errorCode(e) };
+    }
+    return this.unixDiagResult;
+  }
+
   readMem(pid: number, address: bigint, length: number): MemResult {
     let fd: number | undefined;
     try {
@@ -309,6 +334,8 @@ export function selfAndAncestors(root: string, startPid = process.pid): Set<numb
  * - `PID/<file>.error`: holds an errno (EACCES, EPERM, ESRCH …) the read of `<file>` fails with;
  * - `PID/task/TID/`: the threads of a multi-threaded process (stat, status, syscall, wchan, sched);
  *   a TID directory without its stat is a thread that exited mid-scan;
+ * - `arch`: `x86_64` or `aarch64`; `own-pids`: PIDs the reader would run as;
+ * - `ss-x`: a recorded `ss -xHn`, first line `# netns net:[…]` (UNIX sockets' peers);
  * - `arch`: `x86_64`, `aarch64`, or another machine name (not decoded); `own-pids`: PIDs the reader would run as;
  * - `ss`: `ss -tinHe` output for every netns of the sample (absent: socket times unavailable);
  * - the sample's time is its recorded `uptime`.
@@ -406,6 +433,14 @@ class FixtureSnapshot extends LocalSnapshot {
   override listTids(pid: number): TidListResult {
     const error = this.injectedError(`${pid}/task`);
     return error ? { ok: false, error } : super.listTids(pid);
+  }
+
+  /** A recorded `ss -xHn` is the file `ss-x`, its first line `# netns net:[…]`. */
+  override unixDiag(): UnixDiagResult {
+    const r = this.read('ss-x');
+    if (!r.ok) return r;
+    const netns = /^# netns (\S+)/.exec(r.text)?.[1] ?? 'unknown';
+    return { ok: true, text: r.text, netns };
   }
 
   override readMem(pid: number, address: bigint, length: number): MemResult {

@@ -2,14 +2,21 @@
 import { fmtMs } from './analyze';
 import { KIND_MEANING } from './kinds';
 import type { ChainReport, Diagnosis, ResourceReport } from './model';
+import { guessText } from './services';
 
 export { KIND_MEANING };
 
 
+/** `5432, probably postgres` (see services.ts: a port is a guess, never a name). */
+function guessOf(r: ResourceReport): string {
+  const port = Number(/:([0-9]+)$/.exec(r.remote ?? '')?.[1]);
+  return guessText(port, r.serviceGuess as string);
+}
+
 function resourceText(r: ResourceReport): string {
   switch (r.type) {
     case 'tcp': {
-      const svc = r.service ? ` [service ${r.service}]` : '';
+      const svc = r.service ? ` [service ${r.service}]` : r.serviceGuess ? ` [${guessOf(r)}]` : '';
       const diag = [
         r.unacked !== undefined ? `unacked ${r.unacked}` : '',
         r.retransmits ? `${r.retransmits} retransmits` : '',
@@ -58,6 +65,9 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
     lines.push(`${indent}  held by pid ${link.holder} ${holder ? `(${holder.command})` : ''}`.trimEnd());
   }
   if (chain.cycle) lines.push(`${indent}cycle     ${chain.cycle.join(' -> ')} -> ${chain.cycle[0]}`);
+  if (chain.threads) {
+    lines.push(`${indent}threads   ${chain.threads.length} threads of pid ${chain.root} (${pidList(chain.threads)}) on the same upstream`);
+  }
   const root = proc(chain.root);
   lines.push(`${indent}root      pid ${chain.root}${root ? ` ${root.command}: ${truncate(root.cmdline, 80)}` : ''}`);
   lines.push(
@@ -65,7 +75,8 @@ function chainLines(d: Diagnosis, chain: ChainReport, indent: string): string[] 
   );
   lines.push(`${indent}on        ${resourceText(chain.resource)}`);
   if (chain.resource.service || chain.resource.remote) {
-    lines.push(`${indent}upstream  ${chain.resource.service ? `${chain.resource.service} (${chain.resource.remote})` : chain.resource.remote}`);
+    const r = chain.resource;
+    lines.push(`${indent}upstream  ${r.service ? `${r.service} (${r.remote})` : r.serviceGuess ? `${r.remote} (${guessOf(r)})` : (r.remote ?? r.path)}`);
   }
   lines.push(`${indent}kind      ${chain.kind}: ${KIND_MEANING[chain.kind]}`);
   return lines;
@@ -81,7 +92,7 @@ export function renderText(d: Diagnosis): string {
   out.push(header);
   if (d.culprit) {
     const c = d.culprit;
-    const upstream = c.resource.service ?? c.resource.remote;
+    const upstream = c.resource.service ?? (c.resource.serviceGuess ? `${c.resource.remote} (${guessOf(c.resource)})` : (c.resource.remote ?? c.resource.path));
     // "blocks" only when a lock makes the waiters wait on it; a pile-up only shares an upstream.
     const locked = c.holds.length > 0;
     const others = c.waiters.length
@@ -90,7 +101,7 @@ export function renderText(d: Diagnosis): string {
         : ` and ${c.waiters.length} other${c.waiters.length === 1 ? '' : 's'} wait on the same upstream (no lock between them)`
       : '';
     out.push(
-      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${others}${upstream ? `; upstream ${upstream}` : ''}${c.waitMs !== undefined ? `; waiting ${fmtMs(c.waitMs)}` : ''}`,
+      `STUCK: ${c.kind} — pid ${c.pid} (${c.command})${c.tid !== undefined && c.tid !== c.pid ? ` thread ${c.tid}` : ''}${others}${c.threads ? `: ${c.threads.length} threads stuck (${pidList(c.threads, 6)})` : ''}${c.requests !== undefined ? `: ${c.requests} request${c.requests === 1 ? '' : 's'} waiting` : ''}${upstream ? `; upstream ${upstream}` : ''}${c.waitMs !== undefined ? `; waiting ${fmtMs(c.waitMs)}` : ''}`,
     );
     const chain = d.chains.find((ch) => ch.root === c.pid && ch.culprit);
     out.push('');

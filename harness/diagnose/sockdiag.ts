@@ -29,6 +29,10 @@ export interface SockInfo {
   /** The window the peer last advertised (0: it does not read). */
   sndWnd?: number;
   backoff?: number;
+  /** Payload bytes received over the connection's life (0: no reply ever came). */
+  bytesReceived?: number;
+  /** Payload bytes sent over the connection's life (0: we never answered). */
+  bytesSent?: number;
 }
 
 export type SockDiagResult = { ok: true; byInode: Map<number, SockInfo>; via: string } | { ok: false; reason: string };
@@ -78,6 +82,9 @@ export function parseSs(text: string): Map<number, SockInfo> {
     sock.lastackMs = num(info, 'lastack');
     sock.sndWnd = num(info, 'snd_wnd');
     sock.backoff = num(info, 'backoff');
+    // diag-rules (event-loop.ts): ss prints bytes_received only when non-zero.
+    sock.bytesReceived = num(info, 'bytes_received') ?? (info !== '' ? 0 : undefined);
+    sock.bytesSent = num(info, 'bytes_sent') ?? (info !== '' ? 0 : undefined);
     out.set(inode, sock);
   }
   return out;
