@@ -29,10 +29,40 @@ export interface PhaseRecord {
   endMs: number;
 }
 
-/** A culprit the diagnoser is expected to name (service and kind). */
+/**
+ * The wait-for chain an expected culprit heads, as far as the scenario knows it; each field left
+ * out is not compared.
+ */
+export interface ExpectedChain {
+  /**
+   * The lock the culprit holds and its waiters queue on: a kernel lock type as /proc/locks prints
+   * it (`FLOCK`, `POSIX`, `OFDLCK`), or an inferred one (`redis-session-lock`, `polled-lock`).
+   */
+  lock?: string;
+  /** At least this many waiters behind the culprit. */
+  minWaiters?: number;
+  /** Whether the link is inferred (no kernel lock ties the waiters to the holder) or not. */
+  inferred?: boolean;
+}
+
+/** A culprit the diagnoser is expected to name (service and kind, and optionally its chain). */
 export interface ExpectedCulprit {
   service: string;
   kind: string;
+  chain?: ExpectedChain;
+}
+
+/** A culprit as a diagnosis named it, with the chain it heads (harness/scenario/culprit.ts). */
+export interface CulpritSummary {
+  kind: string;
+  service?: string;
+  pid?: number;
+  chain?: {
+    /** The type of the first lock the culprit holds (FLOCK, redis-session-lock …), if any. */
+    lock?: string;
+    waiters: number;
+    inferred: boolean;
+  };
 }
 
 export interface WorkerSpec {
@@ -44,7 +74,10 @@ export interface WorkerSpec {
 
 export interface VariantSpec {
   expected: ExpectedVerdict;
-  /** For hung variants: what the diagnosis must name. */
+  /**
+   * For hung variants: what the diagnosis must name. A fixed variant without one is diagnosed at
+   * the same moment and must name no culprit (a culprit named there is a false alarm: a mismatch).
+   */
   culprit?: ExpectedCulprit;
   /** The pool must answer health again within this long after the heal (measured by the scenario). */
   recoversWithinMs?: number;
@@ -83,10 +116,12 @@ export interface ScenarioContext {
   knob(name: string): KnobValue | undefined;
 }
 
-/** What a diagnosis contributes to a result: its JSON, and the culprit it named. */
+/** What a diagnosis contributes to a result: its JSON, the culprit it named, and the runner-up. */
 export interface DiagnosisOutcome {
   json: unknown;
-  culprit: { kind: string; service?: string; pid?: number } | null;
+  culprit: CulpritSummary | null;
+  /** The second plausible culprit chain, when the diagnosis found one. */
+  secondCulprit?: CulpritSummary;
 }
 
 export interface Scenario {
@@ -143,6 +178,11 @@ export interface ScenarioResult {
   phases: PhaseRecord[];
   faults: Array<{ name: string; layer: string; description: string; injectedAtMs: number; healedAtMs?: number }>;
   diagnosis?: unknown;
+  /**
+   * The second plausible culprit chain of the diagnosis (the next chain able to be a culprit after
+   * the one named), when there is one: where a wrong culprit was named, often the right one.
+   */
+  secondCulprit?: CulpritSummary;
   data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
   /** Time from the heal until health answered again, when the scenario measured it. */
   recoveryMs?: number;
