@@ -16,11 +16,12 @@
  *
  * Flags: --only REGEX (case names), --concurrency N (default 3; cases diagnose only their own
  * processes, so they run side by side; exclusive ones run alone), --all (print every case, right
- * ones too), --legacy (measure a diagnoser older than --service and --stuck-after: both are left
- * out and a culprit's remote address counts as the service it was named for). Needs root (network namespaces, setpriv) and python3, node, perl, php8.2,
+ * ones too), --legacy [FLAGS] (measure a diagnoser older than --service and/or --stuck-after:
+ * FLAGS, default "service,stuck-after", are left out of every case's args, and without --service a
+ * culprit's remote address counts as the service it was named for). Needs root (network namespaces, setpriv) and python3, node, perl, php8.2,
  * redis-server, java on PATH (scripts/ensure-host-tools.sh).
  */
-import { cleanupAll, loadCases, runCorpus, summarize, summaryLine, wrongLine, type CaseResult } from '../test/corpus/runner';
+import { LEGACY_FLAGS, cleanupAll, loadCases, type LegacyFlag, runCorpus, summarize, summaryLine, wrongLine, type CaseResult } from '../test/corpus/runner';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -63,7 +64,18 @@ async function main(): Promise<void> {
     if (!r.right) process.stdout.write(`${wrongLine(r)}\n`);
     else if (all) process.stdout.write(`right ${r.name}: ${r.gotText} (${r.durationMs} ms)\n`);
   };
-  const legacy = process.argv.includes('--legacy');
+  let legacy: Set<LegacyFlag> | undefined;
+  const li = process.argv.indexOf('--legacy');
+  if (li >= 0) {
+    const next = process.argv[li + 1];
+    const names = next && !next.startsWith('--') ? next.split(',') : [...LEGACY_FLAGS];
+    const bad = names.find((n) => !(LEGACY_FLAGS as readonly string[]).includes(n));
+    if (bad !== undefined) {
+      process.stderr.write(`bench:corpus: --legacy "${bad}" is not a flag it can leave out: give ${LEGACY_FLAGS.join(', ')} (comma-separated)\n`);
+      process.exit(2);
+    }
+    legacy = new Set(names as LegacyFlag[]);
+  }
   const results = await runCorpus(cases, { concurrency: Number(concurrencyRaw), legacy, onResult: print });
   const s = summarize(results);
   process.stdout.write(`(${s.right}/${s.cases} right in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);

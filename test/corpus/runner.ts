@@ -401,26 +401,33 @@ function describeExpected(spec: CorpusCase, culprit?: Record<string, string | nu
   return `${spec.expect.verdict}, ${parts.join(', ')}`;
 }
 
+/** The flags a diagnoser older than this corpus may lack (see `legacy`). */
+export const LEGACY_FLAGS = ['service', 'stuck-after'] as const;
+export type LegacyFlag = (typeof LEGACY_FLAGS)[number];
+
 /**
- * Legacy mode measures a diagnoser older than `--service` and `--stuck-after` (today's main):
- * both flags are left out, and a culprit whose remote is the address a --service flag named counts
- * as that service. Only for comparing against the past; the corpus itself always passes them.
+ * Legacy mode measures a diagnoser older than `--service` and/or `--stuck-after` (today's main,
+ * or a branch with one of them): the flags named are left out, and without --service a culprit
+ * whose remote is the address a --service flag named counts as that service. Only for comparing
+ * against the past; the corpus itself always passes them.
  */
-function legacyArgs(args: string[]): { args: string[]; services: Map<string, string> } {
+function legacyArgs(args: string[], drop: ReadonlySet<LegacyFlag>): { args: string[]; services: Map<string, string> } {
   const out: string[] = [];
   const services = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--service') {
-      const [name, addr] = (args[i + 1] ?? '').split('=');
-      if (name && addr) services.set(addr, name);
+    const flag = args[i]!.replace(/^--/, '') as LegacyFlag;
+    if (args[i]!.startsWith('--') && drop.has(flag)) {
+      if (flag === 'service') {
+        const [name, addr] = (args[i + 1] ?? '').split('=');
+        if (name && addr) services.set(addr, name);
+      }
       i++;
-    } else if (args[i] === '--stuck-after') i++;
-    else out.push(args[i]!);
+    } else out.push(args[i]!);
   }
   return { args: out, services };
 }
 
-export async function runCase(c: LoadedCase, opts: { legacy?: boolean } = {}): Promise<CaseResult> {
+export async function runCase(c: LoadedCase, opts: { legacy?: ReadonlySet<LegacyFlag> } = {}): Promise<CaseResult> {
   const started = Date.now();
   const state = new CaseRun(c.name);
   const base = { name: c.name, area: c.spec.area, expectedVerdict: c.spec.expect.verdict };
@@ -429,7 +436,7 @@ export async function runCase(c: LoadedCase, opts: { legacy?: boolean } = {}): P
     for (const step of c.spec.steps) await state.step(step);
     await sleep(c.spec.diagnoseAfterMs);
     let args = await Promise.all(c.spec.args.map((a) => state.expand(a)));
-    const legacy = opts.legacy ? legacyArgs(args) : undefined;
+    const legacy = opts.legacy?.size ? legacyArgs(args, opts.legacy) : undefined;
     if (legacy) args = legacy.args;
     const r = await runBin(['diagnose', ...args, '--json'], c.spec.asUser);
     const got = parseGot(r);
@@ -469,7 +476,7 @@ export async function runCase(c: LoadedCase, opts: { legacy?: boolean } = {}): P
  * Runs cases `concurrency` at a time (each diagnoses only its own pids, so they do not see each
  * other); an exclusive case runs alone. Results come back in case order.
  */
-export async function runCorpus(cases: LoadedCase[], opts: { concurrency?: number; legacy?: boolean; onResult?: (r: CaseResult) => void } = {}): Promise<CaseResult[]> {
+export async function runCorpus(cases: LoadedCase[], opts: { concurrency?: number; legacy?: ReadonlySet<LegacyFlag>; onResult?: (r: CaseResult) => void } = {}): Promise<CaseResult[]> {
   const concurrency = opts.concurrency ?? 3;
   const results = new Map<string, CaseResult>();
   const shared = cases.filter((c) => !c.spec.exclusive);

@@ -17,11 +17,11 @@ expect.extend(faultlineMatchers);
 /** A diagnosis JSON as the diagnoser prints it: a FLOCK convoy behind pid 11, an inferred one behind pid 40. */
 const convoyJson = {
   verdict: 'stuck',
-  culprit: { pid: 11, kind: 'half-open-read', resource: { service: 'profile' }, waiters: [12, 13, 14] },
+  culprit: { pid: 11, kind: 'connect-stall', resource: { service: 'profile' }, waiters: [12, 13, 14] },
   chains: [
     {
       root: 11,
-      kind: 'half-open-read',
+      kind: 'connect-stall',
       culprit: true,
       waiters: [12, 13, 14],
       links: [{ lock: { type: 'FLOCK', access: 'WRITE', file: 'fe:00:1', path: '/tmp/sess_a' }, holder: 11, waiters: [12, 13, 14] }],
@@ -30,7 +30,7 @@ const convoyJson = {
     { root: 30, kind: 'idle', culprit: false, waiters: [31], links: [], resource: {} },
     {
       root: 40,
-      kind: 'half-open-read',
+      kind: 'connect-stall',
       culprit: true,
       waiters: [41, 42],
       links: [{ lock: { type: 'redis-session-lock', access: 'polled', file: 'redis' }, holder: 40, waiters: [41, 42], inferred: 'the waiters poll redis' }],
@@ -41,10 +41,10 @@ const convoyJson = {
 
 describe('culpritOf and secondCulpritOf', () => {
   test('the named culprit carries the chain it heads', () => {
-    expect(culpritOf(convoyJson)).toEqual({ kind: 'half-open-read', service: 'profile', pid: 11, chain: { lock: 'FLOCK', waiters: 3, inferred: false } });
+    expect(culpritOf(convoyJson)).toEqual({ kind: 'connect-stall', service: 'profile', pid: 11, chain: { lock: 'FLOCK', waiters: 3, inferred: false } });
   });
   test('the second plausible culprit is the next culprit-capable chain (idle chains never are)', () => {
-    expect(secondCulpritOf(convoyJson)).toEqual({ kind: 'half-open-read', service: 'mariadb', pid: 40, chain: { lock: 'redis-session-lock', waiters: 2, inferred: true } });
+    expect(secondCulpritOf(convoyJson)).toEqual({ kind: 'connect-stall', service: 'mariadb', pid: 40, chain: { lock: 'redis-session-lock', waiters: 2, inferred: true } });
   });
   test('a healthy diagnosis names nothing, and has no runner-up', () => {
     const healthy = { verdict: 'healthy', culprit: null, chains: [{ root: 30, kind: 'idle', culprit: false, waiters: [], links: [] }] };
@@ -61,20 +61,20 @@ describe('culpritOf and secondCulpritOf', () => {
 describe('compareCulprit', () => {
   const named = culpritOf(convoyJson);
   test('the right chain has no mismatch; fields left out are not compared', () => {
-    expect(compareCulprit({ kind: 'half-open-read', service: 'profile', chain: { lock: 'FLOCK', minWaiters: 3, inferred: false } }, named)).toEqual([]);
+    expect(compareCulprit({ kind: 'connect-stall', service: 'profile', chain: { lock: 'FLOCK', minWaiters: 3, inferred: false } }, named)).toEqual([]);
     expect(compareCulprit({ service: 'profile' }, named)).toEqual([]);
     expect(compareCulprit({}, named)).toEqual([]);
   });
   test('each differing part of the chain is one sentence', () => {
-    expect(compareCulprit({ kind: 'half-open-read', service: 'profile', chain: { lock: 'redis-session-lock', minWaiters: 5, inferred: true } }, named)).toEqual([
+    expect(compareCulprit({ kind: 'connect-stall', service: 'profile', chain: { lock: 'redis-session-lock', minWaiters: 5, inferred: true } }, named)).toEqual([
       "the culprit's chain has a FLOCK lock, expected a redis-session-lock lock",
       "the culprit's chain link is a kernel lock, expected an inferred link",
       "the culprit's chain has 3 waiters, expected at least 5",
     ]);
   });
   test('no culprit at all says what was expected', () => {
-    expect(compareCulprit({ kind: 'half-open-read', service: 'profile', chain: { lock: 'FLOCK' } }, null)).toEqual([
-      'diagnosis named no culprit (expected half-open-read on profile, FLOCK lock)',
+    expect(compareCulprit({ kind: 'connect-stall', service: 'profile', chain: { lock: 'FLOCK' } }, null)).toEqual([
+      'diagnosis named no culprit (expected connect-stall on profile, FLOCK lock)',
     ]);
   });
 });
@@ -95,7 +95,7 @@ const outcome = (json: unknown): DiagnosisOutcome => {
 };
 
 describe('buildResult with expected chains and fixed variants', () => {
-  const FLOCK_SPEC: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read', chain: { lock: 'FLOCK', minWaiters: 2, inferred: false } } };
+  const FLOCK_SPEC: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'connect-stall', chain: { lock: 'FLOCK', minWaiters: 2, inferred: false } } };
 
   test('an incident whose chain is as declared matches, and reports the second plausible culprit', () => {
     const r = buildResult(record({ diagnosis: outcome(convoyJson) }, false), { spec: FLOCK_SPEC });
@@ -105,27 +105,27 @@ describe('buildResult with expected chains and fixed variants', () => {
   });
 
   test('the right service and kind with the wrong chain is a mismatch naming the chain', () => {
-    const spec: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read', chain: { lock: 'redis-session-lock', inferred: true } } };
+    const spec: VariantSpec = { expected: 'hung', culprit: { service: 'profile', kind: 'connect-stall', chain: { lock: 'redis-session-lock', inferred: true } } };
     const r = buildResult(record({ diagnosis: outcome(convoyJson) }, false), { spec });
     expect(r.matched).toBe(false);
     expect(r.mismatch).toEqual([
       "the culprit's chain has a FLOCK lock, expected a redis-session-lock lock",
       "the culprit's chain link is a kernel lock, expected an inferred link",
-      'second plausible culprit: half-open-read on mariadb (pid 40; inferred redis-session-lock lock, 2 waiters)',
+      'second plausible culprit: connect-stall on mariadb (pid 40; inferred redis-session-lock lock, 2 waiters)',
     ]);
   });
 
   test('a wrong culprit whose runner-up is the expected one says so', () => {
-    const spec: VariantSpec = { expected: 'hung', culprit: { service: 'mariadb', kind: 'half-open-read', chain: { lock: 'redis-session-lock', inferred: true } } };
+    const spec: VariantSpec = { expected: 'hung', culprit: { service: 'mariadb', kind: 'connect-stall', chain: { lock: 'redis-session-lock', inferred: true } } };
     const r = buildResult(record({ diagnosis: outcome(convoyJson) }, false), { spec });
-    expect(r.mismatch?.at(-1)).toBe('second plausible culprit: half-open-read on mariadb (pid 40; inferred redis-session-lock lock, 2 waiters) (the expected one)');
+    expect(r.mismatch?.at(-1)).toBe('second plausible culprit: connect-stall on mariadb (pid 40; inferred redis-session-lock lock, 2 waiters) (the expected one)');
   });
 
   test('a fixed variant that names a culprit is a false alarm, even when health stayed responsive', () => {
     const r = buildResult(record({ variant: 'fixed', diagnosis: outcome(convoyJson) }, true), { spec: { expected: 'responsive' } });
     expect(r.verdict).toBe('responsive');
     expect(r.matched).toBe(false);
-    expect(r.mismatch).toEqual(['fixed variant: the diagnosis named half-open-read on profile (pid 11; FLOCK lock, 3 waiters), expected no culprit (a false alarm)']);
+    expect(r.mismatch).toEqual(['fixed variant: the diagnosis named connect-stall on profile (pid 11; FLOCK lock, 3 waiters), expected no culprit (a false alarm)']);
   });
 
   test('a fixed variant whose diagnosis names no culprit matches', () => {
@@ -145,7 +145,7 @@ describe('toNameCulprit with a chain', () => {
     expect(hung).not.toNameCulprit({ service: 'profile', chain: { minWaiters: 4 } });
     expect(hung).not.toNameCulprit({ chain: { inferred: true } });
     expect(() => expect(hung).toNameCulprit({ chain: { lock: 'redis-session-lock' } })).toThrow(
-      /to name any kind on any service, redis-session-lock lock; it named half-open-read on profile \(pid 11; FLOCK lock, 3 waiters\); second plausible: half-open-read on mariadb/,
+      /to name any kind on any service, redis-session-lock lock; it named connect-stall on profile \(pid 11; FLOCK lock, 3 waiters\); second plausible: connect-stall on mariadb/,
     );
   });
   test('a fixed variant names no culprit: not.toNameCulprit({}) holds on a healthy diagnosis', () => {
@@ -161,7 +161,7 @@ describe('schema: expected chains', () => {
     shows: 'what happens to the pool',
     run: async () => undefined,
   };
-  const withChain = (chain: unknown) => ({ ...base, variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'half-open-read', chain } } } });
+  const withChain = (chain: unknown) => ({ ...base, variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'connect-stall', chain } } } });
   const refused = (chain: unknown): string => {
     try {
       validateScenario(withChain(chain));
