@@ -440,7 +440,10 @@ export async function runCase(c: LoadedCase, opts: { legacy?: ReadonlySet<Legacy
     if (legacy) args = legacy.args;
     const r = await runBin(['diagnose', ...args, '--json'], c.spec.asUser);
     const got = parseGot(r);
-    if (legacy && got.service === undefined && got.remote !== undefined) got.service = legacy.services.get(got.remote);
+    if (legacy && got.service === undefined && got.remote !== undefined) {
+      // An IPv4-mapped IPv6 peer (a Java socket) is the IPv4 address the --service flag named.
+      got.service = legacy.services.get(got.remote.replace(/^\[::ffff:([0-9.]+)\]/, '$1'));
+    }
     const culprit = c.spec.expect.culprit ? await expandCulprit(state, c.spec.expect.culprit) : undefined;
     const mismatches = judge(c.spec, culprit, got);
     const verdictOnly = judge({ ...c.spec, expect: { verdict: c.spec.expect.verdict } }, undefined, got);
