@@ -26,7 +26,7 @@ export { SimUser, LoadLoop } from './probes/users';
 export { runScenario, type RunOptions, type Progress } from './scenario/runner';
 export { validateScenario, validateScenarios, scenarioSchema } from './scenario/schema';
 export { webDiagnoser } from './scenario/diagnoser';
-export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict, ExpectedVerdict, VariantSpec, Timeline } from './scenario/types';
+export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict, ExpectedVerdict, VariantSpec, Timeline, ExpectedCulprit, ExpectedChain, CulpritSummary } from './scenario/types';
 export type { KnobSpec, KnobValue, KnobTarget } from './scenario/knobs';
 export { writeReport } from './report/html';
 export { diagnose, renderText, toJson, LocalProcReader, ContainerProcReader } from './diagnose';

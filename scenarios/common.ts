@@ -89,3 +89,12 @@ export function numberSetting(ctx: ScenarioContext, name: string, fallback: numb
   const v = ctx.settings[name];
   return typeof v === 'number' ? v : fallback;
 }
+
+/**
+ * The expected chain of the bundled web's incidents: its PHP sessions are files
+ * (session.save_handler = files), and session_start() holds flock(LOCK_EX) on the session file
+ * for the whole request, so the user's retries queue behind the stuck worker in a kernel FLOCK
+ * lock. Every such scenario retries at least every 700 ms for 7 s or more before its diagnosis:
+ * at least two wait.
+ */
+export const FILE_SESSION_CHAIN = { lock: 'FLOCK', minWaiters: 2, inferred: false } as const;

@@ -59,12 +59,19 @@ async function pageUnderFault(
 
 const DB_PAGE = { kind: 'db', path: '/db.php' };
 
+/**
+ * phpredis' session lock is a Redis key, not a kernel lock: the diagnoser can only infer the link
+ * (the reloads poll Redis for the lock: harness/diagnose/README.md, "Inferred convoys"). By the
+ * diagnosis (8 s of reloads every 500 ms) at least two poll for it.
+ */
+const REDIS_SESSION_CHAIN = { lock: 'redis-session-lock', minWaiters: 2, inferred: true } as const;
+
 export const dbFailoverHalfOpenScenario: Scenario = {
   name: 'db-failover-half-open',
   summary: "MariaDB's replies stop reaching the web mid-query (as after a failover: FIN and RST lost too); alice reloads",
   shows: 'a PHP-FPM worker reads the mariadb socket forever holding the Redis session lock; the reloads poll for that lock until the pool is full',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'silent-peer' } },
+    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'silent-peer', chain: REDIS_SESSION_CHAIN } },
     fixed: { expected: 'responsive' },
   },
   workers: FPM_WORKERS,
@@ -99,7 +106,7 @@ export const apiNoTimeoutScenario: Scenario = {
   summary: 'the internal API sends its headers, then its body trickles at 1 KB/s (Toxiproxy bandwidth); curl has no timeout',
   shows: 'a PHP-FPM worker in curl holds the Redis session lock for minutes; the reloads poll for that lock until the pool is full',
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'api', kind: 'slow-peer' } },
+    incident: { expected: 'hung', culprit: { service: 'api', kind: 'slow-peer', chain: REDIS_SESSION_CHAIN } },
     fixed: { expected: 'responsive' },
   },
   workers: FPM_WORKERS,

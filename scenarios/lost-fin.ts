@@ -5,7 +5,7 @@ import type { UserRequest } from '../harness/probes/users';
 import { knobQuery, type KnobSpec, type Settings } from '../harness/scenario/knobs';
 import { keepaliveHoldMs, type QueueModelInput } from '../harness/sweep/model';
 import type { Scenario, ScenarioContext, VariantSpec, Variant } from '../harness/scenario/types';
-import { APP_TIMEOUT_KNOBS, KEEPALIVE_KNOBS, measureRecovery, numberSetting, steadyState } from './common';
+import { APP_TIMEOUT_KNOBS, FILE_SESSION_CHAIN, KEEPALIVE_KNOBS, measureRecovery, numberSetting, steadyState } from './common';
 
 /**
  * The shape of incident 1 of the brief. A worker reads a profile from the `profile` backend while
@@ -99,7 +99,7 @@ export function profileQueueModel(faultHoldMs: (s: Settings) => number, limits: 
 const KERNEL_SYN_GIVE_UP_MS = 127_000;
 
 const profileVariants = (kind: string): Record<Variant, VariantSpec> => ({
-  incident: { expected: 'hung', culprit: { service: 'profile', kind } },
+  incident: { expected: 'hung', culprit: { service: 'profile', kind, chain: FILE_SESSION_CHAIN } },
   fixed: { expected: 'responsive' },
 });
 

@@ -7,7 +7,7 @@ import { sha256 } from '../harness/probes/data';
 import type { UserRequest } from '../harness/probes/users';
 import type { KnobSpec } from '../harness/scenario/knobs';
 import type { Scenario, ScenarioContext } from '../harness/scenario/types';
-import { measureRecovery, numberSetting, steadyState } from './common';
+import { FILE_SESSION_CHAIN, measureRecovery, numberSetting, steadyState } from './common';
 
 const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: "the web's worker pool size" };
 
@@ -74,7 +74,7 @@ export const stalledWriteScenario: Scenario = {
   checksData: true,
   knobs: [WORKERS_KNOB],
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'peer-not-reading' } },
+    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'peer-not-reading', chain: FILE_SESSION_CHAIN } },
     fixed: { expected: 'responsive' },
   },
   run: (ctx) => sessionUploadsUnderFault(ctx, pauseNode('storage-1'), { firstBytes: 24 * MiB, observeMs: 11_000, retryEveryMs: 700, diagnoseAtMs: 8000 }),
@@ -90,7 +90,7 @@ export const partitionHealScenario: Scenario = {
   shows: 'the pool recovers within 25 s of the heal (connect retries go through once the path is back)',
   checksData: true,
   variants: {
-    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall' }, recoversWithinMs: 25_000 },
+    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall', chain: FILE_SESSION_CHAIN }, recoversWithinMs: 25_000 },
     fixed: { expected: 'responsive', recoversWithinMs: 5_000 },
   },
   async run(ctx) {

@@ -20,6 +20,15 @@ declare -A NEED=(
   [php8.2]=php8.2-cli
   [php-fpm8.2]=php8.2-fpm
   [nginx]=nginx-light
+  # The diagnosis corpus (test/corpus): a Java thread pool run as `java X.java` (the source
+  # launcher needs the JDK's compiler), network namespaces with iptables inside them, the bin run
+  # unprivileged, a FUSE mount in a private mount namespace.
+  [java]=openjdk-17-jdk-headless
+  [javac]=openjdk-17-jdk-headless
+  [ip]=iproute2
+  [iptables]=iptables
+  [setpriv]=util-linux
+  [unshare]=util-linux
 )
 # PHP extensions (no command of their own): module name -> Debian package.
 declare -A PHP_EXT=(
@@ -36,7 +45,7 @@ for ext in "${!PHP_EXT[@]}"; do
   php_has "$ext" || missing+=("${PHP_EXT[$ext]}")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx)"
+  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx, java, ip, iptables, setpriv, unshare)"
   exit 0
 fi
 

@@ -1,4 +1,4 @@
-import { kindMatches } from '../diagnose/kinds';
+import { compareCulprit, culpritOf, describeCulprit, describeExpectation, type CulpritExpectation } from '../scenario/culprit';
 import type { ScenarioResult } from '../scenario/types';
 
 /**
@@ -8,6 +8,8 @@ import type { ScenarioResult } from '../scenario/types';
  *   expect.extend(faultlineMatchers);
  *   expect(result).toStayResponsive({ p99Ms: 1000, errorRate: 0 });
  *   expect(result).toNameCulprit({ service: 'profile', kind: 'silent-peer' });
+ *   expect(result).toNameCulprit({ service: 'mariadb', chain: { lock: 'redis-session-lock', inferred: true, minWaiters: 2 } });
+ *   expect(fixedResult).not.toNameCulprit({});   // a fixed variant names no culprit at all
  *   expect(result).toLoseNoData();
  *
  * Plain functions over plain data: no jest import here, so the harness stays usable without it.
@@ -16,8 +18,6 @@ interface MatcherResult {
   pass: boolean;
   message: () => string;
 }
-
-type Culprit = { kind?: string; pid?: number; resource?: { service?: string } } | null | undefined;
 
 function describe(r: ScenarioResult): string {
   return `${r.scenario} (${r.variant}, run ${r.runId})`;
@@ -39,19 +39,19 @@ export const faultlineMatchers = {
   },
 
   /**
-   * The diagnosis named this culprit (kind and upstream service). An old kind name matches what it
-   * became (`half-open-read`: silent-peer; `stalled-write`: unreachable-peer or peer-not-reading).
+   * The diagnosis named this culprit: kind and upstream service, and the chain it heads (lock
+   * type, at least so many waiters, link inferred or not); what `expected` leaves out is not
+   * compared. The same comparison as the result's `matched` (harness/scenario/culprit.ts).
    */
-  toNameCulprit(received: ScenarioResult, expected: { service?: string; kind?: string }): MatcherResult {
-    const culprit = (received.diagnosis as { culprit?: Culprit } | undefined)?.culprit;
-    const pass =
-      !!culprit &&
-      (expected.kind === undefined || (culprit.kind !== undefined && kindMatches(expected.kind, culprit.kind))) &&
-      (expected.service === undefined || culprit.resource?.service === expected.service);
-    const named = culprit ? `${culprit.kind} on ${culprit.resource?.service ?? 'an unnamed endpoint'} (pid ${culprit.pid})` : received.diagnosis ? 'no culprit' : 'no diagnosis (the pool was not diagnosed)';
+  toNameCulprit(received: ScenarioResult, expected: CulpritExpectation): MatcherResult {
+    const culprit = culpritOf(received.diagnosis);
+    const wrong = received.diagnosis === undefined ? ['no diagnosis'] : compareCulprit(expected, culprit);
+    const pass = wrong.length === 0;
+    const named = culprit ? describeCulprit(culprit) : received.diagnosis ? 'no culprit' : 'no diagnosis (the pool was not diagnosed)';
+    const second = received.secondCulprit ? `; second plausible: ${describeCulprit(received.secondCulprit)}` : '';
     return {
       pass,
-      message: () => `${describe(received)}: expected the diagnosis ${pass ? 'not ' : ''}to name ${expected.kind ?? 'any kind'} on ${expected.service ?? 'any service'}; it named ${named}`,
+      message: () => `${describe(received)}: expected the diagnosis ${pass ? 'not ' : ''}to name ${describeExpectation(expected)}; it named ${named}${second}`,
     };
   },
 
@@ -75,7 +75,7 @@ declare global {
   namespace jest {
     interface Matchers<R> {
       toStayResponsive(bound: { p99Ms: number; errorRate?: number }): R;
-      toNameCulprit(expected: { service?: string; kind?: string }): R;
+      toNameCulprit(expected: CulpritExpectation): R;
       toLoseNoData(): R;
     }
   }

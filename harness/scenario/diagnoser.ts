@@ -2,6 +2,7 @@ import { ContainerProcReader, DEFAULT_STUCK_AFTER_MS, diagnose, toJson } from '.
 import { webSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 import type { Diagnoser } from './runner';
+import { culpritOf, secondCulpritOf } from './culprit';
 import type { WorkerSpec } from './types';
 
 /**
@@ -25,9 +26,9 @@ export function webDiagnoser(opts: { samples?: number; intervalMs?: number; stuc
       stuckAfterMs: opts.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
       signal,
     });
-    return {
-      json: toJson(d),
-      culprit: d.culprit ? { kind: d.culprit.kind, service: d.culprit.resource.service, pid: d.culprit.pid } : null,
-    };
+    const json = toJson(d);
+    // Read back from the JSON the result carries, so the result and a matcher over it agree.
+    const second = secondCulpritOf(json);
+    return { json, culprit: culpritOf(json), ...(second ? { secondCulprit: second } : {}) };
   };
 }

@@ -1,8 +1,8 @@
 import type { History } from '../probes/history';
-import { kindMatches } from '../diagnose/kinds';
 import { summarize } from '../probes/history';
 import type { DataReport } from '../probes/data';
 import type { FaultEffect } from '../faults/fault';
+import { compareCulprit, describeCulprit } from './culprit';
 import { judgeHealthAndData, observedHealth, peakPool } from './judge';
 import type { DiagnosisOutcome, JudgeInput, ScenarioResult, Variant, VariantSpec, Verdict } from './types';
 
@@ -62,14 +62,24 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
       mismatch.push(`pool did not recover within ${spec.recoversWithinMs} ms of the heal${ms !== undefined ? ` (took ${ms} ms)` : ''}`);
     }
   }
+  const second = record.diagnosis?.secondCulprit;
   if (spec.culprit && verdict === spec.expected) {
-    const named = record.diagnosis?.culprit;
+    const named = record.diagnosis?.culprit ?? null;
     if (!record.diagnoserConfigured) mismatch.push('no diagnoser configured to name the culprit');
-    else if (!named) mismatch.push(`diagnosis named no culprit (expected ${spec.culprit.kind} on ${spec.culprit.service})`);
-    else if (!kindMatches(spec.culprit.kind, named.kind) || named.service !== spec.culprit.service) {
-      mismatch.push(`diagnosis named ${named.kind} on ${named.service ?? 'unknown service'}, expected ${spec.culprit.kind} on ${spec.culprit.service}`);
+    else {
+      const wrong = compareCulprit(spec.culprit, named);
+      mismatch.push(...wrong);
+      // Where the named culprit is wrong, say whether the runner-up was the right one.
+      if (wrong.length && second) {
+        const secondFits = compareCulprit(spec.culprit, second).length === 0;
+        mismatch.push(`second plausible culprit: ${describeCulprit(second)}${secondFits ? ' (the expected one)' : ''}`);
+      }
     }
   }
+  // A fixed variant is diagnosed at the same moment as the incident one: naming a culprit there
+  // is a false alarm, whatever the health verdict.
+  const falseAlarm = record.variant === 'fixed' && !spec.culprit ? record.diagnosis?.culprit : undefined;
+  if (falseAlarm) mismatch.push(`fixed variant: the diagnosis named ${describeCulprit(falseAlarm)}, expected no culprit (a false alarm)`);
   const health = summarize(observedHealth(history));
   const phases = history.events.filter((e) => e.kind === 'phase');
   const result: ScenarioResult = {
@@ -100,6 +110,7 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
   };
   if (mismatch.length) result.mismatch = mismatch;
   if (record.diagnosis) result.diagnosis = record.diagnosis.json;
+  if (second) result.secondCulprit = second;
   if (record.data) result.data = record.data;
   if (record.recoveryMs !== undefined) result.recoveryMs = record.recoveryMs;
   if (error) result.error = error;

@@ -41,12 +41,46 @@ const MAX_RECOVERY_MS = 240_000;
 const fn = (what: string) =>
   z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: `must be a function (${what})` }).meta({ description: `A function: ${what}. TypeScript/JavaScript only.` });
 
+/** Lock types a chain can show: /proc/locks' kernel types, and the diagnoser's inferred ones. */
+export const CHAIN_LOCK_TYPES = ['FLOCK', 'POSIX', 'OFDLCK', 'LEASE', 'DELEG', 'redis-session-lock', 'polled-lock'] as const;
+
+const KERNEL_LOCK_TYPES: ReadonlySet<string> = new Set(['FLOCK', 'POSIX', 'OFDLCK', 'LEASE', 'DELEG']);
+
+const chainSchema = z
+  .strictObject({
+    lock: z
+      .enum(CHAIN_LOCK_TYPES, { error: `must be one of ${CHAIN_LOCK_TYPES.join(', ')}` })
+      .optional()
+      .meta({ description: 'The lock the culprit holds and its waiters queue on: a kernel lock type as /proc/locks prints it, or an inferred one.' }),
+    minWaiters: z
+      .number({ error: 'must be a number of waiting processes' })
+      .int({ error: 'must be a whole number of waiting processes' })
+      .min(1, { error: 'must be at least 1 (leave it out to not compare waiters)' })
+      .max(4096, { error: 'must be at most 4096 (more processes than a pool holds)' })
+      .optional()
+      .meta({ description: 'At least this many waiters behind the culprit.' }),
+    inferred: z
+      .boolean({ error: 'must be true (no kernel lock ties the waiters: an inferred convoy) or false (a kernel lock)' })
+      .optional()
+      .meta({ description: 'Whether the link between the waiters and the culprit is inferred (no kernel lock ties them).' }),
+  })
+  .refine((c) => !(c.inferred === true && c.lock !== undefined && KERNEL_LOCK_TYPES.has(c.lock)), {
+    error: 'must be false or left out with a kernel lock type (FLOCK, POSIX, OFDLCK, LEASE, DELEG): those are in /proc/locks',
+    path: ['inferred'],
+  })
+  .refine((c) => !(c.inferred === false && (c.lock === 'redis-session-lock' || c.lock === 'polled-lock')), {
+    error: 'must be true or left out with an inferred lock type (redis-session-lock, polled-lock): no kernel lock ties those',
+    path: ['inferred'],
+  })
+  .meta({ description: 'The wait-for chain the culprit heads; a field left out is not compared.' });
+
 const culpritSchema = z
   .strictObject({
     service: z.string({ error: 'must be a service name such as "profile"' }).regex(SERVICE_NAME, { error: 'must be a service name: lower-case letters, digits and "-", like "profile" or "storage-1"' }),
     kind: z.enum(CULPRIT_KINDS, { error: `must be one of ${CULPRIT_KINDS.join(', ')}` }).meta({
       description: `The kind of wait. Waits on an upstream (the service is the peer): ${UPSTREAM_KINDS.join(', ')}. Old names still accepted: ${ALIAS_TEXT}.`,
     }),
+    chain: chainSchema.optional(),
   })
   .meta({ description: 'The culprit the diagnoser must name: the upstream service and the kind of wait.' });
 

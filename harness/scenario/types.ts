@@ -30,12 +30,40 @@ export interface PhaseRecord {
 }
 
 /**
- * A culprit the diagnoser is expected to name (service and kind). The kind is one of the
- * diagnoser's culprit kinds or an old name for one (harness/diagnose/kinds.ts, KIND_ALIASES).
+ * The wait-for chain an expected culprit heads, as far as the scenario knows it; each field left
+ * out is not compared.
  */
+export interface ExpectedChain {
+  /**
+   * The lock the culprit holds and its waiters queue on: a kernel lock type as /proc/locks prints
+   * it (`FLOCK`, `POSIX`, `OFDLCK`), or an inferred one (`redis-session-lock`, `polled-lock`).
+   */
+  lock?: string;
+  /** At least this many waiters behind the culprit. */
+  minWaiters?: number;
+  /** Whether the link is inferred (no kernel lock ties the waiters to the holder) or not. */
+  inferred?: boolean;
+}
+
+/** A culprit the diagnoser is expected to name (service and kind, and optionally its chain).
+ * The kind is one of the diagnoser's culprit kinds or an old name for one (KIND_ALIASES). */
 export interface ExpectedCulprit {
   service: string;
   kind: string;
+  chain?: ExpectedChain;
+}
+
+/** A culprit as a diagnosis named it, with the chain it heads (harness/scenario/culprit.ts). */
+export interface CulpritSummary {
+  kind: string;
+  service?: string;
+  pid?: number;
+  chain?: {
+    /** The type of the first lock the culprit holds (FLOCK, redis-session-lock …), if any. */
+    lock?: string;
+    waiters: number;
+    inferred: boolean;
+  };
 }
 
 export interface WorkerSpec {
@@ -47,7 +75,10 @@ export interface WorkerSpec {
 
 export interface VariantSpec {
   expected: ExpectedVerdict;
-  /** For hung variants: what the diagnosis must name. */
+  /**
+   * For hung variants: what the diagnosis must name. A fixed variant without one is diagnosed at
+   * the same moment and must name no culprit (a culprit named there is a false alarm: a mismatch).
+   */
   culprit?: ExpectedCulprit;
   /** The pool must answer health again within this long after the heal (measured by the scenario). */
   recoversWithinMs?: number;
@@ -86,10 +117,12 @@ export interface ScenarioContext {
   knob(name: string): KnobValue | undefined;
 }
 
-/** What a diagnosis contributes to a result: its JSON, and the culprit it named. */
+/** What a diagnosis contributes to a result: its JSON, the culprit it named, and the runner-up. */
 export interface DiagnosisOutcome {
   json: unknown;
-  culprit: { kind: string; service?: string; pid?: number } | null;
+  culprit: CulpritSummary | null;
+  /** The second plausible culprit chain, when the diagnosis found one. */
+  secondCulprit?: CulpritSummary;
 }
 
 export interface Scenario {
@@ -154,6 +187,11 @@ export interface ScenarioResult {
     effect?: { confirmed: boolean; evidence: string[] };
   }>;
   diagnosis?: unknown;
+  /**
+   * The second plausible culprit chain of the diagnosis (the next chain able to be a culprit after
+   * the one named), when there is one: where a wrong culprit was named, often the right one.
+   */
+  secondCulprit?: CulpritSummary;
   data?: { acknowledged: number; lost: number; misreported: number; problems?: string[] };
   /** Time from the heal until health answered again, when the scenario measured it. */
   recoveryMs?: number;

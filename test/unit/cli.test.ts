@@ -72,7 +72,7 @@ describe('faultline CLI help and listing', () => {
     expect(await main(['list', '--json'], io)).toBe(0);
     const { scenarios } = JSON.parse(io.out());
     const lostFin = scenarios.find((s: { name: string }) => s.name === 'lost-fin');
-    expect(lostFin.variants.incident).toEqual({ expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer' } });
+    expect(lostFin.variants.incident).toEqual({ expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer', chain: { lock: 'FLOCK', minWaiters: 2, inferred: false } } });
     expect(lostFin.variants.fixed).toEqual({ expected: 'responsive' });
   });
 
