@@ -7,6 +7,19 @@ import { validateScenarios } from './schema';
 import { runScenario, type Progress } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
+/**
+ * Runs at once, for `faultline run`, `faultline sweep` and the benches (one source). Each run is
+ * a topology of its own, mostly idle (a hung pool sleeps), and its verdict rests on timings of
+ * about a second: the default is the largest that kept the library's verdicts identical over
+ * repeats on a 2-core machine (README, "Timings").
+ */
+export const DEFAULT_PARALLEL = 2;
+/**
+ * Each run is 4-6 containers; 16 runs are ~90, past what a CI runner keeps honest timings for,
+ * and already most of the bundled library's 20 runs.
+ */
+export const MAX_PARALLEL = 16;
+
 /** What every pool of runs needs (the library, a sweep): the engine, images, and how many at once. */
 export interface PoolOptions {
   docker: Docker;
@@ -16,6 +29,8 @@ export interface PoolOptions {
   /** Runs at once, each on its own topology. */
   parallel: number;
   onProgress?: (p: Progress) => void;
+  /** `--full-windows`: every observe window runs to its maximum (default: ends once settled). */
+  fullWindows?: boolean;
 }
 
 export interface LibraryOptions extends PoolOptions {
@@ -47,6 +62,7 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
       onProgress: opts.onProgress,
       diagnoser: webDiagnoser(),
       settings: opts.settings,
+      fullWindows: opts.fullWindows,
     });
     opts.onResult?.(result);
     return result;

@@ -30,6 +30,8 @@ export interface RunRecord {
   /** Why the run did not complete (topology start, the scenario's body, the data check). */
   error?: Error;
   durationMs: number;
+  /** The time outside the phases: topology start, and teardown after the scenario's body. */
+  stages?: { startMs: number; teardownMs: number };
 }
 
 export interface ResultSpec {
@@ -95,6 +97,7 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
   if (record.data) result.data = record.data;
   if (record.recoveryMs !== undefined) result.recoveryMs = record.recoveryMs;
   if (record.error) result.error = record.error.message;
+  if (record.stages) result.stages = { startMs: Math.round(record.stages.startMs), teardownMs: Math.round(record.stages.teardownMs) };
   return result;
 }
 

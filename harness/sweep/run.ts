@@ -53,6 +53,7 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
       signal: opts.signal,
       onProgress: opts.onProgress,
       settings,
+      fullWindows: opts.fullWindows,
       // Long settings (observe window, self-recovery wait) stretch the run's own limit.
       timeoutMs: 240_000 + Number(settings.observe_ms ?? 0) + Number(settings.recovery_limit_s ?? 0) * 1000,
     });
