@@ -33,7 +33,10 @@ export function stagesOf(r: ScenarioResult): Record<RunStage, number> {
   const out = Object.fromEntries(RUN_STAGES.map((st) => [st, 0])) as Record<RunStage, number>;
   out.start = r.stages?.startMs ?? 0;
   out.teardown = r.stages?.teardownMs ?? 0;
-  for (const p of r.phases) if (p.name in out) out[p.name as RunStage] += p.endMs - p.startMs;
+  // Phase times count from the history's origin (the topology just started); the body ended
+  // where the teardown began, and the last phase ends there, not at the last drained request.
+  const bodyEnd = r.durationMs - out.start - out.teardown;
+  for (const p of r.phases) if (p.name in out) out[p.name as RunStage] += Math.max(0, Math.min(p.endMs, bodyEnd) - p.startMs);
   return out;
 }
 
