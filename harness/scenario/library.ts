@@ -51,7 +51,7 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
   const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant }))).filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
   // Images only for the runs of this job (a shard needs fewer).
   await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
-  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {
+  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }, _index, release) => {
     opts.onStart?.(scenario, variant);
     const result = await runScenario(scenario, {
       variant,
@@ -63,6 +63,7 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
       diagnoser: webDiagnoser(),
       settings: opts.settings,
       fullWindows: opts.fullWindows,
+      onBodyEnd: release,
     });
     opts.onResult?.(result);
     return result;
@@ -78,18 +79,34 @@ export async function ensureScenarioImages(scenarios: readonly Scenario[], image
 
 /**
  * The runner pool: up to `parallel` jobs at once (each run on its own topology), results in job
- * order; jobs not started because of an abort are left undefined.
+ * order; jobs not started because of an abort are left undefined. A job may `release` its slot
+ * before it ends: a run does once its scenario's body is over, so its teardown (draining requests
+ * in flight to their deadlines, removing containers: waiting, not work the verdicts time) overlaps
+ * the next run's start instead of holding the slot.
  */
-export async function runPool<J, R>(jobs: readonly J[], parallel: number, signal: AbortSignal, run: (job: J, index: number) => Promise<R>): Promise<Array<R | undefined>> {
+export async function runPool<J, R>(
+  jobs: readonly J[],
+  parallel: number,
+  signal: AbortSignal,
+  run: (job: J, index: number, release: () => void) => Promise<R>,
+): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(jobs.length);
+  const running: Array<Promise<void>> = [];
   let next = 0;
   const worker = async () => {
     while (next < jobs.length && !signal.aborted) {
       const index = next++;
-      results[index] = await run(jobs[index], index);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const done = run(jobs[index], index, release).then((r) => {
+        results[index] = r;
+      });
+      running.push(done);
+      await Promise.race([done, released]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
+  await Promise.all(running);
   return results;
 }
 

@@ -36,6 +36,8 @@ export interface RunOptions {
   settings?: Readonly<Record<string, KnobValue>>;
   /** Observe windows run to their maximum (`--full-windows`) instead of ending once settled. */
   fullWindows?: boolean;
+  /** Called once the scenario's body is over (before its teardown): the runner pool frees the slot. */
+  onBodyEnd?: () => void;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       error = opts.signal?.aborted ? new Error(`interrupted (${(opts.signal.reason as Error)?.message ?? 'aborted'})`) : (e as Error);
     } finally {
       bodyEndedAt = monotonicMs();
+      opts.onBodyEnd?.();
       await ctx.dispose();
     }
     if (scenario.checksData && !error) {
