@@ -14,9 +14,15 @@ export interface Window {
   to: number;
 }
 
-/** Health requests issued during the "observe" phase (the fault in place). */
+/**
+ * The health requests the verdict rests on: issued during the "observe" phase and answered (or
+ * given up) before it ended, while the fault was in place. A result's `health` summarizes these,
+ * so the errors it shows are the ones the judge counted (with windows that end once settled, the
+ * requests still in flight at the end would otherwise be answered after the heal and shown too).
+ */
 export function observedHealth(history: History) {
-  return history.select('health', history.phaseWindow(PHASE.observe));
+  const window = history.phaseWindow(PHASE.observe);
+  return window ? healthIn(history, window).health : [];
 }
 
 /**
@@ -54,7 +60,8 @@ function healthIn(history: History, window: Window) {
  * moment `now` whose verdict, judged over [observe start, now], is already decided:
  * - hung: `judgeHealthWindow` says hung over [from, now] (>= 80% of the finished health
  *   requests in the deciding part failed), that part holds at least
- *   `EARLY_END.minDecidingRequests` of them (not one unlucky request), and the latest pool
+ *   `EARLY_END.minDecidingRequests` of them (a second of the probe, not one or two unlucky
+ *   requests: with 2, a hung verdict could rest on 2 failures), and the latest pool
  *   sample has every worker busy: the pool is full, not merely slow (a fixed variant's pool never
  *   filled in the recorded runs: 6/8 at most);
  * - responsive: the window's minimum (`minMs`) has passed, `judgeHealthWindow` says responsive
@@ -69,7 +76,7 @@ function healthIn(history: History, window: Window) {
  * the full window's.
  */
 export const EARLY_END = {
-  minDecidingRequests: 2,
+  minDecidingRequests: 4,
   responsiveMinMs: 8000,
 } as const;
 
