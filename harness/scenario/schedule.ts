@@ -124,7 +124,8 @@ export interface ObserveEnd {
  */
 export async function observe(ctx: ScenarioContext, w: ObserveWindow): Promise<ObserveEnd> {
   const { history } = ctx;
-  const from = history.phaseWindow(PHASE.observe)?.from ?? history.now();
+  // This observe phase's start: the latest one (a scenario of its own shape may observe twice).
+  const from = history.events.filter((e) => e.kind === 'phase' && e.name === PHASE.observe).at(-1)?.t ?? history.now();
   const early = (w.endsEarly ?? true) && !ctx.fullWindows;
   const diagnoseBy = w.diagnoseByMs ?? Math.max(0, w.maxMs - 2000);
   let diagnosed = w.diagnose === false;
