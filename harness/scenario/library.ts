@@ -48,7 +48,17 @@ export interface LibraryOptions extends PoolOptions {
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
   validateScenarios(scenarios, variants); // before any image is built
-  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant }))).filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
+  // Runs expected to hang go first, side by side, then the rest (fixed variants, data checks):
+  // a hung pool's heal releases its pile-up at once (slow-node: eight 8 MiB replicated uploads
+  // resume at full speed), a burst of CPU that, landing in the window of a run beside it that must
+  // stay responsive, filled that pool too (measured: slow-node fixed degraded beside slow-node
+  // incident, twice in a row on a loaded 2-core machine). Beside another hung run it only deepens
+  // a hang. Results come back in scenario x variant order.
+  const order = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
+  const hangs = (j: (typeof order)[number]) => (j.scenario.variants[j.variant]?.expected === 'hung' ? 0 : 1);
+  const jobs = [...order]
+    .sort((a, b) => hangs(a) - hangs(b))
+    .filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
   // Images only for the runs of this job (a shard needs fewer).
   await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }, _index, release) => {
@@ -68,7 +78,8 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
     opts.onResult?.(result);
     return result;
   });
-  return results.filter((r): r is ScenarioResult => r !== undefined);
+  const rank = (r: ScenarioResult) => order.findIndex((j) => j.scenario.name === r.scenario && j.variant === r.variant);
+  return results.filter((r): r is ScenarioResult => r !== undefined).sort((a, b) => rank(a) - rank(b));
 }
 
 /** Images first, once, and only those needed: parallel runs then share them. */
