@@ -39,3 +39,21 @@ test('.ci/run runs exactly the README test command, after the same preparation',
 test('the preparation scripts parse', () => {
   for (const f of ['prepare.sh', 'ensure-docker.sh', 'ensure-host-tools.sh']) execFileSync('bash', ['-n', join(REPO, 'scripts', f)]);
 });
+
+// Needs root to become another user; CI (.ci/run) runs as root. Elsewhere it says so, loudly.
+const asNobody = process.getuid?.() === 0 ? test : test.skip;
+if (process.getuid?.() !== 0) console.warn('two-commands.test.ts: not root, the without-root check of scripts/prepare.sh is skipped');
+
+asNobody('without root, the preparation stops with one line saying what to do', () => {
+  const r = (() => {
+    try {
+      execFileSync('su', ['nobody', '-s', '/bin/bash', '-c', `bash ${join(REPO, 'scripts', 'prepare.sh')} library`], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+      return { code: 0, stderr: '' };
+    } catch (e) {
+      const err = e as { status: number; stderr: Buffer };
+      return { code: err.status, stderr: err.stderr.toString() };
+    }
+  })();
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/not root.*(sudo|group)/)]);
+});
