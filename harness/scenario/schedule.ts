@@ -162,7 +162,7 @@ export interface Schedule {
   };
   /** The health probe's request (default `HEALTH`: /health.php). */
   health?: UserRequest;
-  /** The fault, or a function that makes it (read knobs there). */
+  /** The fault to inject (build it from `ctx.knob(...)` values where a knob sets its severity). */
   fault: Fault;
   /** Runs inside the inject phase before the fault goes in (a request to have in flight). */
   beforeFault?: () => Promise<void>;
