@@ -13,9 +13,7 @@ import { planSweep } from '../harness/sweep/plan';
 import { runSweep } from '../harness/sweep/run';
 import { renderSweep } from '../harness/sweep/table';
 import { lostFinScenario } from '../scenarios/lost-fin';
-
-/** The CLI's default (`faultline sweep --parallel`). */
-const DEFAULT_PARALLEL = 2;
+import { DEFAULT_PARALLEL } from '../harness/scenario/library';
 
 async function main(): Promise<void> {
   const { docker } = await connectDocker();

@@ -26,6 +26,9 @@ export { SimUser, LoadLoop } from './probes/users';
 export { runScenario, type RunOptions, type Progress } from './scenario/runner';
 export { validateScenario, validateScenarios, scenarioSchema } from './scenario/schema';
 export { webDiagnoser } from './scenario/diagnoser';
+export { runSchedule, observe, steadyState, measureRecovery, HEALTH, type Schedule, type ObserveWindow, type ObserveEnd } from './scenario/schedule';
+export { PHASE, RUN_STAGES, type PhaseName, type RunStage } from './scenario/phases';
+export { settledVerdict, judgeHealthWindow, EARLY_END } from './scenario/judge';
 export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict, ExpectedVerdict, VariantSpec, Timeline, ExpectedCulprit, ExpectedChain, CulpritSummary } from './scenario/types';
 export type { KnobSpec, KnobValue, KnobTarget } from './scenario/knobs';
 export { writeReport } from './report/html';
@@ -36,4 +39,3 @@ export { upload, stalledWriteScenario, slowNodeScenario, resetMidTransferScenari
 export { runLibrary } from './scenario/library';
 export { fpmStack, FPM_WORKERS, dbFailoverHalfOpenScenario, redisStallScenario, apiNoTimeoutScenario } from '../scenarios/fpm';
 export { faultlineMatchers } from './jest/matchers';
-export { steadyState, measureRecovery, HEALTH } from '../scenarios/common';

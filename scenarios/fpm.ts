@@ -6,7 +6,8 @@ import type { Fault } from '../harness/faults/fault';
 import type { UserRequest } from '../harness/probes/users';
 import type { Scenario, ScenarioContext, WorkerSpec } from '../harness/scenario/types';
 import type { Topology } from '../harness/topology/topology';
-import { steadyState } from './common';
+import { runSchedule } from '../harness/scenario/schedule';
+import { responsiveMinMs } from './common';
 
 /**
  * The modern PHP deployment (containers/fpm): nginx + PHP-FPM 8.2 (`pm = static`), sessions in
@@ -32,29 +33,18 @@ const RELOAD_EVERY_MS = 500;
 const OBSERVE_MS = 10_000;
 
 /**
- * Steady state, the fault, then alice reloading `page` with her session cookie (a browser that
- * gives up after 2 s and reloads) while the health probe watches the pool. `beforeFault` runs
- * between the steady state and the fault (a request to have in flight when it lands).
+ * The common schedule with alice reloading `page` with her session cookie (a browser that gives
+ * up after 2 s and reloads) while the health probe watches the pool. `beforeFault` runs between
+ * the steady state and the fault (a request to have in flight when it lands).
  */
-async function pageUnderFault(
-  ctx: ScenarioContext,
-  page: { kind: string; path: string },
-  fault: Fault,
-  beforeFault?: () => Promise<void>,
-): Promise<void> {
-  await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...page }, { name: 'bob', ...page }] });
-  const active = await ctx.phase('inject', async () => {
-    await beforeFault?.();
-    return ctx.inject(fault);
+async function pageUnderFault(ctx: ScenarioContext, page: { kind: string; path: string }, fault: Fault, beforeFault?: () => Promise<void>): Promise<void> {
+  await runSchedule(ctx, {
+    steady: { users: [{ name: 'alice', ...page }, { name: 'bob', ...page }] },
+    beforeFault,
+    fault,
+    load: () => ctx.loop({ ...page, deadlineMs: 2000 } satisfies UserRequest, RELOAD_EVERY_MS, ctx.user('alice')),
+    observe: { maxMs: OBSERVE_MS, minMs: responsiveMinMs(ctx.topo.web.maxWorkers, RELOAD_EVERY_MS, OBSERVE_MS) },
   });
-  await ctx.phase('observe', async () => {
-    const reloads = ctx.loop({ ...page, deadlineMs: 2000 } satisfies UserRequest, RELOAD_EVERY_MS, ctx.user('alice'));
-    await ctx.sleep(OBSERVE_MS - 2000);
-    await ctx.diagnose();
-    await ctx.sleep(2000);
-    await reloads.stop();
-  });
-  await ctx.phase('heal', () => active.heal());
 }
 
 const DB_PAGE = { kind: 'db', path: '/db.php' };

@@ -5,7 +5,8 @@ import type { UserRequest } from '../harness/probes/users';
 import { knobQuery, type KnobSpec, type Settings } from '../harness/scenario/knobs';
 import { keepaliveHoldMs, type QueueModelInput } from '../harness/sweep/model';
 import type { Scenario, ScenarioContext, VariantSpec, Variant } from '../harness/scenario/types';
-import { APP_TIMEOUT_KNOBS, FILE_SESSION_CHAIN, KEEPALIVE_KNOBS, measureRecovery, numberSetting, steadyState } from './common';
+import { runSchedule } from '../harness/scenario/schedule';
+import { APP_TIMEOUT_KNOBS, KEEPALIVE_KNOBS, FILE_SESSION_CHAIN, numberSetting, responsiveMinMs } from './common';
 
 /**
  * The shape of incident 1 of the brief. A worker reads a profile from the `profile` backend while
@@ -33,36 +34,35 @@ export const PROFILE_LOAD_KNOBS: readonly KnobSpec[] = [
 export const PROFILE_KNOBS: readonly KnobSpec[] = [...APP_TIMEOUT_KNOBS, ...KEEPALIVE_KNOBS, ...PROFILE_LOAD_KNOBS];
 
 /**
- * Steady state, then the fault while alice reloads her profile. `app` names the endpoints of a
- * web tier that is not the bundled one (a user's app with the same bug class).
+ * The common schedule with alice reloading her profile under the fault (a browser that gives up
+ * after 2 s and reloads, same cookie). `app` names the endpoints of a web tier that is not the
+ * bundled one (a user's app with the same bug class); `recoveryLimitMs` measures the recovery
+ * after the heal (default: the `recovery_limit_s` knob, 0 = do not measure).
  */
 export async function profileUnderFault(
   ctx: ScenarioContext,
   fault: Fault,
-  app: { profile?: { kind: string; path: string }; health?: UserRequest } = {},
+  app: { profile?: { kind: string; path: string }; health?: UserRequest; recoveryLimitMs?: number } = {},
 ): Promise<void> {
   // Knobs that reach the app per request (timeouts, the lock, keepalive) go on the query string;
   // a scenario without them (a user's app) sends the paths unchanged.
   const query = knobQuery(APP_TIMEOUT_KNOBS, ctx.settings);
   const base = app.profile ?? PROFILE;
   const profile = query ? { ...base, path: `${base.path}${base.path.includes('?') ? '&' : '?'}${query}` } : base;
-  const observeMs = numberSetting(ctx, 'observe_ms', OBSERVE_MS);
-  await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...profile }, { name: 'bob', ...profile }], health: app.health });
-  const active = await ctx.phase('inject', () => ctx.inject(fault));
-  await ctx.phase('observe', async () => {
+  const maxMs = numberSetting(ctx, 'observe_ms', OBSERVE_MS);
+  const reloadEveryMs = numberSetting(ctx, 'reload_every_ms', RELOAD_EVERY_MS);
+  await runSchedule(ctx, {
+    steady: { users: [{ name: 'alice', ...profile }, { name: 'bob', ...profile }] },
+    health: app.health,
+    fault,
     // alice's request meets the fault; she gives up after 2 s and reloads, as a browser user does.
-    const reloads = ctx.loop({ ...profile, deadlineMs: 2000 }, numberSetting(ctx, 'reload_every_ms', RELOAD_EVERY_MS), ctx.user('alice'));
-    await ctx.sleep(observeMs - 2000);
-    await ctx.diagnose();
-    await ctx.sleep(2000);
-    await reloads.stop();
+    load: () => ctx.loop({ ...profile, deadlineMs: 2000 }, reloadEveryMs, ctx.user('alice')),
+    observe: { maxMs, minMs: responsiveMinMs(ctx.topo.web.maxWorkers, reloadEveryMs, maxMs) },
+    // The heal ends the fault, not its damage: a worker whose FIN was lost stays blocked until the
+    // peer's FIN is retransmitted through, or (once the peer has forgotten the connection) a
+    // keepalive probe is answered with a reset. See the README's keepalive section.
+    recover: { limitMs: app.recoveryLimitMs ?? numberSetting(ctx, 'recovery_limit_s', 0) * 1000 },
   });
-  await ctx.phase('heal', () => active.heal());
-  // The heal ends the fault, not its damage: a worker whose FIN was lost stays blocked until the
-  // peer's FIN is retransmitted through, or (once the peer has forgotten the connection) a
-  // keepalive probe is answered with a reset. See the README's keepalive section.
-  const limitS = numberSetting(ctx, 'recovery_limit_s', 0);
-  if (limitS > 0) await measureRecovery(ctx, limitS * 1000, app.health);
 }
 
 /** The bundled app's defaults per variant (containers/web/app/profile.php). */

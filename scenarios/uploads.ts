@@ -7,7 +7,8 @@ import { sha256 } from '../harness/probes/data';
 import type { UserRequest } from '../harness/probes/users';
 import type { KnobSpec } from '../harness/scenario/knobs';
 import type { Scenario, ScenarioContext } from '../harness/scenario/types';
-import { FILE_SESSION_CHAIN, measureRecovery, numberSetting, steadyState } from './common';
+import { runSchedule } from '../harness/scenario/schedule';
+import { FILE_SESSION_CHAIN, numberSetting } from './common';
 
 const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: "the web's worker pool size" };
 
@@ -41,26 +42,29 @@ const MiB = 1024 * KiB;
 async function sessionUploadsUnderFault(
   ctx: ScenarioContext,
   fault: Fault,
-  opts: { firstBytes: number; observeMs: number; retryEveryMs: number; diagnoseAtMs: number },
+  opts: { firstBytes: number; observeMs: number; retryEveryMs: number; diagnoseAtMs: number; recoveryLimitMs?: number },
 ): Promise<void> {
-  await steadyState(ctx, { durationMs: 1500, users: [] });
-  const steadyUpload = await ctx.user('alice').request(upload(64 * KiB));
-  if (steadyUpload.outcome !== 'ok') throw new Error(`${ctx.scenario}: steady state not reached: upload answered ${steadyUpload.status ?? steadyUpload.error}`);
-  const active = await ctx.phase('inject', () => ctx.inject(fault));
   const alice = ctx.user('alice');
   let first: Promise<unknown> = Promise.resolve();
-  await ctx.phase('observe', async () => {
-    first = alice.request(upload(opts.firstBytes, { deadlineMs: 5000 }));
-    await ctx.sleep(300);
-    // The server's own deadline (fixed) is 3 s: a 5 s client deadline lets the client be told.
-    const retries = ctx.loop(() => upload(64 * KiB, { deadlineMs: 5000 }), opts.retryEveryMs, alice);
-    await ctx.sleep(opts.diagnoseAtMs);
-    await ctx.diagnose();
-    await ctx.sleep(Math.max(0, opts.observeMs - opts.diagnoseAtMs - 300));
-    await retries.stop();
+  await runSchedule(ctx, {
+    steady: {
+      check: async () => {
+        const steadyUpload = await alice.request(upload(64 * KiB));
+        if (steadyUpload.outcome !== 'ok') throw new Error(`${ctx.scenario}: steady state not reached: upload answered ${steadyUpload.status ?? steadyUpload.error}`);
+      },
+    },
+    fault,
+    load: async () => {
+      first = alice.request(upload(opts.firstBytes, { deadlineMs: 5000 }));
+      await ctx.sleep(300);
+      // The server's own deadline (fixed) is 3 s: a 5 s client deadline lets the client be told.
+      return ctx.loop(() => upload(64 * KiB, { deadlineMs: 5000 }), opts.retryEveryMs, alice);
+    },
+    observe: { maxMs: opts.observeMs, diagnoseByMs: opts.diagnoseAtMs + 300 },
+    // The first upload ends within its 5 s deadline; it is judged by the data check with the rest.
+    beforeHeal: () => first,
+    recover: opts.recoveryLimitMs ? { limitMs: opts.recoveryLimitMs } : undefined,
   });
-  await first;
-  await ctx.phase('heal', () => active.heal());
 }
 
 /**
@@ -93,10 +97,7 @@ export const partitionHealScenario: Scenario = {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall', chain: FILE_SESSION_CHAIN }, recoversWithinMs: 25_000 },
     fixed: { expected: 'responsive', recoversWithinMs: 5_000 },
   },
-  async run(ctx) {
-    await sessionUploadsUnderFault(ctx, partition('storage-1'), { firstBytes: 64 * KiB, observeMs: 10_000, retryEveryMs: 700, diagnoseAtMs: 7000 });
-    await measureRecovery(ctx, 30_000);
-  },
+  run: (ctx) => sessionUploadsUnderFault(ctx, partition('storage-1'), { firstBytes: 64 * KiB, observeMs: 10_000, retryEveryMs: 700, diagnoseAtMs: 7000, recoveryLimitMs: 30_000 }),
 };
 
 /**
@@ -123,21 +124,19 @@ export const slowNodeScenario: Scenario = {
     incident: { expected: 'hung', culprit: { service: 'storage-3', kind: 'slow-peer' } },
     fixed: { expected: 'responsive' },
   },
-  async run(ctx) {
-    await steadyState(ctx, { durationMs: 1500, users: [] });
-    const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
-    if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
-    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-3', 'bandwidth', { rate: numberSetting(ctx, 'bandwidth_kbps', 256) }, { stream: 'upstream' })));
-    await ctx.phase('observe', async () => {
+  run: (ctx) =>
+    runSchedule(ctx, {
+      steady: {
+        check: async () => {
+          const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
+          if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
+        },
+      },
+      fault: toxic('storage-3', 'bandwidth', { rate: numberSetting(ctx, 'bandwidth_kbps', 256) }, { stream: 'upstream' }),
       // Fresh users: no session lock in play, the pile-up is on the upstream itself.
-      const uploads = ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600);
-      await ctx.sleep(8000);
-      await ctx.diagnose();
-      await ctx.sleep(2500);
-      await uploads.stop();
-    });
-    await ctx.phase('heal', () => active.heal());
-  },
+      load: () => ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600),
+      observe: { maxMs: 10_500, diagnoseByMs: 8000 },
+    }),
 };
 
 /**
@@ -155,14 +154,12 @@ export const resetMidTransferScenario: Scenario = {
     incident: { expected: 'data-lost' },
     fixed: { expected: 'responsive' },
   },
-  async run(ctx) {
-    await steadyState(ctx, { durationMs: 1500, users: [] });
-    const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-1', 'reset_peer', { timeout: 0 }, { stream: 'upstream' })));
-    await ctx.phase('observe', async () => {
-      const uploads = ctx.loop(() => upload(64 * KiB, { deadlineMs: 4000 }), 300);
-      await ctx.sleep(5000);
-      await uploads.stop();
-    });
-    await ctx.phase('heal', () => active.heal());
-  },
+  run: (ctx) =>
+    runSchedule(ctx, {
+      fault: toxic('storage-1', 'reset_peer', { timeout: 0 }, { stream: 'upstream' }),
+      load: () => ctx.loop(() => upload(64 * KiB, { deadlineMs: 4000 }), 300),
+      // Judged by what the client was told about its data, not by health: the window is not
+      // ended early, and 3 s is ten uploads (each reset from its first byte).
+      observe: { maxMs: 3000, diagnose: false, endsEarly: false },
+    }),
 };

@@ -11,8 +11,17 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 
+if [ "$(id -u)" != 0 ]; then
+  # Without root nothing can be installed or started here: say what to do, in one line.
+  if command -v dockerd >/dev/null 2>&1; then
+    log "no Docker engine answers and not root: start one ('sudo bash scripts/ensure-docker.sh') or, if dockerd runs, join its group ('sudo usermod -aG docker \$USER')"
+  else
+    log "no Docker engine and not root: run 'sudo apt-get install -y docker.io && sudo dockerd &' (or 'sudo bash scripts/ensure-docker.sh')"
+  fi
+  exit 1
+fi
+
 if ! command -v dockerd >/dev/null 2>&1; then
-  if [ "$(id -u)" != 0 ]; then log "dockerd missing and not root: run 'sudo apt-get install docker.io'"; exit 1; fi
   log "installing docker.io (Debian) ..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -1,8 +1,7 @@
 import { lostFin } from '../../harness/faults/packet';
 import type { UserRequest } from '../../harness/probes/users';
 import type { Scenario } from '../../harness/scenario/types';
-import { measureRecovery } from '../../scenarios/common';
-import { profileUnderFault } from '../../scenarios/lost-fin';
+import { runSchedule } from '../../harness/scenario/schedule';
 
 /**
  * lost-fin against a user's own app: the pre-forked Python pool in this folder (app.py) instead
@@ -31,9 +30,16 @@ export const pythonPoolLostFin: Scenario = {
     { name: 'deadline_ms', type: 'int', unit: 'ms', min: 1, max: 60_000, reaches: { kind: 'web-env', name: 'FL_DEADLINE_MS' }, summary: 'whole-request deadline (fixed code)' },
     { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: 'pre-forked workers' },
   ],
-  async run(ctx) {
-    // The bundled lost-fin scenario's phases, pointed at this app's endpoints.
-    await profileUnderFault(ctx, lostFin('profile'), { profile: PROFILE, health: HEALTH });
-    await measureRecovery(ctx, 30_000, HEALTH);
-  },
+  // The common schedule (steady -> inject -> observe with a diagnosis moment -> heal -> recover),
+  // pointed at this app's endpoints: the bundled lost-fin scenario's shape.
+  run: (ctx) =>
+    runSchedule(ctx, {
+      health: HEALTH,
+      steady: { users: [{ name: 'alice', ...PROFILE }, { name: 'bob', ...PROFILE }] },
+      fault: lostFin('profile'),
+      // alice gives up after 2 s and reloads with the same cookie, every 500 ms.
+      load: () => ctx.loop({ ...PROFILE, deadlineMs: 2000 }, 500, ctx.user('alice')),
+      observe: { maxMs: 10_000 },
+      recover: { limitMs: 30_000 },
+    }),
 };

@@ -1,6 +1,5 @@
 import { lostFin } from '../../harness/faults/packet';
 import type { Scenario } from '../../harness/scenario/types';
-import { measureRecovery } from '../../scenarios/common';
 import { profileUnderFault } from '../../scenarios/lost-fin';
 
 /**
@@ -25,8 +24,6 @@ export const quotesLostFin: Scenario = {
         // The bundled web app reads its profile upstream from FL_PROFILE_ADDR: point it at quotes.
         appEnv: { FL_PROFILE_ADDR: '{addr}' },
       }),
-  async run(ctx) {
-    await profileUnderFault(ctx, lostFin('quotes'));
-    await measureRecovery(ctx, 30_000);
-  },
+  // The bundled lost-fin schedule (runSchedule: steady, inject, observe, heal, recover) against quotes.
+  run: (ctx) => profileUnderFault(ctx, lostFin('quotes'), { recoveryLimitMs: 30_000 }),
 };

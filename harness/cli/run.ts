@@ -5,7 +5,7 @@ import { ImageStore } from '../engine/images';
 import { ensureWritableDir, writeReport } from '../report/html';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
-import { runLibrary } from '../scenario/library';
+import { DEFAULT_PARALLEL, MAX_PARALLEL, runLibrary } from '../scenario/library';
 import { expectedRunMs, parseShard, shardRuns } from '../scenario/shard';
 import type { Progress } from '../scenario/runner';
 import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
@@ -17,7 +17,7 @@ import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 import { loadScenarioFile } from './scenario-file';
 
-export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--shard i/n] [--list] [--json] [--junit FILE] [--report DIR]
+export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--full-windows] [--shard i/n] [--list] [--json] [--junit FILE] [--report DIR]
 
 Runs scenarios on a real topology (Docker): all bundled scenarios when none is named. A scenario is
 a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting a scenario.
@@ -25,7 +25,10 @@ a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting
 Options:
   --variant V    incident, fixed or both (default both)
   --set K=V      set a scenario knob for this run (repeatable; see \`faultline sweep <scenario> --knobs\`)
-  --parallel N   run up to N scenario runs at once, each on its own topology (default 2, at most 16)
+  --parallel N   run up to N scenario runs at once, each on its own topology (default ${DEFAULT_PARALLEL}, at most ${MAX_PARALLEL})
+  --full-windows every observe window runs to its maximum; by default a window ends once its
+                 verdict is settled (hung: the failed share reached with the pool full;
+                 responsive: the window's minimum passed with no failure)
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
   --report DIR   also write an HTML report (DIR/index.html, a timeline per run; see faultline report --help)
@@ -42,23 +45,14 @@ Progress goes to stderr. Exit 0 when every outcome matches what its scenario exp
 does not, 2 on bad input, 3 when the environment fails (no engine, images cannot be built),
 130 when interrupted.`;
 
-/**
- * Two runs at once: topologies are mostly idle (a hung pool sleeps), so two fit on 2 cores
- * without bending the timings the verdicts rest on.
- */
-const DEFAULT_PARALLEL = 2;
-/**
- * Each run is its own topology (web, Toxiproxy, storage nodes, sidecars: 4-6 containers) and its
- * verdicts rest on timings of about a second. 16 runs are ~90 containers, past what a CI runner
- * keeps honest timings for, and already more than the bundled library's 14 runs (7 x 2 variants).
- */
-export const MAX_PARALLEL = 16;
+export { MAX_PARALLEL };
 
 /** Everything a run needs, resolved and checked once; nothing after this reads argv or env. */
 export interface RunConfig {
   scenarios: Scenario[];
   variants: Variant[];
   parallel: number;
+  fullWindows: boolean;
   json: boolean;
   junit?: string;
   report?: string;
@@ -108,6 +102,7 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
     set: { type: 'string', multiple: true },
     shard: { type: 'string' },
     list: { type: 'boolean' },
+    'full-windows': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -124,7 +119,7 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
   if (values.junit !== undefined) checkWritableFile('run', '--junit', values.junit);
   if (values.report !== undefined) ensureWritableDir(values.report, '--report');
   const runs = selectRuns(scenarios, variants, values.shard);
-  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false };
+  return { scenarios, variants, parallel, fullWindows: values['full-windows'] ?? false, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false };
 }
 
 /** The runs (scenario x variant) of `--shard i/n`, or every run without it. */
@@ -164,6 +159,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     env: io.env,
     signal: io.signal,
     parallel: config.parallel,
+    fullWindows: config.fullWindows,
     settings: config.settings,
     only: (scenario, variant) => config.runs.some((r) => r.scenario === scenario.name && r.variant === variant),
     onProgress: progressPrinter(io),

@@ -14,11 +14,12 @@ import { renderBoundaries, renderSweep } from '../sweep/table';
 import { checkEngineEnv, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
-import { MAX_PARALLEL, resolveScenarios } from './run';
+import { resolveScenarios } from './run';
+import { DEFAULT_PARALLEL, MAX_PARALLEL } from '../scenario/library';
 
 export const SWEEP_HELP = `Usage: faultline sweep <scenario> --knobs
        faultline sweep <scenario> --vary knob=v1,v2,... [--vary ...] [--set knob=v ...]
-                       [--variant incident|fixed] [--parallel N] [--repeat K] [--json] [--report DIR]
+                       [--variant incident|fixed] [--parallel N] [--full-windows] [--repeat K] [--json] [--report DIR]
                        [--max-runs N] [--yes]
 
 Runs the scenario once per combination of the --vary values (the cartesian product), each on a
@@ -31,7 +32,8 @@ Options:
   --vary K=V,..  sweep knob K over these values (repeatable: the product of all)
   --set K=V      hold knob K at V for every point (repeatable)
   --variant V    incident or fixed: which code's defaults the knobs start from (default incident)
-  --parallel N   points run at once, each on its own topology (default 2)
+  --parallel N   points run at once, each on its own topology (default ${DEFAULT_PARALLEL})
+  --full-windows every observe window runs to its maximum (default: ends once its verdict is settled)
   --repeat K     run each point K times; the verdict is the majority (default 1)
   --json         print exactly one JSON document on stdout: {knobs, points: [...], boundaries}
   --report DIR   write the HTML report (a heatmap of verdicts over the knobs, a page per run)
@@ -45,7 +47,6 @@ Progress (points done, ETA) goes to stderr; with --json the boundary lines go th
 Exit 0 when every point produced a verdict, 1 when a run failed (verdict error), 2 on bad input,
 130 when interrupted.`;
 
-const DEFAULT_PARALLEL = 2;
 
 export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('sweep', args, {
@@ -59,6 +60,7 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
     report: { type: 'string' },
     'max-runs': { type: 'string' },
     yes: { type: 'boolean' },
+    'full-windows': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -93,6 +95,7 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
     env: io.env,
     signal: io.signal,
     parallel,
+    fullWindows: values['full-windows'] ?? false,
     onRun: (done, all, r, settings) => {
       runs.push(r);
       const elapsed = (Date.now() - t0) / 1000;

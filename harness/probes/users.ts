@@ -66,28 +66,34 @@ export class LoadLoop {
   private stopped = false;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly done: Promise<void>;
+  /** Cuts the wait for the next request short: a stop takes effect now, not one interval later. */
+  private readonly wake = new AbortController();
 
   constructor(
     make: () => Promise<unknown>,
     everyMs: number,
     signal?: AbortSignal,
   ) {
+    const onAbort = () => this.wake.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     this.done = (async () => {
       while (!this.stopped && !signal?.aborted) {
         const p = make().catch(() => undefined);
         this.inflight.add(p);
         void p.finally(() => this.inflight.delete(p));
-        await sleep(everyMs, signal).catch(() => undefined);
+        await sleep(everyMs, this.wake.signal).catch(() => undefined);
       }
+      signal?.removeEventListener('abort', onAbort);
     })();
   }
 
   /**
-   * Stops issuing requests. Those in flight finish on their own (each is bounded by its deadline):
-   * a phase that ends does not wait for them, `drain()` does.
+   * Stops issuing requests, at once. Those in flight finish on their own (each is bounded by its
+   * deadline): a phase that ends does not wait for them, `drain()` does.
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake.abort();
     await this.done;
   }
 

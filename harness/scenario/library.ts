@@ -7,6 +7,19 @@ import { validateScenarios } from './schema';
 import { runScenario, type Progress } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
+/**
+ * Runs at once, for `faultline run`, `faultline sweep` and the benches (one source). Each run is
+ * a topology of its own, mostly idle (a hung pool sleeps), and its verdict rests on timings of
+ * about a second: the default is the largest that kept the library's verdicts identical over
+ * repeats on a 2-core machine (README, "Timings").
+ */
+export const DEFAULT_PARALLEL = 2;
+/**
+ * Each run is 4-6 containers; 16 runs are ~90, past what a CI runner keeps honest timings for,
+ * and already most of the bundled library's 20 runs.
+ */
+export const MAX_PARALLEL = 16;
+
 /** What every pool of runs needs (the library, a sweep): the engine, images, and how many at once. */
 export interface PoolOptions {
   docker: Docker;
@@ -16,6 +29,8 @@ export interface PoolOptions {
   /** Runs at once, each on its own topology. */
   parallel: number;
   onProgress?: (p: Progress) => void;
+  /** `--full-windows`: every observe window runs to its maximum (default: ends once settled). */
+  fullWindows?: boolean;
 }
 
 export interface LibraryOptions extends PoolOptions {
@@ -33,10 +48,20 @@ export interface LibraryOptions extends PoolOptions {
  */
 export async function runLibrary(scenarios: readonly Scenario[], variants: readonly Variant[], opts: LibraryOptions): Promise<ScenarioResult[]> {
   validateScenarios(scenarios, variants); // before any image is built
-  const jobs = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant }))).filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
+  // Runs expected to hang go first, side by side, then the rest (fixed variants, data checks):
+  // a hung pool's heal releases its pile-up at once (slow-node: eight 8 MiB replicated uploads
+  // resume at full speed), a burst of CPU that, landing in the window of a run beside it that must
+  // stay responsive, filled that pool too (measured: slow-node fixed degraded beside slow-node
+  // incident, twice in a row on a loaded 2-core machine). Beside another hung run it only deepens
+  // a hang. Results come back in scenario x variant order.
+  const order = scenarios.flatMap((scenario) => variants.map((variant) => ({ scenario, variant })));
+  const hangs = (j: (typeof order)[number]) => (j.scenario.variants[j.variant]?.expected === 'hung' ? 0 : 1);
+  const jobs = [...order]
+    .sort((a, b) => hangs(a) - hangs(b))
+    .filter((j) => opts.only?.(j.scenario, j.variant) ?? true);
   // Images only for the runs of this job (a shard needs fewer).
   await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
-  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {
+  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }, _index, release) => {
     opts.onStart?.(scenario, variant);
     const result = await runScenario(scenario, {
       variant,
@@ -47,11 +72,14 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
       onProgress: opts.onProgress,
       diagnoser: webDiagnoser(),
       settings: opts.settings,
+      fullWindows: opts.fullWindows,
+      onBodyEnd: release,
     });
     opts.onResult?.(result);
     return result;
   });
-  return results.filter((r): r is ScenarioResult => r !== undefined);
+  const rank = (r: ScenarioResult) => order.findIndex((j) => j.scenario.name === r.scenario && j.variant === r.variant);
+  return results.filter((r): r is ScenarioResult => r !== undefined).sort((a, b) => rank(a) - rank(b));
 }
 
 /** Images first, once, and only those needed: parallel runs then share them. */
@@ -62,18 +90,34 @@ export async function ensureScenarioImages(scenarios: readonly Scenario[], image
 
 /**
  * The runner pool: up to `parallel` jobs at once (each run on its own topology), results in job
- * order; jobs not started because of an abort are left undefined.
+ * order; jobs not started because of an abort are left undefined. A job may `release` its slot
+ * before it ends: a run does once its scenario's body is over, so its teardown (draining requests
+ * in flight to their deadlines, removing containers: waiting, not work the verdicts time) overlaps
+ * the next run's start instead of holding the slot.
  */
-export async function runPool<J, R>(jobs: readonly J[], parallel: number, signal: AbortSignal, run: (job: J, index: number) => Promise<R>): Promise<Array<R | undefined>> {
+export async function runPool<J, R>(
+  jobs: readonly J[],
+  parallel: number,
+  signal: AbortSignal,
+  run: (job: J, index: number, release: () => void) => Promise<R>,
+): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(jobs.length);
+  const running: Array<Promise<void>> = [];
   let next = 0;
   const worker = async () => {
     while (next < jobs.length && !signal.aborted) {
       const index = next++;
-      results[index] = await run(jobs[index], index);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const done = run(jobs[index], index, release).then((r) => {
+        results[index] = r;
+      });
+      running.push(done);
+      await Promise.race([done, released]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, jobs.length) }, worker));
+  await Promise.all(running);
   return results;
 }
 

@@ -34,6 +34,8 @@ export interface RunRecord {
   /** Why the run did not complete (topology start, the scenario's body, the data check). */
   error?: Error;
   durationMs: number;
+  /** The time outside the phases: topology start, and teardown after the scenario's body. */
+  stages?: { startMs: number; teardownMs: number };
 }
 
 export interface ResultSpec {
@@ -114,6 +116,7 @@ export function buildResult(record: RunRecord, { spec, judge }: ResultSpec): Sce
   if (record.data) result.data = record.data;
   if (record.recoveryMs !== undefined) result.recoveryMs = record.recoveryMs;
   if (error) result.error = error;
+  if (record.stages) result.stages = { startMs: Math.round(record.stages.startMs), teardownMs: Math.round(record.stages.teardownMs) };
   return result;
 }
 

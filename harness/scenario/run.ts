@@ -44,6 +44,7 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
   private diagnosis?: DiagnosisOutcome;
   private recoveryMs?: number;
   readonly settings: Settings;
+  readonly fullWindows: boolean;
   private lastPool?: { busy: number; size: number };
   private sampling = false;
   private disposed?: Promise<void>;
@@ -60,9 +61,11 @@ export class ScenarioRun implements ScenarioContext, AsyncDisposable {
       onProgress?: (p: Progress) => void;
       startedAt: number;
       settings?: Settings;
+      fullWindows?: boolean;
     },
   ) {
     this.settings = opts.settings ?? {};
+    this.fullWindows = opts.fullWindows ?? false;
     this.signal = this.controller.signal;
     if (opts.outerSignal?.aborted) this.controller.abort(opts.outerSignal.reason);
     opts.outerSignal?.addEventListener('abort', this.onOuterAbort, { once: true });

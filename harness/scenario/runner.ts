@@ -34,6 +34,10 @@ export interface RunOptions {
   onStarted?: (topo: StartedTopology) => void;
   /** Knob values (`--set name=value`); the scenario's defaults fill in the rest. */
   settings?: Readonly<Record<string, KnobValue>>;
+  /** Observe windows run to their maximum (`--full-windows`) instead of ending once settled. */
+  fullWindows?: boolean;
+  /** Called once the scenario's body is over (before its teardown): the runner pool frees the slot. */
+  onBodyEnd?: () => void;
 }
 
 /**
@@ -71,6 +75,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     ));
   }
 
+  const topologyStartedAt = monotonicMs();
   opts.onStarted?.(topo);
   const ctx = new ScenarioRun(scenario.name, variant, topo, {
     spec,
@@ -80,10 +85,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     onProgress: opts.onProgress,
     startedAt,
     settings,
+    fullWindows: opts.fullWindows,
   });
   let error: Error | undefined;
   let data: RunRecord['data'];
   let stopError: Error | undefined;
+  let bodyEndedAt = monotonicMs();
   try {
     try {
       await withTimeout(scenario.run(ctx), opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, `scenario ${scenario.name} (${variant})`);
@@ -93,6 +100,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     } catch (e) {
       error = opts.signal?.aborted ? new Error(`interrupted (${(opts.signal.reason as Error)?.message ?? 'aborted'})`) : (e as Error);
     } finally {
+      bodyEndedAt = monotonicMs();
+      opts.onBodyEnd?.();
       await ctx.dispose();
     }
     if (scenario.checksData && !error) {
@@ -121,6 +130,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     data,
     error,
     durationMs: monotonicMs() - startedAt,
+    // Where the seconds outside the phases went: the topology's start, and everything after the
+    // scenario's body (load drained, faults healed, the data check, containers removed).
+    stages: { startMs: topologyStartedAt - startedAt, teardownMs: monotonicMs() - bodyEndedAt },
   };
   return withSettings(buildResult(record, { spec, judge: scenario.judge }));
 }

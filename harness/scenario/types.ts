@@ -90,6 +90,11 @@ export interface ScenarioContext {
   readonly topo: StartedTopology;
   readonly history: History;
   readonly signal: AbortSignal;
+  /**
+   * `--full-windows`: observe windows run to their maximum instead of ending once their verdict
+   * is settled (harness/scenario/schedule.ts `observe`).
+   */
+  readonly fullWindows: boolean;
   /** Runs `body` as a named phase (recorded in the history, reported as progress). */
   phase<T>(name: string, body: () => Promise<T>): Promise<T>;
   inject(fault: Fault): Promise<ActiveFault>;
@@ -153,7 +158,7 @@ export interface Scenario {
    * (`data` in the result; lost or misreported data changes the verdict).
    */
   checksData?: boolean;
-  /** Runs the phases: steady → inject → observe → heal → verify. */
+  /** Runs the phases: steady → inject → observe → heal → recover (`runSchedule` for the common shape). */
   run(ctx: ScenarioContext): Promise<void>;
   /** Judges the recorded history. Default: the health probe's behaviour during "observe". */
   judge?(ctx: JudgeInput): Verdict;
@@ -199,6 +204,8 @@ export interface ScenarioResult {
   settings?: Record<string, KnobValue>;
   runId: string;
   durationMs: number;
+  /** Time outside the phases (ms): the topology's start, and the teardown after the last phase's body. */
+  stages?: { startMs: number; teardownMs: number };
   notes: Array<{ name: string; detail?: string }>;
   error?: string;
   /**

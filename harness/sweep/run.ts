@@ -44,7 +44,7 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   await ensureScenarioImages([scenario], opts.images);
   const jobs = plan.points.flatMap((settings, point) => Array.from({ length: plan.repeat }, () => ({ settings, point })));
   let done = 0;
-  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ settings }) => {
+  const results = await runPool(jobs, opts.parallel, opts.signal, async ({ settings }, _index, release) => {
     const result = await runScenario(scenario, {
       variant,
       docker: opts.docker,
@@ -53,6 +53,8 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
       signal: opts.signal,
       onProgress: opts.onProgress,
       settings,
+      fullWindows: opts.fullWindows,
+      onBodyEnd: release,
       // Long settings (observe window, self-recovery wait) stretch the run's own limit.
       timeoutMs: 240_000 + Number(settings.observe_ms ?? 0) + Number(settings.recovery_limit_s ?? 0) * 1000,
     });

@@ -7,7 +7,7 @@ import { FaultlineError } from '../errors';
  * first's outcome).
  */
 export class Teardown {
-  private readonly steps: Array<() => Promise<unknown>> = [];
+  private readonly steps: Array<{ step: () => Promise<unknown>; group?: string }> = [];
   private running?: Promise<void>;
 
   get stopping(): boolean {
@@ -16,14 +16,15 @@ export class Teardown {
 
   /**
    * Registers an undo step. A step registered once stopping has begun (a start step that
-   * finished late) runs once the stack has unwound.
+   * finished late) runs once the stack has unwound. Consecutive steps of the same `group` run
+   * concurrently.
    */
-  push(step: () => Promise<unknown>): void {
+  push(step: () => Promise<unknown>, group?: string): void {
     if (this.running) {
       void this.running.catch(() => undefined).finally(() => step().catch(() => undefined));
       return;
     }
-    this.steps.push(step);
+    this.steps.push({ step, group });
   }
 
   /** Throws once stopping has begun: a start step must not create anything then. */
@@ -36,12 +37,15 @@ export class Teardown {
     this.running ??= (async () => {
       let first: unknown;
       while (this.steps.length > 0) {
-        const step = this.steps.pop()!;
-        try {
-          await step();
-        } catch (e) {
-          if ((e as { statusCode?: number }).statusCode === 404) continue; // already gone
-          first ??= e;
+        // Steps of one group registered one after another (the topology's containers) have no
+        // order among themselves: they run at once, and the stack goes on when all have settled.
+        const top = this.steps.pop()!;
+        const batch = [top];
+        while (top.group !== undefined && this.steps.at(-1)?.group === top.group) batch.push(this.steps.pop()!);
+        const outcomes = await Promise.allSettled(batch.map((s) => s.step()));
+        for (const o of outcomes) {
+          if (o.status === 'fulfilled' || (o.reason as { statusCode?: number }).statusCode === 404) continue; // 404: already gone
+          first ??= o.reason;
         }
       }
       if (last) {

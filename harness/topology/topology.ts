@@ -315,8 +315,11 @@ export class Topology {
       teardown.assertOpen();
       return { ...labels, [ROLE_LABEL]: role };
     };
+    // The containers go together and without a stop timeout: by the time the stack reaches them
+    // every fault is healed and every check has read what it needs, so nothing waits on a
+    // graceful exit (a 1 s timeout each, one after another, was ~1 s per container per run).
     const track = (c: StartedTestContainer) => {
-      teardown.push(() => c.stop({ timeout: 1000 }).then(() => undefined));
+      teardown.push(() => c.stop({ timeout: 0 }).then(() => undefined), 'containers');
       return c;
     };
 

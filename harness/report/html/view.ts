@@ -5,6 +5,7 @@
  */
 import type { Diagnosis } from '../../diagnose/model';
 import { renderText } from '../../diagnose/render';
+import { PHASE } from '../../scenario/phases';
 import type { ScenarioResult } from '../../scenario/types';
 import { culpritOf } from '../terminal';
 import { chainView, type ChainView } from './chain';
@@ -120,7 +121,7 @@ export function spanOf(r: ScenarioResult): [number, number] {
 function recoveryOf(r: ScenarioResult): RunView['recovery'] {
   if (r.recoveryMs === undefined) return undefined;
   const healed = r.faults.map((f) => f.healedAtMs).filter((t): t is number => t !== undefined);
-  const recoverPhase = r.phases.find((p) => p.name === 'recover');
+  const recoverPhase = r.phases.find((p) => p.name === PHASE.recover);
   const from = recoverPhase?.startMs ?? (healed.length ? Math.max(...healed) : undefined);
   if (from === undefined) return undefined;
   return { from: seconds(from), to: seconds(from + r.recoveryMs), ms: r.recoveryMs };
