@@ -10,6 +10,7 @@ import { listCommand } from './list';
 import { reportCommand } from './report';
 import { runCommand } from './run';
 import { sweepCommand } from './sweep';
+import { watchCommand } from './watch';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
@@ -29,7 +30,14 @@ Commands:
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
-                        [--samples N] [--interval MS]
+                        [--samples N] [--interval MS] [--emit-scenario FILE.ts]
+  watch                 watch a pool: Prometheus metrics, an incident snapshot and --on-stuck
+                        when it hangs, a log line when it recovers
+                        (--match REGEX | --pid N[,N...] | --container NAME) [--interval S]
+                        [--listen HOST:PORT] [--out DIR] [--on-stuck PROGRAM] [--stuck-for N]
+                        [--services FILE] [--once]
+  scenario from SNAPSHOT.json --out FILE.ts
+                        write a scenario reproducing an incident snapshot (incident + fixed)
   images [build]        list faultline's images (tag, source, size); build builds missing ones
   doctor                check what a run needs and say how to fix what is missing
   clean [--all]         remove containers/networks left by dead runs (--all: every faultline resource)
@@ -54,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   clean: cleanCommand,
   report: reportCommand,
   sweep: sweepCommand,
+  watch: watchCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */
