@@ -1,15 +1,20 @@
 /**
  * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]`
+ * `  [--services FILE] [--emit-scenario FILE.ts]`
  *
  * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment.
  */
+import { hostname } from 'node:os';
 import { UsageError } from '../errors';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES } from '../diagnose';
 import type { ProcReader } from '../diagnose';
 import type { Command } from './io';
+import { checkScenarioPath, emitScenario, writeScenarioFile } from '../emit/scenario';
+import { readServicesFile } from '../watch/services';
 
 export const DIAGNOSE_USAGE = `usage: faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]
+       [--services FILE] [--emit-scenario FILE.ts]
 
 Names the culprit of a hung worker pool: waiting workers -> lock -> holder -> what the holder is
 blocked on -> which upstream.
@@ -22,6 +27,10 @@ blocked on -> which upstream.
   --json             print the diagnosis as JSON
   --samples N        samples to take (default ${DEFAULT_SAMPLES}; 1 cannot tell stuck from slow)
   --interval MS      time between samples (default ${DEFAULT_INTERVAL_MS})
+  --services FILE    JSON { "NAME": "HOST:PORT" | ["HOST:PORT", ...] }: upstreams by name
+  --emit-scenario FILE.ts
+                     when stuck, also write a scenario reproducing it on faultline's topology
+                     (incident and fixed variants; run it with faultline run FILE.ts)
 
 Exit code: 0 healthy, 1 stuck (a culprit was named), 2 bad input, 3 environment (no engine,
 no such container, no permission), 130 interrupted.
@@ -49,6 +58,8 @@ export interface DiagnoseArgs {
   samples: number;
   intervalMs: number;
   help: boolean;
+  servicesFile?: string;
+  emitScenario?: string;
 }
 
 /** Parses argv into a complete config; every bad input names its flag and how to fix it. */
@@ -126,6 +137,12 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         out.intervalMs = Number(raw);
         break;
       }
+      case '--services':
+        out.servicesFile = value();
+        break;
+      case '--emit-scenario':
+        out.emitScenario = value();
+        break;
       default:
         throw new UsageError(`diagnose: unknown argument "${shorten(arg)}" (see faultline diagnose --help)`);
     }
@@ -144,6 +161,9 @@ export const diagnoseCommand: Command = async (args, io) => {
     io.stdout.write(DIAGNOSE_USAGE);
     return 0;
   }
+  // Checked before any engine work: a bad path is bad input, found before the diagnosis.
+  const registry = opts.servicesFile ? readServicesFile(opts.servicesFile, 'diagnose: --services') : undefined;
+  const scenarioPath = opts.emitScenario ? checkScenarioPath(opts.emitScenario, 'diagnose: --emit-scenario') : undefined;
   let reader: ProcReader | undefined;
   let stopSidecar: (() => Promise<void>) | undefined;
   try {
@@ -159,6 +179,7 @@ export const diagnoseCommand: Command = async (args, io) => {
       match: opts.match,
       samples: opts.samples,
       intervalMs: opts.intervalMs,
+      registry,
       signal: io.signal,
     });
     if (diagnosis.processes.length === 0 && (opts.match || opts.pids)) {
@@ -169,6 +190,16 @@ export const diagnoseCommand: Command = async (args, io) => {
       );
     }
     io.stdout.write(opts.json ? renderJson(diagnosis) : renderText(diagnosis));
+    if (scenarioPath) {
+      if (diagnosis.verdict === 'stuck') {
+        const target = opts.container ? `--container ${opts.container}` : opts.match ? `--match ${String(opts.match)}` : `--pid ${opts.pids?.join(',')}`;
+        const emitted = emitScenario(diagnosis, { observedOn: `faultline diagnose ${target} on ${hostname()} at ${new Date().toISOString()}`, generator: 'faultline diagnose --emit-scenario' });
+        writeScenarioFile(scenarioPath, emitted);
+        io.stderr.write(`diagnose: wrote scenario ${emitted.name} (${emitted.kind} on ${emitted.service}, ${emitted.lock} lock, ${emitted.workers} workers) to ${opts.emitScenario}\n`);
+      } else {
+        io.stderr.write(`diagnose: no scenario written to ${opts.emitScenario}: the verdict is ${diagnosis.verdict}, not stuck\n`);
+      }
+    }
     return diagnosis.verdict === 'stuck' ? 1 : 0;
   } finally {
     await stopSidecar?.();

@@ -11,6 +11,7 @@ import { reportCommand } from './report';
 import { runCommand } from './run';
 import { sweepCommand } from './sweep';
 import { watchCommand } from './watch';
+import { scenarioCommand } from './scenario';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
@@ -30,7 +31,7 @@ Commands:
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
-                        [--samples N] [--interval MS] [--emit-scenario FILE.ts]
+                        [--samples N] [--interval MS] [--services FILE] [--emit-scenario FILE.ts]
   watch                 watch a pool: Prometheus metrics, an incident snapshot and --on-stuck
                         when it hangs, a log line when it recovers
                         (--match REGEX | --pid N[,N...] | --container NAME) [--interval S]
@@ -63,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   report: reportCommand,
   sweep: sweepCommand,
   watch: watchCommand,
+  scenario: scenarioCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */

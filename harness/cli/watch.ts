@@ -57,7 +57,7 @@ export const watchCommand: Command = async (args, io) => {
   const metrics = new WatchMetrics();
   // Bound before any engine work: a taken port is bad input, and nothing was started.
   const server = opts.once ? undefined : await listenMetrics(metrics, opts.listen);
-  const source = opts.target.container ? containerSource(opts.target.container) : localSource();
+  const source = opts.target.container ? containerSource(opts.target.container, { image: io.env.FAULTLINE_TOOLBOX_IMAGE || undefined }) : localSource();
   try {
     const watcher = new Watcher({
       target: opts.target,

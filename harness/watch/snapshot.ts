@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors';
 import { renderText, toJson, type Diagnosis } from '../diagnose';
 import type { Collected } from '../diagnose/model';
-import { packageVersion } from '../util/package-root';
+import { faultlineVersion } from './version';
 
 export const SNAPSHOT_FORMAT = 'faultline-incident/1';
 const NAME = /^incident-\d{8}T\d{6}(\d{3})?Z(-\d+)?\.json$/;
@@ -47,7 +47,7 @@ export function writeSnapshot(
 ): string {
   const snapshot: IncidentSnapshot = {
     format: SNAPSHOT_FORMAT,
-    faultline: packageVersion(),
+    faultline: faultlineVersion(),
     time: input.at.toISOString(),
     stuckSince: input.stuckSince.toISOString(),
     stuckSamples: input.stuckSamples,

@@ -19,7 +19,11 @@ export function localSource(): ReaderSource {
   return { reader: async () => reader, reset: async () => undefined, stop: async () => undefined };
 }
 
-export function containerSource(name: string, labels?: Record<string, string>): ReaderSource {
+/**
+ * `image`: the toolbox image to run the sidecar from (FAULTLINE_TOOLBOX_IMAGE); by default the
+ * package builds or finds its own, which the single-file bundle cannot (it ships no build contexts).
+ */
+export function containerSource(name: string, opts: { labels?: Record<string, string>; image?: string } = {}): ReaderSource {
   let sidecar: Sidecar | undefined;
   let reader: ProcReader | undefined;
   let stopped = false;
@@ -28,7 +32,7 @@ export function containerSource(name: string, labels?: Record<string, string>): 
       if (stopped) throw new Error('watch stopped');
       if (!reader) {
         // startSidecar labels it dev.faultline.run (a fresh run of this process unless given).
-        sidecar = await startSidecar({ target: name, sharePid: true, capabilities: ['SYS_PTRACE'], labels });
+        sidecar = await startSidecar({ target: name, sharePid: true, capabilities: ['SYS_PTRACE'], labels: opts.labels, image: opts.image });
         if (stopped) {
           await sidecar.stop();
           throw new Error('watch stopped');
