@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   watch.kill('SIGTERM');
   const pct = (cpu / elapsedS) * 100;
   console.log(`bin: ${bundle ? 'dist/faultline-diagnose.cjs' : 'bin/faultline.js'}; measured ${elapsedS.toFixed(0)} s after a ${INTERVAL_S * 2} s warm-up; verdict ${verdict}`);
-  console.log(`per sample: ${(wall / samples * 1000).toFixed(0)} ms wall (two readings 250 ms apart), ${(sampleCpu / samples * 1000).toFixed(1)} ms cpu (n=${samples})`);
+  console.log(`per sample: ${(wall / samples * 1000).toFixed(0)} ms wall (one /proc reading, compared with the previous tick's, and the analysis), ${(sampleCpu / samples * 1000).toFixed(1)} ms cpu (n=${samples})`);
   console.log(`floor: cpu ${pct.toFixed(2)}% < 1% of one core at ${INTERVAL_S} s for ${processes} processes: ${pct < 1 ? 'ok' : 'MISSED'}`);
   console.log(`watch: ${processes} processes, interval ${INTERVAL_S} s, cpu ${pct.toFixed(2)}% of one core, rss ${rss.toFixed(0)} MB`);
 }

@@ -18,8 +18,8 @@ export const WATCH_USAGE = `usage: faultline watch (--match REGEX | --pid N[,N..
        [--listen HOST:PORT] [--out DIR] [--keep N] [--on-stuck PROGRAM] [--stuck-for N]
        [--services FILE] [--once [--json]]
 
-Watches a worker pool and names the culprit the moment it hangs: samples it every interval
-(the diagnoser's two /proc readings), serves Prometheus metrics, and after --stuck-for
+Watches a worker pool and names the culprit the moment it hangs: reads /proc every interval
+and diagnoses each reading against the previous one, serves Prometheus metrics, and after --stuck-for
 consecutive stuck samples writes an incident snapshot and runs --on-stuck.
 
   --match REGEX        processes whose full command line matches (never faultline itself)

@@ -1,14 +1,15 @@
 /**
- * The watch loop: one sample per interval (the diagnoser's two /proc readings SAMPLE_GAP_MS apart,
- * then its analysis), the metrics rewritten from it, and a small state machine that opens an
+ * The watch loop: one sample per interval (a /proc reading compared with the previous tick's, then
+ * the diagnoser's analysis), the metrics rewritten from it, and a small state machine that opens an
  * incident only after --stuck-for consecutive `stuck` verdicts. Never page on a false alarm: an
  * `inconclusive` sample (the diagnoser could not see enough) or a failed one breaks the streak
  * and never opens an incident; an open incident closes only on a `healthy` sample.
  */
 import { spawn } from 'node:child_process';
 import { analyze, DEFAULT_STUCK_AFTER_MS } from '../diagnose/analyze';
-import { collect } from '../diagnose/collect';
-import type { Collected, Diagnosis, ServiceRegistry } from '../diagnose/model';
+import { collect, pickThreads } from '../diagnose/collect';
+import type { Collected, Diagnosis, Sample, ServiceRegistry } from '../diagnose/model';
+import type { ProcReader } from '../diagnose';
 import { fmtMs } from '../diagnose/prose';
 import { monotonicMs, sleep, wallClockMs } from '../util/time';
 import { WatchMetrics, type PoolView, type WatchVerdict } from './metrics';
@@ -103,6 +104,32 @@ export class Watcher {
 
   constructor(private readonly config: WatcherConfig) {}
 
+  private previous: { reader: ProcReader; sample: Sample; atMs: number } | undefined;
+
+  /**
+   * The two readings a diagnosis compares: this tick's and the previous tick's, one interval apart
+   * (a stronger test of "no progress" than 250 ms, at half the cost of two readings per tick).
+   * The first tick, or one after a gap (a failed sample, a new sidecar), takes both now,
+   * SAMPLE_GAP_MS apart, as `faultline diagnose` does.
+   */
+  private async read(reader: ProcReader): Promise<Collected> {
+    const c = this.config;
+    const options = { pids: c.target.pids, match: c.target.match, signal: c.signal };
+    const prev = this.previous;
+    const fresh = prev !== undefined && prev.reader === reader && monotonicMs() - prev.atMs <= 2 * c.intervalMs + 1000;
+    const atMs = monotonicMs();
+    const collected = fresh
+      ? await collect(reader, { ...options, samples: 1, intervalMs: 0 })
+      : await collect(reader, { ...options, samples: 2, intervalMs: SAMPLE_GAP_MS });
+    const last = collected.samples[collected.samples.length - 1] as Sample;
+    this.previous = { reader, sample: { ...last, processes: new Map(last.processes) }, atMs };
+    if (!fresh || !prev) return collected;
+    const samples = [{ ...prev.sample, index: 0 }, { ...last, index: 1 }];
+    // Both readings show the thread that explains each process's wait (as collect does for its own).
+    pickThreads(samples);
+    return { ...collected, samples };
+  }
+
   /** One sample, metrics and state updated. Never throws for what the target does. */
   async sample(): Promise<SampleResult> {
     const c = this.config;
@@ -111,7 +138,7 @@ export class Watcher {
     let result: SampleResult;
     try {
       const reader = await c.source.reader();
-      const collected = await collect(reader, { pids: c.target.pids, match: c.target.match, samples: 2, intervalMs: SAMPLE_GAP_MS, signal: c.signal });
+      const collected = await this.read(reader);
       const diagnosis = analyze(collected, { registry: c.registry, stuckAfterMs: DEFAULT_STUCK_AFTER_MS });
       // The contract's verdicts are stuck, healthy and inconclusive; anything newer counts as
       // inconclusive here: it never opens an incident.

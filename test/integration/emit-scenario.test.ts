@@ -7,7 +7,7 @@
  * scenario.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,4 +92,30 @@ test('scenario from SNAPSHOT.json: watch --once snapshots the same pool; the sce
   const bad = await runCli(['scenario', 'from', join(work, 'tsconfig.json'), '--out', join(work, 'x.ts')]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/^faultline scenario: scenario from: .* is not a faultline incident snapshot/);
+});
+
+test('the single-file faultline-diagnose runs diagnose and watch with nothing but node (no node_modules, no package beside it)', async () => {
+  const alone = mkdtempSync(join(tmpdir(), 'faultline-bundle-'));
+  try {
+    const bundle = join(alone, 'faultline-diagnose.cjs');
+    copyFileSync(join(REPO, 'dist', 'faultline-diagnose.cjs'), bundle);
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
+    expect(pkg.bin['faultline-diagnose']).toBe('dist/faultline-diagnose.cjs');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const node = (args: string[]) => run(process.execPath, [bundle, ...args], { cwd: alone, env }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+    expect((await node(['--version'])).stdout.trim()).toBe(pkg.version);
+    const diag = await node(['--match', pool.tag, '--services', pool.servicesFile, '--json']);
+    expect(diag.code).toBe(1);
+    expect(JSON.parse(diag.stdout).culprit.resource.service).toBe('accounts');
+    const once = await node(['watch', '--match', pool.tag, '--once', '--out', join(alone, 'incidents')]);
+    expect(once.code).toBe(1);
+    expect(readdirSync(join(alone, 'incidents')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    const bad = await node(['watch', '--match', pool.tag, '--interval', '0']);
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/^faultline-diagnose watch: --interval "0" must be seconds/) });
+  } finally {
+    rmSync(alone, { recursive: true, force: true });
+  }
 });
