@@ -84,10 +84,14 @@ export function lockShape(d: Observed): LockShape {
   return 'none';
 }
 
-/** Workers in the observed pool (the culprit, its waiters, idle workers; a master is `other`). */
+/**
+ * Workers in the observed pool: the culprit, its waiters and the idle workers (a master process is
+ * `other`), or, for a pile-up without a lock (where the workers stuck on the same upstream are
+ * `other` too), the culprit and the workers it names as waiting beside it.
+ */
 export function poolSize(d: Observed): number {
   const workers = (d.processes ?? []).filter((p) => p.role && p.role !== 'other').length;
-  return workers || (d.culprit?.waiters?.length ?? 0) + 1;
+  return Math.max(workers, (d.culprit?.waiters?.length ?? 0) + 1);
 }
 
 /**
@@ -218,8 +222,54 @@ export const ${exportName}: Scenario = {
   },
 };
 `;
+  } else if (plan.path === 'read' && lock === 'none') {
+    body = `import { ${[...plan.imports, 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+ * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
+ * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
+ * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
+ * FL_PROFILE_ADDR.
+ */
+const SERVICE = ${str(service)};
+/** No lock: each reload takes a worker of its own (the session lock released before the call). */
+const PAGE = { kind: 'profile', path: '/profile.php?lock_across_io=0' };
+
+export const ${exportName}: Scenario = {
+  name: ${str(name)},
+  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
+  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: workers pile up on ${service} one by one, no lock between them, until the pool is full`)},
+  variants: {
+    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
+    fixed: { expected: 'responsive' },
+  },
+  topology: (t) =>
+    t
+      .withMaxWorkers(${workers})
+      .withoutDemoServices()
+      .withService(SERVICE, { bundled: 'storage' }, {
+        port: 9000,
+        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: 'profile:alice={"name":"alice"};profile:bob={"name":"bob"}' },
+        appEnv: { FL_PROFILE_ADDR: '{addr}' },
+      }),
+  async run(ctx) {
+    await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...PAGE }, { name: 'bob', ...PAGE }] });
+    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
+    await ctx.phase('observe', async () => {
+      const reloads = ctx.loop({ ...PAGE, deadlineMs: 2000 }, 500, ctx.user('alice'));
+      // Without a lock, the diagnoser names a pile-up only once its first worker has waited
+      // past its stuck-after limit (10 s by default): diagnose after that.
+      await ctx.sleep(12_000);
+      await ctx.diagnose();
+      await ctx.sleep(1000);
+      await reloads.stop();
+    });
+    await ctx.phase('heal', () => fault.heal());
+  },
+};
+`;
   } else if (plan.path === 'read') {
-    const query = lock === 'none' ? "{ profile: { kind: 'profile', path: '/profile.php?lock_across_io=0' } }" : undefined;
     body = `import { ${[...plan.imports, 'profileUnderFault', 'type Scenario'].join(', ')} } from ${str(from)};
 
 /**
@@ -249,7 +299,7 @@ export const ${exportName}: Scenario = {
         env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: 'profile:alice={"name":"alice"};profile:bob={"name":"bob"}' },
         appEnv: { FL_PROFILE_ADDR: '{addr}' },
       }),
-  run: (ctx) => profileUnderFault(ctx, ${plan.call}${query ? `, ${query}` : ''}),
+  run: (ctx) => profileUnderFault(ctx, ${plan.call}),
 };
 `;
   } else {

@@ -139,6 +139,7 @@ describe('emitScenario', () => {
     none.chains[0]!.links = [];
     expect(lockShape(none)).toBe('none');
     expect(emitScenario(none, meta).text).toContain('lock_across_io=0');
+    expect(emitScenario(none, meta).text).toContain('await ctx.sleep(12_000)');
   });
 
   test('the emitted scenario passes the scenario schema', () => {
