@@ -193,9 +193,15 @@ export const diagnoseCommand: Command = async (args, io) => {
     if (scenarioPath) {
       if (diagnosis.verdict === 'stuck') {
         const target = opts.container ? `--container ${opts.container}` : opts.match ? `--match ${String(opts.match)}` : `--pid ${opts.pids?.join(',')}`;
-        const emitted = emitScenario(diagnosis, { observedOn: `faultline diagnose ${target} on ${hostname()} at ${new Date().toISOString()}`, generator: 'faultline diagnose --emit-scenario' });
-        writeScenarioFile(scenarioPath, emitted);
-        io.stderr.write(`diagnose: wrote scenario ${emitted.name} (${emitted.kind} on ${emitted.service}, ${emitted.lock} lock, ${emitted.workers} workers) to ${opts.emitScenario}\n`);
+        try {
+          const emitted = emitScenario(diagnosis, { observedOn: `faultline diagnose ${target} on ${hostname()} at ${new Date().toISOString()}`, generator: 'faultline diagnose --emit-scenario' });
+          writeScenarioFile(scenarioPath, emitted);
+          io.stderr.write(`diagnose: wrote scenario ${emitted.name} (${emitted.kind} on ${emitted.service}, ${emitted.lock} lock, ${emitted.workers} workers) to ${opts.emitScenario}\n`);
+        } catch (e) {
+          // The diagnosis stands (exit 1): only the scenario could not be written, and why.
+          if (!(e instanceof UsageError)) throw e;
+          io.stderr.write(`diagnose: no scenario written to ${opts.emitScenario}: ${e.message}\n`);
+        }
       } else {
         io.stderr.write(`diagnose: no scenario written to ${opts.emitScenario}: the verdict is ${diagnosis.verdict}, not stuck\n`);
       }
