@@ -14,6 +14,7 @@ import { fmtMs } from '../diagnose/prose';
 import { monotonicMs, sleep, wallClockMs } from '../util/time';
 import { WatchMetrics, type PoolView, type WatchVerdict } from './metrics';
 import { SAMPLE_GAP_MS, type WatchTarget } from './options';
+import { MatchSelection } from './selection';
 import { writeSnapshot } from './snapshot';
 import type { ReaderSource } from './target';
 
@@ -105,6 +106,7 @@ export class Watcher {
   constructor(private readonly config: WatcherConfig) {}
 
   private previous: { reader: ProcReader; sample: Sample; atMs: number } | undefined;
+  private selection: MatchSelection | undefined;
 
   /**
    * The two readings a diagnosis compares: this tick's and the previous tick's, one interval apart
@@ -114,7 +116,11 @@ export class Watcher {
    */
   private async read(reader: ProcReader): Promise<Collected> {
     const c = this.config;
-    const options = { pids: c.target.pids, match: c.target.match, signal: c.signal };
+    // Locally, --match is resolved to PIDs here (cheaply, across ticks); a container's reader
+    // selects inside its one exec, where a scan costs nothing more.
+    const selection = c.target.match && !c.target.container ? (this.selection ??= new MatchSelection(c.target.match)).select() : undefined;
+    if (selection && selection.length === 0) return collect(reader, { match: c.target.match, samples: 1, intervalMs: 0, signal: c.signal });
+    const options = selection ? { pids: selection, signal: c.signal } : { pids: c.target.pids, match: c.target.match, signal: c.signal };
     const prev = this.previous;
     const fresh = prev !== undefined && prev.reader === reader && monotonicMs() - prev.atMs <= 2 * c.intervalMs + 1000;
     const atMs = monotonicMs();

@@ -191,3 +191,31 @@ describe('Watcher state machine (recorded diagnoses, no /proc)', () => {
     expect(open.lines.some((l) => l.startsWith('recovered'))).toBe(false);
   });
 });
+
+describe('MatchSelection (a --match kept across ticks)', () => {
+  const proc = join(work, 'proc');
+  const set = (pid: number, cmdline: string | undefined) => {
+    const { mkdirSync } = require('node:fs') as typeof import('node:fs');
+    if (cmdline === undefined) return rmSync(join(proc, String(pid)), { recursive: true, force: true });
+    mkdirSync(join(proc, String(pid)), { recursive: true });
+    writeFileSync(join(proc, String(pid), 'cmdline'), `${cmdline.split(' ').join('\0')}\0`);
+  };
+  test('new processes are read; a fork is read again after its exec; a rename is found by the next full rescan; the gone are dropped', () => {
+    const { MatchSelection } = require('../../harness/watch/selection') as typeof import('../../harness/watch/selection');
+    set(1, '/sbin/init');
+    set(10, '/usr/sbin/apache2 -k start');
+    const s = new MatchSelection(/apache2/, proc);
+    expect(s.select()).toEqual([10]);
+    set(11, 'sh -c start'); // forked, not yet exec'd
+    expect(s.select()).toEqual([10]);
+    set(11, '/usr/sbin/apache2 -k start'); // exec'd since: read once more on the next tick
+    expect(s.select().sort()).toEqual([10, 11]);
+    set(10, undefined);
+    expect(s.select()).toEqual([11]);
+    set(1, 'apache2 (renamed)');
+    const seen: number[][] = [];
+    for (let i = 0; i < 12; i++) seen.push(s.select());
+    expect(seen[0]).toEqual([11]); // cached
+    expect(seen.some((x) => x.includes(1))).toBe(true); // the full rescan found it
+  });
+});
