@@ -45,6 +45,10 @@ interface FaultPlan {
   why: string;
   /** Other faults that produce the same kind, named in a comment. */
   alternatives?: string;
+  /** Keep the write in flight (a trickle) before the fault lands. */
+  inFlight?: boolean;
+  /** Seed a large answer, so that a trickle lasts (a one-line profile would arrive at once). */
+  bigAnswer?: boolean;
 }
 
 /**
@@ -60,13 +64,15 @@ function faultFor(kind: string, resource: NonNullable<Observed['culprit']>['reso
         ? { call: 'repliesLost(SERVICE)', imports: ['repliesLost'], path: 'read', why: "the upstream's replies (and its FIN/RST) stop reaching the app: the worker reads a silent peer", alternatives: 'lostFin(SERVICE) (only the FIN lost)' }
         : { call: 'lostFin(SERVICE)', imports: ['lostFin'], path: 'read', why: "the upstream's FIN is dropped (iptables in the app's netns): the worker reads a half-open connection", alternatives: 'repliesLost(SERVICE) (every reply lost, as after a failover)' };
     case 'unreachable-peer':
-      return { call: 'partition(SERVICE)', imports: ['partition'], path: 'write', why: 'every packet to and from the upstream dropped while the app writes to it: its bytes stay unacknowledged' };
+      // A partition must land while bytes are in flight (else the next connect stalls instead):
+      // a bandwidth toxic keeps the upload's write going until it does (see the run below).
+      return { call: 'partition(SERVICE)', imports: ['partition', 'toxic'], path: 'write', why: 'every packet to and from the upstream dropped while the app is writing to it: its bytes stay unacknowledged', inFlight: true };
     case 'peer-not-reading':
       return { call: 'pauseNode(SERVICE)', imports: ['pauseNode'], path: 'write', why: 'the upstream frozen (docker pause) while the app writes to it: its receive window closes' };
     case 'slow-peer':
       return lock === 'polled'
         ? { call: "toxic(SERVICE, 'bandwidth', { rate: 1 }, { stream: 'downstream' })", imports: ['toxic'], path: 'read', why: 'the upstream answers at 1 KB/s (Toxiproxy bandwidth): bytes trickle, per-operation timeouts never fire' }
-        : { call: "toxic(SERVICE, 'bandwidth', { rate: 64 }, { stream: 'upstream' })", imports: ['toxic'], path: 'write', why: 'the upstream accepts bytes at 64 KB/s (Toxiproxy bandwidth): a large write trickles, per-operation timeouts never fire' };
+        : { call: "toxic(SERVICE, 'bandwidth', { rate: 1 }, { stream: 'downstream' })", imports: ['toxic'], path: 'read', why: "the upstream's 64 KiB answer trickles at 1 KB/s (Toxiproxy bandwidth): bytes keep coming, per-operation timeouts never fire", bigAnswer: true };
     case 'connect-stall':
       return { call: 'synBlackhole(SERVICE)', imports: ['synBlackhole'], path: 'read', why: "SYNs to the upstream dropped (iptables in the app's netns): connect() never completes" };
     default:
@@ -296,7 +302,7 @@ export const ${exportName}: Scenario = {
       .withoutDemoServices()
       .withService(SERVICE, { bundled: 'storage' }, {
         port: 9000,
-        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: 'profile:alice={"name":"alice"};profile:bob={"name":"bob"}' },
+        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: ${plan.bigAnswer ? "`profile:alice=${'x'.repeat(64 * 1024)};profile:bob={\"name\":\"bob\"}`" : `'profile:alice={"name":"alice"};profile:bob={"name":"bob"}'`} },
         appEnv: { FL_PROFILE_ADDR: '{addr}' },
       }),
   run: (ctx) => profileUnderFault(ctx, ${plan.call}),
@@ -345,9 +351,12 @@ export const ${exportName}: Scenario = {
     const alice = ctx.user('alice');
     const first = await alice.request(upload(64 * 1024, 5000));
     if (first.outcome !== 'ok') throw new Error(\`steady state not reached: upload answered \${first.status ?? first.error}\`);
-    // A write larger than every socket buffer on the way is in flight when the fault lands.
+${plan.inFlight ? `    // The upload trickles (1 MB/s toward the upstream) so its write is still going when the
+    // fault lands: bytes in flight, unacknowledged.
+    const trickle = await ctx.inject(toxic(SERVICE, 'bandwidth', { rate: 1024 }, { stream: 'upstream' }));
+` : ''}    // A write larger than every socket buffer on the way is in flight when the fault lands.
     const big = alice.request(upload(24 * 1024 * 1024, 5000));
-    await ctx.sleep(300);
+    await ctx.sleep(${plan.inFlight ? 1500 : 300});
     const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
     await ctx.phase('observe', async () => {
       const retries = ctx.loop(() => upload(64 * 1024, 5000), 700, alice);
@@ -357,7 +366,9 @@ export const ${exportName}: Scenario = {
       await retries.stop();
     });
     await big;
-    await ctx.phase('heal', () => fault.heal());
+    await ctx.phase('heal', async () => {
+      await fault.heal();${plan.inFlight ? '\n      await trickle.heal();' : ''}
+    });
   },
 };
 `;

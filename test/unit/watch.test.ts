@@ -110,7 +110,7 @@ describe('emitScenario', () => {
     ['unreachable-peer', 'partition(SERVICE)', '/upload.php'],
     ['peer-not-reading', 'pauseNode(SERVICE)', '/upload.php'],
     ['stalled-write', 'pauseNode(SERVICE)', '/upload.php'],
-    ['slow-peer', "toxic(SERVICE, 'bandwidth'", '/upload.php'],
+    ['slow-peer', "toxic(SERVICE, 'bandwidth'", '/profile.php'],
   ])('%s -> %s', (kind, call, page) => {
     const e = emitScenario(stuckDiagnosis(kind), meta);
     expect(e.text).toContain(call);
