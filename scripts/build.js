@@ -26,3 +26,24 @@ for (const file of walk(join(root, 'dist')).filter((f) => f.endsWith('.d.ts'))) 
 
 // Files the compiled modules read beside themselves at run time (tsc copies only what it compiles).
 for (const asset of ['harness/report/html/report.css']) copyFileSync(join(root, asset), join(root, 'dist', asset));
+
+// faultline-diagnose: `diagnose` and `watch` in one .cjs with every dependency inside, for a host
+// that gets one file and Node >= 18, no node_modules. esbuild is already a dependency (tsx's).
+// ssh2's optional native helpers (dockerode over ssh://) stay out: ssh2 falls back without them.
+const esbuild = require('esbuild');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+esbuild.buildSync({
+  entryPoints: [join(root, 'harness', 'cli', 'diagnose-bundle.ts')],
+  outfile: join(root, 'dist', 'faultline-diagnose.cjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  minify: false,
+  legalComments: 'eof',
+  external: ['cpu-features', '*.node'],
+  define: { __FAULTLINE_BUNDLED_VERSION__: JSON.stringify(version) },
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+require('node:fs').chmodSync(join(root, 'dist', 'faultline-diagnose.cjs'), 0o755);

@@ -1,9 +1,10 @@
 /**
- * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]`
+ * `faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS] [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE] [--emit-scenario FILE.ts]`
  *
  * Exit codes: 0 healthy (no culprit), 1 stuck (a culprit was named), 2 usage, 3 environment,
  * 4 inconclusive (what decides could not be read).
  */
+import { hostname } from 'node:os';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
 import { startSidecar } from '../engine/sidecar';
@@ -12,9 +13,10 @@ import type { ProcReader, ServiceRegistry } from '../diagnose';
 import * as fs from 'node:fs';
 import { mergeRegistries, parseServiceSpec, parseServicesJson, ServiceSpecError } from '../diagnose/services';
 import type { Command } from './io';
+import { checkScenarioPath, emitScenario, writeScenarioFile } from '../emit/scenario';
 
 export const DIAGNOSE_USAGE = `usage: faultline diagnose (--match REGEX | --pid N[,N...] | --container NAME) [--json] [--samples N] [--interval MS]
-       [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE]
+       [--stuck-after DURATION] [--service NAME=HOST:PORT]... [--services FILE] [--emit-scenario FILE.ts]
 
 Names the culprit of a hung worker pool: waiting workers -> lock -> holder -> what the holder is
 blocked on -> which upstream.
@@ -35,6 +37,9 @@ blocked on -> which upstream.
                      name the service at HOST:PORT (an IP address or localhost); repeatable.
                      Without a name, a well-known port is shown as a guess ("5432, probably postgres")
   --services FILE    JSON: { "NAME": "HOST:PORT" | ["HOST:PORT", ...] }
+  --emit-scenario FILE.ts
+                     when stuck, also write a scenario reproducing it on faultline's topology
+                     (incident and fixed variants; run it with faultline run FILE.ts)
 
 Exit code: 0 healthy, 1 stuck (a culprit was named), 2 bad input, 3 environment (no engine,
 no such container, no permission), 4 inconclusive (what decides could not be read: the text
@@ -95,6 +100,7 @@ export interface DiagnoseArgs {
   intervalMs: number;
   stuckAfterMs: number;
   help: boolean;
+  emitScenario?: string;
 }
 
 /** An hour: a wait threshold beyond it would never name a culprit in a diagnosis anyone waits for. */
@@ -193,6 +199,9 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         out.registry = mergeRegistries(out.registry, serviceFlag(flag, value()));
         break;
       // --- end service names ---
+      case '--emit-scenario':
+        out.emitScenario = value();
+        break;
       default:
         throw new UsageError(`diagnose: unknown argument "${shorten(arg)}" (see faultline diagnose --help)`);
     }
@@ -211,6 +220,8 @@ export const diagnoseCommand: Command = async (args, io) => {
     io.stdout.write(DIAGNOSE_USAGE);
     return 0;
   }
+  // Checked before any engine work: a bad path is bad input, found before the diagnosis.
+  const scenarioPath = opts.emitScenario ? checkScenarioPath(opts.emitScenario, 'diagnose: --emit-scenario') : undefined;
   let reader: ProcReader | undefined;
   let stopSidecar: (() => Promise<void>) | undefined;
   try {
@@ -238,6 +249,22 @@ export const diagnoseCommand: Command = async (args, io) => {
       );
     }
     io.stdout.write(opts.json ? renderJson(diagnosis) : renderText(diagnosis));
+    if (scenarioPath) {
+      if (diagnosis.verdict === 'stuck') {
+        const target = opts.container ? `--container ${opts.container}` : opts.match ? `--match ${String(opts.match)}` : `--pid ${opts.pids?.join(',')}`;
+        try {
+          const emitted = emitScenario(diagnosis, { observedOn: `faultline diagnose ${target} on ${hostname()} at ${new Date().toISOString()}`, generator: 'faultline diagnose --emit-scenario' });
+          writeScenarioFile(scenarioPath, emitted);
+          io.stderr.write(`diagnose: wrote scenario ${emitted.name} (${emitted.kind} on ${emitted.service}, ${emitted.lock} lock, ${emitted.workers} workers) to ${opts.emitScenario}\n`);
+        } catch (e) {
+          // The diagnosis stands (exit 1): only the scenario could not be written, and why.
+          if (!(e instanceof UsageError)) throw e;
+          io.stderr.write(`diagnose: no scenario written to ${opts.emitScenario}: ${e.message}\n`);
+        }
+      } else {
+        io.stderr.write(`diagnose: no scenario written to ${opts.emitScenario}: the verdict is ${diagnosis.verdict}, not stuck\n`);
+      }
+    }
     return diagnosis.verdict === 'stuck' ? EXIT.finding : diagnosis.verdict === 'inconclusive' ? EXIT.inconclusive : EXIT.ok;
   } finally {
     await stopSidecar?.();

@@ -10,6 +10,8 @@ import { listCommand } from './list';
 import { reportCommand } from './report';
 import { runCommand } from './run';
 import { sweepCommand } from './sweep';
+import { watchCommand } from './watch';
+import { scenarioCommand } from './scenario';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
@@ -20,6 +22,7 @@ Commands:
                         --variant incident|fixed|both (default both)  --parallel N
                         --json  --junit FILE  --report DIR  --set knob=value
                         --shard i/n  --list (the runs of a shard, nothing run)
+                        --full-windows (every observe window to its maximum)
   report RESULT.json --out DIR
                         render the HTML report of a saved "run --json" output
   sweep <scenario>      validate timeouts: run a scenario over knob values, find where the
@@ -29,7 +32,15 @@ Commands:
   list                  the bundled scenarios, their variants and what each shows
   diagnose              name the culprit of a hung worker pool from /proc
                         (--match REGEX | --pid N[,N...] | --container NAME) [--json]
-                        [--samples N] [--interval MS]
+                        [--samples N] [--interval MS] [--stuck-after DURATION]
+                        [--service NAME=HOST:PORT]... [--services FILE] [--emit-scenario FILE.ts]
+  watch                 watch a pool: Prometheus metrics, an incident snapshot and --on-stuck
+                        when it hangs, a log line when it recovers
+                        (--match REGEX | --pid N[,N...] | --container NAME) [--interval S]
+                        [--listen HOST:PORT] [--out DIR] [--on-stuck PROGRAM] [--stuck-for N]
+                        [--services FILE] [--once]
+  scenario from SNAPSHOT.json --out FILE.ts
+                        write a scenario reproducing an incident snapshot (incident + fixed)
   images [build]        list faultline's images (tag, source, size); build builds missing ones
   doctor                check what a run needs and say how to fix what is missing
   clean [--all]         remove containers/networks left by dead runs (--all: every faultline resource)
@@ -55,6 +66,8 @@ const COMMANDS: Record<string, Command> = {
   clean: cleanCommand,
   report: reportCommand,
   sweep: sweepCommand,
+  watch: watchCommand,
+  scenario: scenarioCommand,
 };
 
 /** Runs a command with the given IO; never exits the process (tests call this). */

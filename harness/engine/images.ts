@@ -39,7 +39,8 @@ export interface ImageInfo {
 }
 
 // The build contexts ship with the package: found from its root, in the sources and in dist/ alike.
-const CONTAINERS_DIR = join(packageRoot(), 'containers');
+/** Resolved when an image is built, not at load: the single-file faultline-diagnose has no package beside it. */
+const containersDir = (): string => join(packageRoot(), 'containers');
 export type PulledImage = 'base' | 'toxiproxy';
 const OFFICIAL: Record<PulledImage, string> = {
   base: 'debian:bookworm-slim',
@@ -92,7 +93,7 @@ function listFiles(root: string): string[] {
 
 /** Hash of an image's build context (every file's path and bytes) plus what it builds FROM. */
 export function contextHash(name: ImageName, extra: string[] = []): string {
-  return hashDir(join(CONTAINERS_DIR, name), extra);
+  return hashDir(join(containersDir(), name), extra);
 }
 
 export function hashDir(dir: string, extra: string[] = []): string {
@@ -303,7 +304,7 @@ export class ImageStore {
     try {
       this.progress('base', started, 'debootstrap --variant=minbase bookworm');
       let lastReport = 0;
-      await spawnChecked('bash', [join(CONTAINERS_DIR, 'base', 'build-rootfs.sh'), dir], {
+      await spawnChecked('bash', [join(containersDir(), 'base', 'build-rootfs.sh'), dir], {
         onLine: (l) => {
           // debootstrap prints a line per package: report its phases, and otherwise the package
           // it is at every few seconds, so a minute-long step is never silent.
@@ -345,7 +346,7 @@ export class ImageStore {
     }
     const ctx = mkdtempSync(join(tmpdir(), 'faultline-toxiproxy-'));
     try {
-      cpSync(join(CONTAINERS_DIR, 'toxiproxy'), ctx, { recursive: true });
+      cpSync(join(containersDir(), 'toxiproxy'), ctx, { recursive: true });
       this.progress('toxiproxy', started, `go install ${TOXIPROXY_MODULE}`);
       const env = { ...this.env, CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
       // Stamp the version the official build stamps (its Makefile's -X ...Version): without it
@@ -374,7 +375,7 @@ export class ImageStore {
     const base = await this.ensure('base');
     const ctx = mkdtempSync(join(tmpdir(), `faultline-${name}-`));
     try {
-      cpSync(join(CONTAINERS_DIR, name), ctx, { recursive: true });
+      cpSync(join(containersDir(), name), ctx, { recursive: true });
       if (NODE_SERVER_IMAGES.has(name)) await transpileNodeServer(ctx);
       const baseSource = (await this.inspect(base))?.Config?.Labels?.[SOURCE_LABEL];
       await this.buildDir(name, tag, started, ctx, { BASE: base }, baseSource === 'pulled' ? 'built' : 'built-offline');
