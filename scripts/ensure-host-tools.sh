@@ -20,6 +20,10 @@ declare -A NEED=(
   [php8.2]=php8.2-cli
   [php-fpm8.2]=php8.2-fpm
   [nginx]=nginx-light
+  # diagnose-rules.test.ts: ss (unix_diag, sock_diag), node and java (an event loop, a thread pool).
+  [ss]=iproute2
+  [node]=nodejs
+  [java]=openjdk-17-jdk-headless
 )
 # PHP extensions (no command of their own): module name -> Debian package.
 declare -A PHP_EXT=(
@@ -36,7 +40,7 @@ for ext in "${!PHP_EXT[@]}"; do
   php_has "$ext" || missing+=("${PHP_EXT[$ext]}")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx)"
+  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx, ss, node, java)"
   exit 0
 fi
 
