@@ -181,6 +181,7 @@ class Analysis {
       resource: { type: 'lock', path: lock?.path, fd: proc?.wait.type === 'lock' ? proc.wait.fd : undefined },
       syscall: proc?.syscallText ?? null,
       tid: proc?.tid,
+      waitMs: proc?.notRunForMs,
       evidence: [cycleEvidence(this.graph, cycle)],
     };
   }

@@ -67,7 +67,7 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
         );
       }
     }
-    const sample = readSample(snap, i, selected);
+    const sample = readSample(snap, i, selected, lastSample);
     if (lastSample) sample.sockets = await readSockets(snap, [...sample.processes.values()]);
     samples.push(sample);
   }
@@ -111,7 +111,7 @@ function lockComponent(selected: readonly number[], locks: LockEntry[] | undefin
   return scope;
 }
 
-function readSample(snap: ProcSnapshot, index: number, selected: readonly number[]): Sample {
+function readSample(snap: ProcSnapshot, index: number, selected: readonly number[], last: boolean): Sample {
   const locksFile = snap.read('locks');
   const locks = locksFile.ok ? parseLocks(locksFile.text) : undefined;
   const scope = lockComponent(selected, locks);
@@ -138,7 +138,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
   const partial: Array<{ sample: ProcessSample; syscall: SyscallLine | undefined; threads?: ThreadRead[] }> = [];
   for (const pid of [...scope].sort((a, b) => a - b)) {
     const light = plainWaiters.has(pid) && !holders.has(pid) && !firstWaiters.has(pid);
-    const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS, light);
+    const proc = readProcess(snap, pid, holders.has(pid) || anyOfd, uptimeS, light, last);
     if (!proc) continue; // exited before we could read its stat
     processes.set(pid, proc.sample);
     if (!light) netnsOf.set(pid, proc.netns);
@@ -242,6 +242,7 @@ function readProcess(
   wantLockInfo: boolean,
   uptimeS: number | undefined,
   light = false,
+  lastSample = false,
 ): { sample: ProcessSample; syscall: SyscallLine | undefined; netns: string; threads?: ThreadRead[] } | undefined {
   const unreadable: Unreadable[] = [];
   const note = (file: string, error: string): void => {
@@ -274,7 +275,12 @@ function readProcess(
     tid: pid,
     ...(vanished ? { vanished } : {}),
   };
-  if (light) return { sample: base, syscall, netns: 'unknown' };
+  if (light) {
+    // A lock waiter's age (how long it has queued) is reported from the last sample only: one
+    // more small read per waiter, where a pool is mostly waiters.
+    if (lastSample) base.notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS);
+    return { sample: base, syscall, netns: 'unknown' };
+  }
 
   const statusFile = snap.read(`${pid}/status`);
   const status = statusFile.ok ? parseStatus(statusFile.text) : {};

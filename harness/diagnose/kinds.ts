@@ -21,21 +21,21 @@ export const KINDS = {
     culprit: true,
     upstream: true,
     meaning:
-      'the holder reads from a connection on which nothing arrives and nothing of ours is in flight; consistent with a lost FIN/RST, a frozen peer, or a peer busy elsewhere; without a read timeout it waits forever',
+      'it reads from a connection on which nothing arrives and nothing of ours is in flight; consistent with a lost FIN/RST, a frozen peer, or a peer busy elsewhere; without a read timeout it waits forever',
   },
   'unreachable-peer': {
     severity: 2,
     culprit: true,
     upstream: true,
-    meaning: 'the holder sent bytes the peer never acknowledged: TCP retransmits them and the peer does not answer (down, or the path drops packets)',
+    meaning: 'it sent bytes the peer never acknowledged: TCP retransmits them and the peer does not answer (down, or the path drops packets)',
   },
   'peer-not-reading': {
     severity: 3,
     culprit: true,
     upstream: true,
-    meaning: "the holder writes to a peer whose kernel acknowledges but whose window is closed: the peer's process does not read, the send queue is full",
+    meaning: "it writes to a peer whose kernel acknowledges but whose window is closed: the peer's process does not read, the send queue is full",
   },
-  'connect-stall': { severity: 4, culprit: true, upstream: true, meaning: 'the holder waits for a TCP handshake that does not complete (SYN_SENT)' },
+  'connect-stall': { severity: 4, culprit: true, upstream: true, meaning: 'it waits for a TCP handshake that does not complete (SYN_SENT)' },
   'disk-wait': {
     severity: 5,
     culprit: true,

@@ -44,8 +44,12 @@ export function parseSsTimer(text: string): number | undefined {
   return Number(m[1] ?? 0) * 60_000 + Number(m[2] ?? 0) * 1000 + Number(m[4] ?? 0);
 }
 
+/** One compiled pattern per key: a host may list thousands of sockets. */
+const KEY_PATTERNS = new Map<string, RegExp>();
 const num = (line: string, key: string): number | undefined => {
-  const m = new RegExp(`(?:^|\\s)${key}:(\\d+)`).exec(line);
+  let re = KEY_PATTERNS.get(key);
+  if (!re) KEY_PATTERNS.set(key, (re = new RegExp(`(?:^|\\s)${key}:(\\d+)`)));
+  const m = re.exec(line);
   return m ? Number(m[1]) : undefined;
 };
 

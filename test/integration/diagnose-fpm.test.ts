@@ -207,9 +207,14 @@ describe('PHP + phpredis session locking + mysqlnd, live', () => {
       const pids = workers.map((w) => w.child.pid as number).sort((a, b) => a - b);
       await waitFor('the workers to block on redis', () => pids.every((pid) => ['poll', 'ppoll', 'recvfrom', 'read'].includes(syscallOf(pid))));
       const registry: ServiceRegistry = { services: [{ name: 'redis', addresses: [{ host: '127.0.0.1', port: redis.port }] }] };
-      const d = await diagnose({ pids, registry, intervalMs: 300 });
+      // A pile-up without a lock is stuck only past --stuck-after: young, it is requests in flight.
+      const young = await diagnose({ pids, registry, intervalMs: 100 });
+      expect(young.verdict).toBe('healthy');
+      await new Promise((r) => setTimeout(r, 800));
+      const d = await diagnose({ pids, registry, intervalMs: 300, stuckAfterMs: 700 });
       expect(d.verdict).toBe('stuck');
       expect(d.culprit?.kind).toBe('silent-peer');
+      expect(d.culprit?.waitMs).toBeGreaterThanOrEqual(700);
       expect(d.culprit?.resource.service).toBe('redis');
       expect([d.culprit?.pid, ...(d.culprit?.waiters ?? [])].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(pids);
       expect(d.culprit?.evidence.join('\n')).toContain(`3 workers wait on the same upstream redis (127.0.0.1:${redis.port})`);

@@ -175,6 +175,20 @@ describe('container dump', () => {
     expect(truncated.complete).toBe(false);
     expect(truncated.files.get('1/stat')).toBe('1 (a\n');
   });
+  test('the script fetches the timeouts behind pointers (ppoll arg 2, select/pselect6 arg 4, epoll_pwait2 arg 3) and runs ss in the sidecar', () => {
+    const script = collectorScript();
+    expect(script).toContain('x86_64:271|aarch64:73)$/ && w[4] != "0x0") want(p[1], w[4], 16)');
+    expect(script).toContain('if (w[6] != "0x0") want(p[1], w[6], 16)');
+    expect(script).toContain('x86_64:441|aarch64:441)$/ && w[5] != "0x0") want(p[1], w[5], 16)');
+    expect(script).toContain("ss -tinHe 2>>\"$E\"");
+  });
+
+  test('parseDump: an architecture not decoded stays unknown (never x86_64); the ss section, or why there is none', () => {
+    const riscv = parseDump('@@arch riscv64\n@@pids 1\n@@ss\nESTAB 0 0 10.0.0.2:1 10.0.0.3:2 ino:55 sk:1 <->\n\t lastsnd:10 lastrcv:20 lastack:10\n@@errors\n@@end');
+    expect(riscv).toMatchObject({ arch: 'unknown', archName: 'riscv64', ss: { text: expect.stringContaining('ino:55') } });
+    expect(parseDump('@@arch x86_64\n@@ss-missing\n@@end').ss).toEqual({ missing: 'ss (iproute2) is not installed in the sidecar' });
+    expect(parseDump('@@arch x86_64\n@@ss\n@@ss-failed 1\n@@end').ss).toEqual({ missing: 'ss -tinHe failed in the sidecar (exit 1)' });
+  });
 });
 
 describe('container dump: threads', () => {
