@@ -142,6 +142,17 @@ describe('thread pools: threads are the workers', () => {
     expect(d.culprit).toBeNull();
   });
 
+  test('Python ThreadingHTTPServer: request threads wait on a silent database while their clients wait: stuck, the request threads named', async () => {
+    const upstream = await py('upstream.py', 'silent');
+    const port = Number(upstream.value('port'));
+    const app = await py('py_http_server.py', String(port), '3');
+    const tids = app.lines.filter((l) => l.startsWith('tid ')).map((l) => Number(l.slice(4))).sort((a, b) => a - b);
+    await sleep(1300);
+    const d = await diagnose({ pids: [app.pid], samples: 2, intervalMs: 200, stuckAfterMs: 1000, registry: pg(port) });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: app.pid, kind: 'silent-peer', threads: tids, resource: { service: 'pg' } });
+  });
+
   test('the same pool through the bin with --service: the JSON names the threads and the service', async () => {
     const { port, app, tids } = await pool('python', ['silent'], 6, 2);
     await sleep(1300);
