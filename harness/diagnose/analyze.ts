@@ -72,6 +72,11 @@ class Analysis {
     const lockChains = this.lockChains();
     const convoys = inferConvoys(this.collected, this.classifier, this.registry, this.graph.members());
     const chains = [...lockChains, ...convoys.chains, ...this.upstreamChains(convoys.used)];
+    // Every chain's root carries its wait age, whichever rule built the chain.
+    for (const chain of chains) {
+      const age = this.last.processes.get(chain.root)?.notRunForMs;
+      if (chain.waitMs === undefined && age !== undefined) chain.waitMs = age;
+    }
     chains.sort(
       (a, b) =>
         Number(b.culprit) - Number(a.culprit) ||
