@@ -135,6 +135,8 @@ export function threadPoolChains(
         resource: head.c.resource,
         syscall: head.c.syscall,
         tid: head.t.tid,
+        // The head thread's own age (the process's stat shows another thread's).
+        ...(head.t.notRunForMs !== undefined ? { waitMs: head.t.notRunForMs } : {}),
         evidence: [
           `${list.length} of ${tasks.length} threads of pid ${p.pid} (${p.command}) wait on the same upstream ${service ? `${service} (${upstream})` : upstream}: threads ${tids.join(', ')}` +
             (comm.length > 0 ? ` (${comm.slice(0, 3).join(', ')}${comm.length > 3 ? ' …' : ''})` : '') +
