@@ -29,6 +29,9 @@ declare -A NEED=(
   [iptables]=iptables
   [setpriv]=util-linux
   [unshare]=util-linux
+  # diagnose-rules.test.ts: ss (unix_diag, sock_diag), node (an event loop).
+  [ss]=iproute2
+  [node]=nodejs
 )
 # PHP extensions (no command of their own): module name -> Debian package.
 declare -A PHP_EXT=(
@@ -45,7 +48,7 @@ for ext in "${!PHP_EXT[@]}"; do
   php_has "$ext" || missing+=("${PHP_EXT[$ext]}")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx, java, ip, iptables, setpriv, unshare)"
+  log "all present (strace, lsof, flock, lslocks, perl, python3, redis-server, php8.2 + redis + pdo_mysql, php-fpm8.2, nginx, java, ip, iptables, setpriv, unshare, ss, node)"
   exit 0
 fi
 

@@ -84,6 +84,11 @@ class Analysis {
     const ruled = new Set([...convoys.used, ...disk.used, ...pools.used, ...unix.used, ...loops.used]);
     const chains = [...lockChains, ...convoys.chains, ...disk.chains, ...pools.chains, ...unix.chains, ...loops.chains, ...this.upstreamChains(ruled)];
     // --- end diag-rules ---
+    // Every chain's root carries its wait age, whichever rule built the chain.
+    for (const chain of chains) {
+      const age = this.last.processes.get(chain.root)?.notRunForMs;
+      if (chain.waitMs === undefined && age !== undefined) chain.waitMs = age;
+    }
     chains.sort(
       (a, b) =>
         Number(b.culprit) - Number(a.culprit) ||

@@ -96,7 +96,17 @@ export function threadPoolChains(
       if (c.kind !== 'slow-peer' && c.timeoutMs !== undefined && c.timeoutMs >= 0 && c.timeoutMs < stuckAfterMs) continue;
       byUpstream.set(c.upstream, [...(byUpstream.get(c.upstream) ?? []), { t, c }]);
     }
-    const piles = [...byUpstream].filter(([, list]) => list.length >= 2);
+    // A connection to one of the process's own listeners waits on its own threads, not on an
+    // upstream (a client thread of ours, or a self-call): the chain continues inside the process.
+    const ownListeners = new Set(
+      (p.fds ?? []).filter((f) => f.tcp?.state === 'LISTEN').map((f) => f.tcp!.local.port),
+    );
+    const toSelf = (list: Array<{ c: Classification }>): boolean => {
+      const remote = list[0]?.c.resource.remote;
+      const port = Number(/:([0-9]+)$/.exec(remote ?? '')?.[1]);
+      return ownListeners.has(port) && /^(\[?::ffff:)?127\.|^\[?::1\]?:/.test(remote ?? '');
+    };
+    const piles = [...byUpstream].filter(([, list]) => list.length >= 2 && !toSelf(list));
     if (piles.length === 0) continue;
     used.add(p.pid);
     const grouped = new Set(piles.flatMap(([, list]) => list.map((x) => x.t.tid)));
@@ -125,6 +135,8 @@ export function threadPoolChains(
         resource: head.c.resource,
         syscall: head.c.syscall,
         tid: head.t.tid,
+        // The head thread's own age (the process's stat shows another thread's).
+        ...(head.t.notRunForMs !== undefined ? { waitMs: head.t.notRunForMs } : {}),
         evidence: [
           `${list.length} of ${tasks.length} threads of pid ${p.pid} (${p.command}) wait on the same upstream ${service ? `${service} (${upstream})` : upstream}: threads ${tids.join(', ')}` +
             (comm.length > 0 ? ` (${comm.slice(0, 3).join(', ')}${comm.length > 3 ? ' …' : ''})` : '') +

@@ -10,8 +10,6 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { diagnose, renderText } from '../../harness/diagnose';
 import { runCli } from '../helpers/cli';
-import { DIAGNOSE_USAGE } from '../../harness/cli/diagnose';
-import { DEFAULT_STUCK_AFTER_MS } from '../../harness/diagnose/analyze';
 import { LiveSet, STACKS, sleep, stateOf, waitFor } from '../helpers/stacks/spawn';
 
 jest.setTimeout(90_000);
@@ -144,11 +142,21 @@ describe('thread pools: threads are the workers', () => {
     expect(d.culprit).toBeNull();
   });
 
+  test('Python ThreadingHTTPServer: request threads wait on a silent database while their clients wait: stuck, the request threads named', async () => {
+    const upstream = await py('upstream.py', 'silent');
+    const port = Number(upstream.value('port'));
+    const app = await py('py_http_server.py', String(port), '3');
+    const tids = app.lines.filter((l) => l.startsWith('tid ')).map((l) => Number(l.slice(4))).sort((a, b) => a - b);
+    await sleep(1300);
+    const d = await diagnose({ pids: [app.pid], samples: 2, intervalMs: 200, stuckAfterMs: 1000, registry: pg(port) });
+    expect(d.verdict).toBe('stuck');
+    expect(d.culprit).toMatchObject({ pid: app.pid, kind: 'silent-peer', threads: tids, resource: { service: 'pg' } });
+  });
+
   test('the same pool through the bin with --service: the JSON names the threads and the service', async () => {
     const { port, app, tids } = await pool('python', ['silent'], 6, 2);
-    // --stuck-after comes with diag-core's wait ages; until then the bin uses the default (10 s).
-    await sleep(DIAGNOSE_USAGE.includes('--stuck-after') ? 1300 : DEFAULT_STUCK_AFTER_MS + 500);
-    const run = await runCli(['diagnose', '--pid', String(app.pid), '--json', '--samples', '2', '--interval', '200', '--service', `pg=127.0.0.1:${port}`, ...(DIAGNOSE_USAGE.includes('--stuck-after') ? ['--stuck-after', '1s'] : [])]);
+    await sleep(1300);
+    const run = await runCli(['diagnose', '--pid', String(app.pid), '--json', '--samples', '2', '--interval', '200', '--service', `pg=127.0.0.1:${port}`, '--stuck-after', '1s']);
     expect(run.stderr).toBe('');
     const d = JSON.parse(run.stdout);
     expect(run.code).toBe(1);

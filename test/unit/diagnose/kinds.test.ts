@@ -35,6 +35,9 @@ function expectConvoy(d: Diagnosis, kind: string, m: Meta): void {
   expect(d.culprit?.kind).toBe(kind);
   expect(d.culprit?.pid).toBe(m.holder);
   expect(sorted(d.culprit?.waiters ?? [])).toEqual(sorted(m.waiters));
+  // Wait ages, from the recorded sched files: the culprit's, and every waiter's (read in the last sample).
+  expect(d.culprit?.waitMs).toEqual(expect.any(Number));
+  for (const pid of m.waiters) expect(d.processes.find((p) => p.pid === pid)?.waitMs).toEqual(expect.any(Number));
 }
 
 describe('recorded fixtures, x86_64', () => {

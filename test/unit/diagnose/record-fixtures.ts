@@ -11,7 +11,7 @@
  * process in poll as `mem.hex`, and for a multi-threaded process every thread's
  * task/TID/stat/status/syscall/wchan/sched. meta.json names the roles (holder, waiters …) by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -183,6 +183,7 @@ function recordSample(out: string, pids: number[]): void {
     const mine = rows.filter((r) => inodes.has(r.trim().split(/\s+/)[9] ?? ''));
     for (const pid of pids) fs.writeFileSync(path.join(out, String(pid), 'net', file), `${[header, ...mine].join('\n')}\n`);
   }
+  recordRuleFacts(out, pids, inodes);
   // Scrub the recorder's temp dir from command lines and lock paths.
   for (const pid of pids) {
     const p = path.join(out, String(pid), 'cmdline');
@@ -190,15 +191,170 @@ function recordSample(out: string, pids: number[]): void {
   }
 }
 
-async function record(name: string, pids: number[], meta: Record<string, unknown>, intervalMs = 300): Promise<void> {
+async function record(name: string, pids: number[], meta: Record<string, unknown>, intervalMs = 300, samples = 2): Promise<void> {
   const dir = path.join(FIXTURES, name);
   fs.rmSync(dir, { recursive: true, force: true });
-  recordSample(path.join(dir, 's0'), pids);
-  await sleep(intervalMs);
-  recordSample(path.join(dir, 's1'), pids);
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await sleep(intervalMs);
+    recordSample(path.join(dir, `s${i}`), pids);
+  }
   fs.writeFileSync(path.join(dir, 'meta.json'), `${JSON.stringify({ ...meta, intervalMs }, null, 2)}\n`);
   console.log(`recorded ${name}: ${pids.length} processes`);
 }
+
+// --- diag-rules: what the rules beyond pre-forked pools read (harness/diagnose/{thread-pool,
+// event-loop,unix-sockets,disk-wait,convoy}.ts), and their live programs (test/helpers/stacks/) ---
+
+const STACKS = path.join(__dirname, '../../helpers/stacks');
+
+/**
+ * net/unix rows of the recorded sockets and their peers, `ss -xHn` and `ss -tinHe` lines of the
+ * recorded sockets (`ss-x` with its netns, `ss`), and the path a D-state process opens (mem.hex).
+ */
+function recordRuleFacts(out: string, pids: number[], inodes: Set<string>): void {
+  const run = (args: string[]): string => {
+    try {
+      return execFileSync('ss', args, { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
+  };
+  const ssx = run(['-xHn'])
+    .split('\n')
+    .filter((l) => l.trim().split(/\s+/).some((w) => inodes.has(w)));
+  const peers = new Set(ssx.flatMap((l) => l.trim().split(/\s+/).filter((w) => /^[0-9]+$/.test(w))));
+  if (ssx.length > 0) fs.writeFileSync(path.join(out, 'ss-x'), `# netns ${fs.readlinkSync('/proc/self/ns/net')}\n${ssx.join('\n')}\n`);
+  const unix = (readOr(`/proc/${pids[0]}/net/unix`) ?? '').split('\n');
+  const rows = [unix[0] ?? '', ...unix.slice(1).filter((r) => inodes.has(r.trim().split(/\s+/)[6] ?? '') || peers.has(r.trim().split(/\s+/)[6] ?? ''))];
+  const scrub = (t: string): string => t.split(tmp).join('/tmp/faultline-fixture');
+  for (const pid of pids) fs.writeFileSync(path.join(out, String(pid), 'net', 'unix'), scrub(`${rows.join('\n')}\n`));
+  if (ssx.length > 0) fs.writeFileSync(path.join(out, 'ss-x'), scrub(fs.readFileSync(path.join(out, 'ss-x'), 'utf8')));
+  const tcp = run(['-tinHe']).split('\n');
+  const kept: string[] = [];
+  for (let i = 0; i < tcp.length; i++) {
+    const head = tcp[i] as string;
+    if (/^\s/.test(head) || head === '') continue;
+    const info = /^\s/.test(tcp[i + 1] ?? '') ? (tcp[i + 1] as string) : undefined;
+    if (inodes.has(/ino:([0-9]+)/.exec(head)?.[1] ?? '')) kept.push(head, ...(info ? [info] : []));
+  }
+  if (kept.length > 0) fs.writeFileSync(path.join(out, 'ss'), `${kept.join('\n')}\n`);
+  for (const pid of pids) {
+    const stat = readOr(`/proc/${pid}/stat`) ?? '';
+    const sc = (readOr(`/proc/${pid}/syscall`) ?? '').trim().split(' ');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'D' || sc[0] !== '257') continue;
+    const addr = BigInt(sc[2] as string);
+    const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+    const buf = Buffer.alloc(256);
+    fs.readSync(fd, buf, 0, 256, addr);
+    fs.closeSync(fd);
+    const text = scrub(buf.subarray(0, buf.indexOf(0)).toString('utf8'));
+    const bytes = Buffer.concat([Buffer.from(text), Buffer.alloc(1)]);
+    fs.appendFileSync(path.join(out, String(pid), 'mem.hex'), `0x${addr.toString(16)} ${bytes.toString('hex')}\n`);
+  }
+}
+
+function spawnStack(cmd: string, args: string[]): Promise<{ pid: number; lines: string[] }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      for (const l of parts) {
+        lines.push(l);
+        if (l === 'ready') resolve({ pid: child.pid as number, lines });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
+  });
+}
+const pyStack = (file: string, ...args: string[]) => spawnStack('python3', [path.join(STACKS, file), ...args]);
+const portOf = (s: { lines: string[] }) => Number(s.lines.find((l) => l.startsWith('port '))?.slice(5));
+
+const RULE_SCENARIOS: Record<string, () => Promise<void>> = {
+  'rules-thread-pool': async () => {
+    const db = await pyStack('upstream.py', 'silent');
+    const app = await pyStack('py_pool.py', String(portOf(db)), '6', '3');
+    await sleep(1300);
+    const threads = app.lines.filter((l) => l.startsWith('tid ')).map((l) => Number(l.slice(4)));
+    await record('rules-thread-pool', [app.pid], { app: app.pid, threads, port: portOf(db) });
+  },
+  'rules-thread-pool-idle': async () => {
+    const db = await pyStack('upstream.py', 'answer', '200');
+    const app = await pyStack('py_pool.py', String(portOf(db)), '6', '2');
+    await sleep(1300);
+    await record('rules-thread-pool-idle', [app.pid], { app: app.pid, port: portOf(db) });
+  },
+  'rules-unix-silent': async () => {
+    const sock = path.join(tmp, 'svc.sock');
+    await pyStack('unix_upstream.py', sock, 'silent');
+    const ws = [(await pyStack('py_worker.py', 'unix-query', sock)).pid, (await pyStack('py_worker.py', 'unix-query', sock)).pid];
+    await sleep(1300);
+    await record('rules-unix-silent', ws, { workers: ws, path: '/tmp/faultline-fixture/svc.sock' });
+  },
+  'rules-event-loop': async () => {
+    const api = await pyStack('upstream.py', 'silent');
+    const server = await spawnStack('node', [path.join(STACKS, 'node_server.js'), String(portOf(api))]);
+    await spawnStack('node', [path.join(STACKS, 'node_clients.js'), String(portOf(server)), '3']);
+    await sleep(1300);
+    await record('rules-event-loop', [server.pid], { server: server.pid, port: portOf(api), requests: 3 });
+  },
+  'rules-event-loop-idle': async () => {
+    const api = await pyStack('upstream.py', 'http', '0');
+    const server = await spawnStack('node', [path.join(STACKS, 'node_server.js'), String(portOf(api))]);
+    await spawnStack('node', [path.join(STACKS, 'node_clients.js'), String(portOf(server)), '1', 'once']);
+    await sleep(1300);
+    await record('rules-event-loop-idle', [server.pid], { server: server.pid });
+  },
+  'rules-row-lock': async () => {
+    const [db, api] = [await pyStack('upstream.py', 'answer', '5'), await pyStack('upstream.py', 'silent')];
+    const holder = await pyStack('py_worker.py', 'row-holder', String(portOf(db)), String(portOf(api)));
+    const ws: number[] = [];
+    for (let i = 0; i < 2; i++) ws.push((await pyStack('py_worker.py', 'row-waiter', String(portOf(db)))).pid);
+    await sleep(1300);
+    await record('rules-row-lock', [holder.pid, ...ws], { holder: holder.pid, waiters: ws, db: portOf(db), api: portOf(api) });
+  },
+  'rules-polled-lock': async () => {
+    const [cache, db] = [await pyStack('upstream.py', 'answer', '1'), await pyStack('upstream.py', 'answer', '20')];
+    const holder = await pyStack('py_worker.py', 'lock-holder', String(portOf(cache)), String(portOf(db)));
+    const ws: number[] = [];
+    for (let i = 0; i < 2; i++) ws.push((await pyStack('py_worker.py', 'lock-poller', String(portOf(cache)))).pid);
+    await sleep(400);
+    await record('rules-polled-lock', [holder.pid, ...ws], { holder: holder.pid, waiters: ws, cache: portOf(cache), db: portOf(db) }, 150, 4);
+  },
+  'rules-django': async () => {
+    const [cache, db] = [await pyStack('upstream.py', 'answer', '2'), await pyStack('upstream.py', 'answer', '20')];
+    const ws = [(await pyStack('py_worker.py', 'slow-query', String(portOf(cache)), String(portOf(db)))).pid];
+    for (let i = 0; i < 3; i++) ws.push((await pyStack('py_worker.py', 'django', String(portOf(cache)), String(portOf(db)))).pid);
+    await sleep(500);
+    await record('rules-django', ws, { workers: ws, cache: portOf(cache), db: portOf(db) }, 250);
+  },
+  'rules-disk-wait': async () => {
+    const mount = path.join(tmp, 'fuse');
+    fs.mkdirSync(mount);
+    const server = await pyStack('stalled_fuse.py', mount);
+    try {
+      const rs = [(await pyStack('fuse_reader.py', path.join(mount, 'file-0'))).pid, (await pyStack('fuse_reader.py', path.join(mount, 'file-1'))).pid];
+      await sleep(200);
+      for (const pid of rs) process.kill(pid, 'SIGUSR1');
+      await until(() => rs.every((pid) => (readOr(`/proc/${pid}/stat`) ?? '').split(') ')[1]?.startsWith('D') ?? false));
+      await sleep(1200);
+      await record('rules-disk-wait', rs, { readers: rs }, 200);
+    } finally {
+      process.kill(server.pid, 'SIGTERM');
+      await sleep(300);
+      try {
+        execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
+      } catch {
+        /* the server unmounted it */
+      }
+    }
+  },
+};
+// --- end diag-rules ---
 
 async function convoy(name: string, kind: string, mode: string, n: number, settleMs = 500): Promise<void> {
   const lock = path.join(tmp, `${name}.lock`);
@@ -423,10 +579,10 @@ async function main(): Promise<void> {
     return;
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-rec-'));
-  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SCENARIOS);
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : [...Object.keys(SCENARIOS), ...Object.keys(RULE_SCENARIOS)];
   try {
     for (const name of names) {
-      const run = SCENARIOS[name];
+      const run = SCENARIOS[name] ?? RULE_SCENARIOS[name];
       if (!run) throw new Error(`unknown scenario ${name}`);
       await run();
       for (const c of children.splice(0)) {
