@@ -9,13 +9,12 @@
  */
 import { connectDocker } from '../harness/engine/docker';
 import { ImageStore } from '../harness/engine/images';
+import { DEFAULT_PARALLEL } from '../harness/scenario/library';
 import { planSweep } from '../harness/sweep/plan';
 import { runSweep } from '../harness/sweep/run';
 import { renderSweep } from '../harness/sweep/table';
 import { lostFinScenario } from '../scenarios/lost-fin';
 
-/** The CLI's default (`faultline sweep --parallel`). */
-const DEFAULT_PARALLEL = 2;
 
 async function main(): Promise<void> {
   const { docker } = await connectDocker();

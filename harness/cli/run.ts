@@ -5,17 +5,16 @@ import { ImageStore } from '../engine/images';
 import { ensureWritableDir, writeReport } from '../report/html';
 import { toJUnit } from '../report/junit';
 import { renderSummary } from '../report/terminal';
-import { runLibrary } from '../scenario/library';
+import { DEFAULT_PARALLEL, MAX_PARALLEL, runLibrary } from '../scenario/library';
 import { expectedRunMs, parseShard, shardRuns } from '../scenario/shard';
 import type { Progress } from '../scenario/runner';
 import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
 import { validateScenarios } from '../scenario/schema';
 import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
-import { SCENARIOS } from '../../scenarios';
 import { checkEngineEnv, checkWritableFile, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
-import { loadScenarioFile } from './scenario-file';
+import { resolveScenarios } from './scenario-file';
 
 export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--shard i/n] [--list] [--json] [--junit FILE] [--report DIR]
 
@@ -25,7 +24,7 @@ a bundled name (see \`faultline list\`) or a path to a TypeScript file exporting
 Options:
   --variant V    incident, fixed or both (default both)
   --set K=V      set a scenario knob for this run (repeatable; see \`faultline sweep <scenario> --knobs\`)
-  --parallel N   run up to N scenario runs at once, each on its own topology (default 2, at most 16)
+  --parallel N   run up to N scenario runs at once, each on its own topology (default ${DEFAULT_PARALLEL}, at most ${MAX_PARALLEL})
   --json         print exactly one JSON document on stdout: {"results":[...]}
   --junit FILE   also write a JUnit XML report (one test case per scenario x variant)
   --report DIR   also write an HTML report (DIR/index.html, a timeline per run; see faultline report --help)
@@ -42,18 +41,6 @@ Progress goes to stderr. Exit 0 when every outcome matches what its scenario exp
 does not, 2 on bad input, 3 when the environment fails (no engine, images cannot be built),
 130 when interrupted.`;
 
-/**
- * Two runs at once: topologies are mostly idle (a hung pool sleeps), so two fit on 2 cores
- * without bending the timings the verdicts rest on.
- */
-const DEFAULT_PARALLEL = 2;
-/**
- * Each run is its own topology (web, Toxiproxy, storage nodes, sidecars: 4-6 containers) and its
- * verdicts rest on timings of about a second. 16 runs are ~90 containers, past what a CI runner
- * keeps honest timings for, and already more than the bundled library's 14 runs (7 x 2 variants).
- */
-export const MAX_PARALLEL = 16;
-
 /** Everything a run needs, resolved and checked once; nothing after this reads argv or env. */
 export interface RunConfig {
   scenarios: Scenario[];
@@ -68,24 +55,6 @@ export interface RunConfig {
   list: boolean;
   /** Knob values given with --set, checked against every scenario of the run. */
   settings: Record<string, KnobValue>;
-}
-
-/** Bundled names and file paths, in order, with where each came from (file path or undefined). */
-export function resolveScenarios(names: string[]): Array<{ scenario: unknown; source?: string }> {
-  if (names.length === 0) return SCENARIOS.map((scenario) => ({ scenario }));
-  const out: Array<{ scenario: unknown; source?: string }> = [];
-  for (const name of names) {
-    const bundled = SCENARIOS.find((s) => s.name === name);
-    if (bundled) out.push({ scenario: bundled });
-    else if (/\.(ts|js)$/.test(name)) out.push(...loadScenarioFile(name));
-    else {
-      throw new UsageError(
-        `faultline run: unknown scenario "${name.slice(0, 60)}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts or .js file)`,
-      );
-    }
-  }
-  // The same object named twice (`run lost-fin lost-fin`, a file loaded twice) runs once.
-  return out.filter((entry, i) => out.findIndex((other) => other.scenario === entry.scenario) === i);
 }
 
 export function resolveVariants(value: string | undefined): Variant[] {

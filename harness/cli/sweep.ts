@@ -6,6 +6,7 @@ import { ensureWritableDir, writeReport } from '../report/html';
 import { validateScenarios } from '../scenario/schema';
 import type { ScenarioResult } from '../scenario/types';
 import { ImageStore } from '../engine/images';
+import { DEFAULT_PARALLEL, MAX_PARALLEL } from '../scenario/library';
 import { formatKnobList } from '../scenario/knobs';
 import { VARIANTS, type Variant } from '../scenario/types';
 import { DEFAULT_MAX_RUNS, describePoint, planSweep } from '../sweep/plan';
@@ -14,7 +15,7 @@ import { renderBoundaries, renderSweep } from '../sweep/table';
 import { checkEngineEnv, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
-import { MAX_PARALLEL, resolveScenarios } from './run';
+import { resolveScenarios } from './scenario-file';
 
 export const SWEEP_HELP = `Usage: faultline sweep <scenario> --knobs
        faultline sweep <scenario> --vary knob=v1,v2,... [--vary ...] [--set knob=v ...]
@@ -31,7 +32,7 @@ Options:
   --vary K=V,..  sweep knob K over these values (repeatable: the product of all)
   --set K=V      hold knob K at V for every point (repeatable)
   --variant V    incident or fixed: which code's defaults the knobs start from (default incident)
-  --parallel N   points run at once, each on its own topology (default 2)
+  --parallel N   points run at once, each on its own topology (default ${DEFAULT_PARALLEL}, at most ${MAX_PARALLEL})
   --repeat K     run each point K times; the verdict is the majority (default 1)
   --json         print exactly one JSON document on stdout: {knobs, points: [...], boundaries}
   --report DIR   write the HTML report (a heatmap of verdicts over the knobs, a page per run)
@@ -44,8 +45,6 @@ Options:
 Progress (points done, ETA) goes to stderr; with --json the boundary lines go there too.
 Exit 0 when every point produced a verdict, 1 when a run failed (verdict error), 2 on bad input,
 130 when interrupted.`;
-
-const DEFAULT_PARALLEL = 2;
 
 export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('sweep', args, {

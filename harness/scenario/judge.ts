@@ -5,6 +5,8 @@ import type { JudgeInput, Verdict } from './types';
 export const RESPONSIVE_P99_MS = 1000;
 /** Share of failed health requests, late in the fault window, that makes a pool hung. */
 export const HUNG_ERROR_SHARE = 0.8;
+/** The late part of the observe window the hung rule looks at, as a share of the window. */
+export const HUNG_LATE_SHARE = 0.4;
 
 /** Health requests issued during the "observe" phase (the fault in place). */
 export function observedHealth(history: History) {
@@ -23,7 +25,7 @@ export function judgeHealth({ history }: JudgeInput): Verdict {
   // Only requests that finished while the fault was still in place: one answered after the heal
   // says nothing about the fault.
   const health = history.select('health', window).filter((r) => r.end <= window.to);
-  const lateFrom = window.from + 0.6 * (window.to - window.from);
+  const lateFrom = window.from + (1 - HUNG_LATE_SHARE) * (window.to - window.from);
   const late = health.filter((r) => r.start >= lateFrom);
   const lateErrors = late.filter((r) => r.outcome !== 'ok').length;
   if (late.length > 0 && lateErrors / late.length >= HUNG_ERROR_SHARE) return 'hung';

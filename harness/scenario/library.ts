@@ -4,8 +4,21 @@ import { Topology } from '../topology/topology';
 import { webDiagnoser } from './diagnoser';
 import { resolveSettings, type KnobValue } from './knobs';
 import { validateScenarios } from './schema';
-import { runScenario, type Progress } from './runner';
+import { RUN_TIMEOUT_MS } from './limits';
+import { runScenario, type Progress, type RunOptions } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
+
+/**
+ * Two runs at once: topologies are mostly idle (a hung pool sleeps), so two fit on 2 cores
+ * without bending the timings the verdicts rest on. The default of `run` and `sweep`.
+ */
+export const DEFAULT_PARALLEL = 2;
+/**
+ * Each run is its own topology (web, Toxiproxy, storage nodes, sidecars: 4-6 containers) and its
+ * verdicts rest on timings of about a second. 16 runs are ~90 containers, past what a CI runner
+ * keeps honest timings for, and already more than the bundled library's runs at once.
+ */
+export const MAX_PARALLEL = 16;
 
 /** What every pool of runs needs (the library, a sweep): the engine, images, and how many at once. */
 export interface PoolOptions {
@@ -38,20 +51,32 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
   await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }) => {
     opts.onStart?.(scenario, variant);
-    const result = await runScenario(scenario, {
-      variant,
-      docker: opts.docker,
-      images: opts.images,
-      env: opts.env,
-      signal: opts.signal,
-      onProgress: opts.onProgress,
-      diagnoser: webDiagnoser(),
-      settings: opts.settings,
-    });
+    const result = await runScenario(scenario, runOptionsFor(opts, variant, opts.settings));
     opts.onResult?.(result);
     return result;
   });
   return results.filter((r): r is ScenarioResult => r !== undefined);
+}
+
+/**
+ * The options of one run of a pool (the library's, a sweep's): the pool's engine, images, signal
+ * and progress, the web diagnoser (a hung variant must name its culprit wherever it runs), and
+ * the run's knob settings. Long scenario timings (observe window, self-recovery wait) stretch
+ * the run's own limit by as much.
+ */
+export function runOptionsFor(pool: PoolOptions, variant: Variant, settings: Readonly<Record<string, KnobValue>> = {}): RunOptions {
+  const stretchMs = Number(settings.observe_ms ?? 0) + Number(settings.recovery_limit_s ?? 0) * 1000;
+  return {
+    variant,
+    docker: pool.docker,
+    images: pool.images,
+    env: pool.env,
+    signal: pool.signal,
+    onProgress: pool.onProgress,
+    diagnoser: webDiagnoser(),
+    settings,
+    ...(stretchMs > 0 ? { timeoutMs: RUN_TIMEOUT_MS + stretchMs } : {}),
+  };
 }
 
 /** Images first, once, and only those needed: parallel runs then share them. */

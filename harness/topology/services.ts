@@ -4,6 +4,7 @@ import { GenericContainer, Wait, type WaitStrategy } from 'testcontainers';
 import { UsageError } from '../errors';
 import { checkHardeningOverrides } from '../engine/hardening';
 import { IMAGE_REF, type ImageName } from '../engine/images';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from './names';
 
 /**
  * Where a service's container comes from:
@@ -77,11 +78,6 @@ export interface ServiceDecl {
   beforeApp: boolean;
 }
 
-/**
- * Service names end up in container names, Toxiproxy proxy names, env var names and iptables
- * comments: lower-case letters, digits and dashes, starting with a letter.
- */
-const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** Names the topology itself uses for its own containers. */
 const RESERVED = new Set(['web', 'toxiproxy', 'sidecar', 'network']);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -91,7 +87,7 @@ const CAPABILITY = /^[A-Z_]{2,32}$/;
 export function validateServiceName(name: unknown, where = 'withService'): string {
   if (typeof name !== 'string' || !SERVICE_NAME.test(name)) {
     throw new UsageError(
-      `${where}(${JSON.stringify(name)}): name must be 1-31 lower-case letters, digits or dashes, starting with a letter (it names containers, proxies and env vars)`,
+      `${where}(${JSON.stringify(name)}): name must be ${SERVICE_NAME_RULE} (it names containers, proxies and env vars)`,
     );
   }
   if (RESERVED.has(name)) throw new UsageError(`${where}("${name}"): name "${name}" is reserved for faultline's own containers; pick another`);

@@ -1,5 +1,6 @@
 import { main } from '../../harness/cli/main';
-import { resolveScenarios, resolveVariants } from '../../harness/cli/run';
+import { resolveVariants } from '../../harness/cli/run';
+import { resolveScenarios } from '../../harness/cli/scenario-file';
 import { captureIO } from '../helpers/io';
 
 /** Bad input: one line naming the field or flag, exit code 2, no stack trace. */
