@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { CulpritKind } from '../diagnose/model';
 import { UsageError } from '../errors';
 import { SERVICE_NAME, SERVICE_NAME_RULE } from '../topology/names';
+import { checkKnobSpecs } from './knob-spec';
 import { RUN_TIMEOUT_MS } from './limits';
 import { VARIANTS, type Scenario, type Variant, type Verdict } from './types';
 
@@ -162,6 +163,8 @@ export function validateScenario(value: unknown, source?: string): Scenario {
   }
   const parsed = scenarioSchema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new UsageError(`${label(value, source)}: ${describeIssue(parsed.error.issues[0])}`);
+  // What a schema cannot say: knob names unique, each default inside its own range.
+  checkKnobSpecs(label(value, source), (value as Scenario).knobs ?? []);
   return value as Scenario;
 }
 

@@ -1,4 +1,5 @@
 import { dockerOptions } from '../../harness/engine/docker';
+import { serviceFor } from '../../harness/diagnose/services';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -246,11 +247,13 @@ describe('service registry', () => {
     { name: 'profile', proxy: { name: 'profile', listen: { host: '172.20.0.2', port: 10000 } }, upstream: { container: 'p', host: '172.20.0.3', port: 9000 } },
     { name: 'storage-1', proxy: { name: 'storage-1', listen: { host: '172.20.0.2', port: 10001 } }, upstream: { container: 's', host: '172.20.0.4', port: 9000 } },
   ]);
-  test('names the service behind a proxy listener or an upstream address', () => {
-    expect(registry.serviceAt('172.20.0.2', 10000)).toBe('profile');
-    expect(registry.serviceAt('172.20.0.2', 10001)).toBe('storage-1');
-    expect(registry.serviceAt('172.20.0.4', 9000)).toBe('storage-1');
-    expect(registry.serviceAt('172.20.0.2', 9999)).toBeUndefined();
+  test("the diagnoser's lookup names the service behind a proxy listener or an upstream address", () => {
+    const at = (ip: string, port: number) => serviceFor(registry, { ip, port });
+    expect(at('172.20.0.2', 10000)).toBe('profile');
+    expect(at('172.20.0.2', 10001)).toBe('storage-1');
+    expect(at('172.20.0.4', 9000)).toBe('storage-1');
+    expect(at('::ffff:172.20.0.4', 9000)).toBe('storage-1');
+    expect(at('172.20.0.2', 9999)).toBeUndefined();
   });
 });
 
