@@ -3,7 +3,7 @@ import { sweep } from '../engine/cleanup';
 import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
-const HELP = `Usage: faultline clean [--all] [--json]
+export const CLEAN_HELP = `Usage: faultline clean [--all] [--json]
 
 Removes the containers, networks and iptables rules that faultline runs left behind. Without
 --all, only what runs whose process is gone left (safe while other runs are alive); every run
@@ -20,7 +20,7 @@ export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    io.stdout.write(`${HELP}\n`);
+    io.stdout.write(`${CLEAN_HELP}\n`);
     return 0;
   }
   noPositionals('clean', positionals);

@@ -1,3 +1,4 @@
+import { COMMANDS } from '../../harness/cli/commands';
 import { main } from '../../harness/cli/main';
 import { resolveVariants } from '../../harness/cli/run';
 import { resolveScenarios } from '../../harness/cli/scenario-file';
@@ -57,7 +58,11 @@ describe('faultline CLI help and listing', () => {
   test('--help prints the commands and exits 0', async () => {
     const io = captureIO();
     expect(await main(['--help'], io)).toBe(0);
-    for (const cmd of ['run', 'list', 'diagnose', 'images', 'doctor', 'clean']) expect(io.out()).toContain(`  ${cmd}`);
+    for (const { name, synopsis, summary } of COMMANDS) {
+      expect(io.out()).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+      expect(io.out()).toContain(synopsis);
+      expect(io.out()).toContain(summary[0]);
+    }
   });
 
   test('run --help documents the flags', async () => {
