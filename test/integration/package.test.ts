@@ -17,6 +17,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IMAGE_NAMES } from '../../harness/engine/image-catalogue';
 import { faultlineMatchers } from '../../harness/jest/matchers';
 import { readmeCommands, readmeExamples, type ReadmeExample } from '../helpers/readme';
 
@@ -164,7 +165,7 @@ describe('the packed package', () => {
     expect((JSON.parse(out('npx faultline list --json')) as { scenarios: Array<{ name: string }> }).scenarios.map((s) => s.name)).toContain('partition-heal');
     const images = JSON.parse(out('npx faultline images --json')) as { images: Array<{ name: string; present: boolean }> };
     expect(images.images.map((i) => `${i.name}:${i.present}`).sort()).toEqual(
-      ['api', 'base', 'fpm', 'mariadb', 'redis', 'storage', 'toolbox', 'toxiproxy', 'web'].map((n) => `${n}:true`),
+      [...IMAGE_NAMES].sort().map((n) => `${n}:true`),
     );
     expect(out('npx faultline images')).toMatch(/^web\s+faultline\/web:[0-9a-f]{12}/m);
     expect(out('npx faultline doctor')).toMatch(/^ok\s+engine: Docker/m);
