@@ -1,5 +1,5 @@
 import { connectDocker } from '../engine/docker';
-import { sweep } from '../engine/cleanup';
+import { cleanByLabel } from '../engine/cleanup';
 import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
@@ -25,7 +25,7 @@ export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
   }
   noPositionals('clean', positionals);
   const { docker } = await connectDocker(io.env);
-  const report = await sweep(docker, { all: values.all });
+  const report = await cleanByLabel(docker, { all: values.all });
   if (values.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     io.stdout.write(

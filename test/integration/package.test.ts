@@ -127,6 +127,23 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
+  test('the main entry loads no bundled scenario; faultline/scenarios serves the library', async () => {
+    writeFileSync(
+      join(cjs, 'entries.js'),
+      [
+        "const main = require('faultline');",
+        "const loaded = () => Object.keys(require.cache).filter((f) => /[\\/]dist[\\/]scenarios[\\/](?!common\\.js$)/.test(f));",
+        'const before = loaded();',
+        "const { SCENARIOS, profileUnderFault } = require('faultline/scenarios');",
+        'console.log(JSON.stringify({ before, main: typeof main.runScenario, scenarios: SCENARIOS.map((s) => s.name), helper: typeof profileUnderFault, bundledInMain: "SCENARIOS" in main }));',
+      ].join('\n'),
+    );
+    const run = ok(await sh('node entries.js', cjs, 60_000));
+    const seen = JSON.parse(run.stdout) as { before: string[]; main: string; scenarios: string[]; helper: string; bundledInMain: boolean };
+    expect(seen).toMatchObject({ before: [], main: 'function', helper: 'function', bundledInMain: false });
+    expect(seen.scenarios).toContain('lost-fin');
+  });
+
   test('ships compiled JavaScript, declarations and the image contexts, not the TypeScript sources', () => {
     const pkg = join(cjs, 'node_modules', 'faultline');
     expect(existsSync(join(pkg, 'dist', 'harness', 'index.js'))).toBe(true);
