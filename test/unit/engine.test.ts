@@ -224,6 +224,17 @@ describe('testcontainers settings', () => {
     expect(target).toEqual({ TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1', TESTCONTAINERS_RYUK_DISABLED: 'true' });
   });
 
+  it('one engine per process: a later start on another engine is refused, naming both; the same engine is fine', () => {
+    const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+    const target: NodeJS.ProcessEnv = {};
+    const first = configureTestcontainers({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, target, quiet);
+    expect(configureTestcontainers({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, target, quiet)).toBe(first);
+    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://docker:2375' }, target, quiet)).toThrow(
+      /DOCKER_HOST=tcp:\/\/docker:2375, but this process's topologies run on DOCKER_HOST=unix:\/\/\/var\/run\/docker\.sock/,
+    );
+    expect(target.TESTCONTAINERS_HOST_OVERRIDE).toBe('127.0.0.1');
+  });
+
   it('keeps what the user set', () => {
     const target: NodeJS.ProcessEnv = { TESTCONTAINERS_HOST_OVERRIDE: '10.0.0.5', TESTCONTAINERS_RYUK_DISABLED: 'false' };
     configureTestcontainers({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }, target);
