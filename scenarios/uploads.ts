@@ -6,16 +6,60 @@ import type { Fault } from '../harness/faults/fault';
 import { sha256 } from '../harness/probes/data';
 import type { UserRequest } from '../harness/probes/users';
 import type { KnobSpec } from '../harness/scenario/knobs';
-import type { Scenario, ScenarioContext } from '../harness/scenario/types';
+import { REPLAY_NOTE, type Scenario, type ScenarioContext } from '../harness/scenario/types';
 import { measureRecovery, numberSetting, steadyState } from './common';
 
 const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: "the web's worker pool size" };
 
 let uploadSeq = 0;
 
-/** An upload request with a fresh key and random body; its key and sha256 go into the history. */
-export function upload(sizeBytes: number, opts: { replicas?: number; node?: number; deadlineMs?: number } = {}): UserRequest {
-  const body = randomBytes(sizeBytes);
+/** The seed of a run's upload bodies: `--set upload_seed=N` replays the same bytes. */
+export const UPLOAD_SEED_KNOB: KnobSpec = {
+  name: 'upload_seed', type: 'int', unit: 'seed', min: 0, max: 2 ** 31 - 1,
+  reaches: { kind: 'scenario', what: 'upload bodies' },
+  summary: 'seed of the upload bodies (unset: a fresh one, noted in the result for a replay)',
+};
+
+export interface UploadOptions {
+  replicas?: number;
+  node?: number;
+  deadlineMs?: number;
+}
+
+/**
+ * Upload bodies from a seed: the n-th body of a seed is always the same bytes (xorshift32 from
+ * seed and n), so a failed run's uploads can be replayed exactly. Without a seed: random bytes.
+ */
+export function uploadBody(sizeBytes: number, seed?: number, n = 0): Buffer {
+  if (seed === undefined) return randomBytes(sizeBytes);
+  const body = Buffer.allocUnsafe(sizeBytes);
+  let x = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35)) | 1;
+  let i = 0;
+  for (; i + 4 <= sizeBytes; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    body.writeInt32LE(x | 0, i);
+  }
+  for (; i < sizeBytes; i++) body[i] = (x >>> ((i & 3) * 8)) & 0xff;
+  return body;
+}
+
+/**
+ * The uploads of one run: a generator of upload requests whose bodies follow the run's seed
+ * (knob `upload_seed`, or a fresh seed noted as `replay: --set upload_seed=N`).
+ */
+export function runUploads(ctx: Pick<ScenarioContext, 'knob' | 'note'>): (sizeBytes: number, opts?: UploadOptions) => UserRequest {
+  const given = ctx.knob('upload_seed');
+  const seed = given === undefined ? randomBytes(4).readUInt32LE(0) & 0x7fffffff : Number(given);
+  if (given === undefined) ctx.note(REPLAY_NOTE, `--set upload_seed=${seed}`);
+  let n = 0;
+  return (sizeBytes, opts) => upload(sizeBytes, { ...opts, seed, n: n++ });
+}
+
+/** An upload request with a fresh key and a body (random, or the `n`-th of `seed`); its key and sha256 go into the history. */
+export function upload(sizeBytes: number, opts: UploadOptions & { seed?: number; n?: number } = {}): UserRequest {
+  const body = uploadBody(sizeBytes, opts.seed, opts.n);
   const key = `up-${process.pid}-${Date.now().toString(36)}-${++uploadSeq}`;
   const params = new URLSearchParams({ key });
   if (opts.replicas) params.set('replicas', String(opts.replicas));
@@ -43,6 +87,7 @@ async function sessionUploadsUnderFault(
   fault: Fault,
   opts: { firstBytes: number; observeMs: number; retryEveryMs: number; diagnoseAtMs: number },
 ): Promise<void> {
+  const upload = runUploads(ctx);
   await steadyState(ctx, { durationMs: 1500, users: [] });
   const steadyUpload = await ctx.user('alice').request(upload(64 * KiB));
   if (steadyUpload.outcome !== 'ok') throw new Error(`${ctx.scenario}: steady state not reached: upload answered ${steadyUpload.status ?? steadyUpload.error}`);
@@ -72,7 +117,7 @@ export const stalledWriteScenario: Scenario = {
   summary: 'storage-1 frozen (docker pause) during a 24 MiB upload; the user retries',
   shows: 'incident 2: a worker blocked writing to a node that stopped reading, the session lock behind it',
   checksData: true,
-  knobs: [WORKERS_KNOB],
+  knobs: [WORKERS_KNOB, UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'stalled-write' } },
     fixed: { expected: 'responsive' },
@@ -89,6 +134,7 @@ export const partitionHealScenario: Scenario = {
   summary: 'the web partitioned from storage-1 for 10 s during uploads, then healed',
   shows: 'the pool recovers within 25 s of the heal (connect retries go through once the path is back)',
   checksData: true,
+  knobs: [UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall' }, recoversWithinMs: 25_000 },
     fixed: { expected: 'responsive', recoversWithinMs: 5_000 },
@@ -113,6 +159,7 @@ export const slowNodeScenario: Scenario = {
   topology: (t) => t.withStorageNodes(3),
   knobs: [
     WORKERS_KNOB,
+    UPLOAD_SEED_KNOB,
     {
       name: 'bandwidth_kbps', type: 'int', unit: 'KB/s', min: 1, max: 1_000_000, default: 256,
       reaches: { kind: 'fault-severity', fault: 'bandwidth (storage-3, upstream)', param: 'rate' },
@@ -124,6 +171,7 @@ export const slowNodeScenario: Scenario = {
     fixed: { expected: 'responsive' },
   },
   async run(ctx) {
+    const upload = runUploads(ctx);
     await steadyState(ctx, { durationMs: 1500, users: [] });
     const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
     if (ok.outcome !== 'ok') throw new Error(`slow-node: steady state not reached: replicated upload answered ${ok.status ?? ok.error}`);
@@ -151,11 +199,13 @@ export const resetMidTransferScenario: Scenario = {
   summary: 'connections to storage-1 reset while uploads are in flight (Toxiproxy reset_peer)',
   shows: 'incident code acknowledges uploads that were never stored; fixed code reports the failure',
   checksData: true,
+  knobs: [UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'data-lost' },
     fixed: { expected: 'responsive' },
   },
   async run(ctx) {
+    const upload = runUploads(ctx);
     await steadyState(ctx, { durationMs: 1500, users: [] });
     const active = await ctx.phase('inject', () => ctx.inject(toxic('storage-1', 'reset_peer', { timeout: 0 }, { stream: 'upstream' })));
     await ctx.phase('observe', async () => {

@@ -55,6 +55,8 @@ export interface RunConfig {
   list: boolean;
   /** Knob values given with --set, checked against every scenario of the run. */
   settings: Record<string, KnobValue>;
+  /** The file each scenario loaded from a file came from, by scenario name (for replay lines). */
+  sources: Record<string, string>;
 }
 
 export function resolveVariants(value: string | undefined): Variant[] {
@@ -93,7 +95,8 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
   if (values.junit !== undefined) checkWritableFile('run', '--junit', values.junit);
   if (values.report !== undefined) ensureWritableDir(values.report, '--report');
   const runs = selectRuns(scenarios, variants, values.shard);
-  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false };
+  const sources = Object.fromEntries(scenarios.flatMap((s, i) => (entries[i].source ? [[s.name, entries[i].source!]] : [])));
+  return { scenarios, variants, parallel, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false, sources };
 }
 
 /** The runs (scenario x variant) of `--shard i/n`, or every run without it. */
@@ -144,7 +147,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   });
   // Results first: a report that fails to write must not take the results with it.
   if (config.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
-  else io.stdout.write(`${renderSummary(done)}\n`);
+  else io.stdout.write(`${renderSummary(done, config.sources)}\n`);
   if (config.junit) {
     try {
       writeFileSync(config.junit, toJUnit(done));

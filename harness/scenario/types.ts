@@ -9,6 +9,11 @@ import type { ExpectedVerdict, Verdict } from './verdicts';
 
 export type Variant = 'incident' | 'fixed';
 export const VARIANTS: readonly Variant[] = ['incident', 'fixed'];
+/**
+ * A note whose detail is a flag a replay of the run needs (`--set upload_seed=N` for a seed the
+ * run chose itself): the terminal report adds it to the replay line of a failed result.
+ */
+export const REPLAY_NOTE = 'replay';
 
 export type { Verdict, ExpectedVerdict } from './verdicts';
 
