@@ -1,8 +1,9 @@
 /**
- * The verdicts a run can get, and how bad each is: the one order the judge, a sweep's majority
- * and the report's heatmap rank by. The judge's rule fixes it: health first (a hung pool is the
- * bigger news), then data (lost is worse than misreported); `error` (the run could not be judged)
- * outranks everything, because it says nothing was measured.
+ * The verdicts a run can get, and how bad each is: the one order a sweep's majority and the
+ * report's heatmap rank by, and the judge's when both health and data fail: a hung pool is the
+ * bigger news than lost data, lost data than misreported data; `error` (the run could not be
+ * judged) outranks everything, because it says nothing was measured. (The judge reports a
+ * degraded pool as degraded even when data was lost: it looks at data only once health is fine.)
  */
 
 /** Every verdict, worst first. */
