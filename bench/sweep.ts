@@ -9,11 +9,11 @@
  */
 import { connectDocker } from '../harness/engine/docker';
 import { ImageStore } from '../harness/engine/images';
+import { DEFAULT_PARALLEL } from '../harness/scenario/library';
 import { planSweep } from '../harness/sweep/plan';
 import { runSweep } from '../harness/sweep/run';
 import { renderSweep } from '../harness/sweep/table';
 import { lostFinScenario } from '../scenarios/lost-fin';
-import { DEFAULT_PARALLEL } from '../harness/scenario/library';
 
 async function main(): Promise<void> {
   const { docker } = await connectDocker();

@@ -1,5 +1,6 @@
 /**
- * faultline's public API: topologies, faults, probes, scenarios and the diagnoser.
+ * faultline's public API: topologies, faults, probes, scenarios and the diagnoser. The bundled
+ * incident library is a separate entry, `faultline/scenarios`, so importing this one loads none of it.
  *
  *   await using topo = await new Topology().withStorageNodes(1).start();
  *   const fault = await lostFin('profile').inject(topo);
@@ -9,7 +10,7 @@
 export { FaultlineError, UsageError, EXIT, exitCodeFor, type FaultlineErrorCode } from './errors';
 export { connectDocker } from './engine/docker';
 export { ImageStore, IMAGE_NAMES, type ImageName, type ImageInfo, type ImageProgress } from './engine/images';
-export { sweep } from './engine/cleanup';
+export { cleanByLabel } from './engine/cleanup';
 export { startSidecar, type Sidecar } from './engine/sidecar';
 export { RUN_LABEL, newRun } from './engine/labels';
 export { Topology, StartedTopology, type StartedService, type StartedWeb } from './topology/topology';
@@ -33,9 +34,5 @@ export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict, Expec
 export type { KnobSpec, KnobValue, KnobTarget } from './scenario/knobs';
 export { writeReport } from './report/html';
 export { diagnose, renderText, toJson, LocalProcReader, ContainerProcReader } from './diagnose';
-export { SCENARIOS } from '../scenarios';
-export { profileUnderFault, lostFinScenario, lostFinSlowCloseScenario, connectBlackholeScenario } from '../scenarios/lost-fin';
-export { upload, stalledWriteScenario, slowNodeScenario, resetMidTransferScenario, partitionHealScenario } from '../scenarios/uploads';
 export { runLibrary } from './scenario/library';
-export { fpmStack, FPM_WORKERS, dbFailoverHalfOpenScenario, redisStallScenario, apiNoTimeoutScenario } from '../scenarios/fpm';
 export { faultlineMatchers } from './jest/matchers';

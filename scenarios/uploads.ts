@@ -6,7 +6,7 @@ import type { Fault } from '../harness/faults/fault';
 import { sha256 } from '../harness/probes/data';
 import type { UserRequest } from '../harness/probes/users';
 import type { KnobSpec } from '../harness/scenario/knobs';
-import type { Scenario, ScenarioContext } from '../harness/scenario/types';
+import { REPLAY_NOTE, type Scenario, type ScenarioContext } from '../harness/scenario/types';
 import { runSchedule } from '../harness/scenario/schedule';
 import { FILE_SESSION_CHAIN, numberSetting } from './common';
 
@@ -14,9 +14,53 @@ const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', 
 
 let uploadSeq = 0;
 
-/** An upload request with a fresh key and random body; its key and sha256 go into the history. */
-export function upload(sizeBytes: number, opts: { replicas?: number; node?: number; deadlineMs?: number } = {}): UserRequest {
-  const body = randomBytes(sizeBytes);
+/** The seed of a run's upload bodies: `--set upload_seed=N` replays the same bytes. */
+export const UPLOAD_SEED_KNOB: KnobSpec = {
+  name: 'upload_seed', type: 'int', unit: 'seed', min: 0, max: 2 ** 31 - 1,
+  reaches: { kind: 'scenario', what: 'upload bodies' },
+  summary: 'seed of the upload bodies (unset: a fresh one, noted in the result for a replay)',
+};
+
+export interface UploadOptions {
+  replicas?: number;
+  node?: number;
+  deadlineMs?: number;
+}
+
+/**
+ * Upload bodies from a seed: the n-th body of a seed is always the same bytes (xorshift32 from
+ * seed and n), so a failed run's uploads can be replayed exactly. Without a seed: random bytes.
+ */
+export function uploadBody(sizeBytes: number, seed?: number, n = 0): Buffer {
+  if (seed === undefined) return randomBytes(sizeBytes);
+  const body = Buffer.allocUnsafe(sizeBytes);
+  let x = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35)) | 1;
+  let i = 0;
+  for (; i + 4 <= sizeBytes; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    body.writeInt32LE(x | 0, i);
+  }
+  for (; i < sizeBytes; i++) body[i] = (x >>> ((i & 3) * 8)) & 0xff;
+  return body;
+}
+
+/**
+ * The uploads of one run: a generator of upload requests whose bodies follow the run's seed
+ * (knob `upload_seed`, or a fresh seed noted as `replay: --set upload_seed=N`).
+ */
+export function runUploads(ctx: Pick<ScenarioContext, 'knob' | 'note'>): (sizeBytes: number, opts?: UploadOptions) => UserRequest {
+  const given = ctx.knob('upload_seed');
+  const seed = given === undefined ? randomBytes(4).readUInt32LE(0) & 0x7fffffff : Number(given);
+  if (given === undefined) ctx.note(REPLAY_NOTE, `--set upload_seed=${seed}`);
+  let n = 0;
+  return (sizeBytes, opts) => upload(sizeBytes, { ...opts, seed, n: n++ });
+}
+
+/** An upload request with a fresh key and a body (random, or the `n`-th of `seed`); its key and sha256 go into the history. */
+export function upload(sizeBytes: number, opts: UploadOptions & { seed?: number; n?: number } = {}): UserRequest {
+  const body = uploadBody(sizeBytes, opts.seed, opts.n);
   const key = `up-${process.pid}-${Date.now().toString(36)}-${++uploadSeq}`;
   const params = new URLSearchParams({ key });
   if (opts.replicas) params.set('replicas', String(opts.replicas));
@@ -45,6 +89,7 @@ async function sessionUploadsUnderFault(
   opts: { firstBytes: number; observeMs: number; retryEveryMs: number; diagnoseAtMs: number; recoveryLimitMs?: number },
 ): Promise<void> {
   const alice = ctx.user('alice');
+  const upload = runUploads(ctx);
   let first: Promise<unknown> = Promise.resolve();
   await runSchedule(ctx, {
     steady: {
@@ -76,7 +121,7 @@ export const stalledWriteScenario: Scenario = {
   summary: 'storage-1 frozen (docker pause) during a 24 MiB upload; the user retries',
   shows: 'incident 2: a worker blocked writing to a node that stopped reading, the session lock behind it',
   checksData: true,
-  knobs: [WORKERS_KNOB],
+  knobs: [WORKERS_KNOB, UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'peer-not-reading', chain: FILE_SESSION_CHAIN } },
     fixed: { expected: 'responsive' },
@@ -93,6 +138,7 @@ export const partitionHealScenario: Scenario = {
   summary: 'the web partitioned from storage-1 for 10 s during uploads, then healed',
   shows: 'the pool recovers within 25 s of the heal (connect retries go through once the path is back)',
   checksData: true,
+  knobs: [UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'connect-stall', chain: FILE_SESSION_CHAIN }, recoversWithinMs: 25_000 },
     fixed: { expected: 'responsive', recoversWithinMs: 5_000 },
@@ -114,6 +160,7 @@ export const slowNodeScenario: Scenario = {
   topology: (t) => t.withStorageNodes(3),
   knobs: [
     WORKERS_KNOB,
+    UPLOAD_SEED_KNOB,
     {
       name: 'bandwidth_kbps', type: 'int', unit: 'KB/s', min: 1, max: 1_000_000, default: 256,
       reaches: { kind: 'fault-severity', fault: 'bandwidth (storage-3, upstream)', param: 'rate' },
@@ -124,8 +171,9 @@ export const slowNodeScenario: Scenario = {
     incident: { expected: 'hung', culprit: { service: 'storage-3', kind: 'slow-peer' } },
     fixed: { expected: 'responsive' },
   },
-  run: (ctx) =>
-    runSchedule(ctx, {
+  run: (ctx) => {
+    const upload = runUploads(ctx);
+    return runSchedule(ctx, {
       steady: {
         check: async () => {
           const ok = await ctx.user('steady').request(upload(256 * KiB, { replicas: 3 }));
@@ -136,7 +184,8 @@ export const slowNodeScenario: Scenario = {
       // Fresh users: no session lock in play, the pile-up is on the upstream itself.
       load: () => ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600),
       observe: { maxMs: 10_500, diagnoseByMs: 8000 },
-    }),
+    });
+  },
 };
 
 /**
@@ -150,16 +199,19 @@ export const resetMidTransferScenario: Scenario = {
   summary: 'connections to storage-1 reset while uploads are in flight (Toxiproxy reset_peer)',
   shows: 'incident code acknowledges uploads that were never stored; fixed code reports the failure',
   checksData: true,
+  knobs: [UPLOAD_SEED_KNOB],
   variants: {
     incident: { expected: 'data-lost' },
     fixed: { expected: 'responsive' },
   },
-  run: (ctx) =>
-    runSchedule(ctx, {
+  run: (ctx) => {
+    const upload = runUploads(ctx);
+    return runSchedule(ctx, {
       fault: toxic('storage-1', 'reset_peer', { timeout: 0 }, { stream: 'upstream' }),
       load: () => ctx.loop(() => upload(64 * KiB, { deadlineMs: 4000 }), 300),
       // Judged by what the client was told about its data, not by health: the window is not
       // ended early, and 3 s is ten uploads (each reset from its first byte).
       observe: { maxMs: 3000, diagnose: false, endsEarly: false },
-    }),
+    });
+  },
 };

@@ -1,9 +1,9 @@
 import { connectDocker } from '../engine/docker';
-import { sweep } from '../engine/cleanup';
+import { cleanByLabel } from '../engine/cleanup';
 import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
-const HELP = `Usage: faultline clean [--all] [--json]
+export const CLEAN_HELP = `Usage: faultline clean [--all] [--json]
 
 Removes the containers, networks and iptables rules that faultline runs left behind. Without
 --all, only what runs whose process is gone left (safe while other runs are alive); every run
@@ -20,12 +20,12 @@ export async function cleanCommand(args: string[], io: CliIO): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    io.stdout.write(`${HELP}\n`);
+    io.stdout.write(`${CLEAN_HELP}\n`);
     return 0;
   }
   noPositionals('clean', positionals);
   const { docker } = await connectDocker(io.env);
-  const report = await sweep(docker, { all: values.all });
+  const report = await cleanByLabel(docker, { all: values.all });
   if (values.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     io.stdout.write(

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
+import { checkTarget, parseContainerFlag, parseMatchFlag, parsePidFlag, shorten } from '../util/targets';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
 import type { ProcReader, ServiceRegistry } from '../diagnose';
@@ -46,17 +47,7 @@ no such container, no permission), 4 inconclusive (what decides could not be rea
 says what, and what would let it see: root, --container, CAP_SYS_PTRACE), 130 interrupted.
 `;
 
-/**
- * A command line is matched against every process: a pattern of thousands of characters is a
- * mistake (a pasted file), and V8 refuses very large ones only when first used, mid-diagnosis.
- */
-export const MAX_MATCH_LENGTH = 1000;
-/** The kernel's PID_MAX_LIMIT (2^22): no PID is larger on any Linux. */
-const MAX_PID = 4_194_304;
-/** More processes than a pool holds would be a paste of `pgrep` over the whole machine. */
-const MAX_PIDS = 1024;
-/** Docker names and ids stay far below this; a longer value is not a container. */
-const MAX_CONTAINER_LENGTH = 128;
+export { MAX_MATCH_LENGTH } from '../util/targets';
 
 // --- service names (diag-rules) ---------------------------------------------------------------
 /** Flags that may be given more than once. */
@@ -87,7 +78,6 @@ function serviceFlag(flag: '--service' | '--services', raw: string): ServiceRegi
 }
 // --- end service names ---
 
-const shorten = (v: string) => (v.length > 60 ? `${v.slice(0, 60)}…` : v);
 
 export interface DiagnoseArgs {
   match?: RegExp;
@@ -133,38 +123,15 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
       case '--json':
         out.json = true;
         break;
-      case '--match': {
-        const pattern = value();
-        if (pattern === '') throw new UsageError('diagnose: --match needs a non-empty regular expression, e.g. --match "apache2|php-fpm"');
-        if (pattern.length > MAX_MATCH_LENGTH) {
-          throw new UsageError(`diagnose: --match is ${pattern.length} characters long: give a pattern of at most ${MAX_MATCH_LENGTH}, e.g. --match "apache2|php-fpm"`);
-        }
-        try {
-          out.match = new RegExp(pattern);
-          out.match.test(''); // V8 reports some invalid patterns (too large) only on first use
-        } catch (e) {
-          throw new UsageError(`diagnose: --match "${shorten(pattern)}" is not a valid regular expression (${shorten((e as Error).message)}): fix the pattern`);
-        }
+      case '--match':
+        out.match = parseMatchFlag('diagnose', value());
         break;
-      }
-      case '--pid': {
-        const raw = value();
-        const pids = raw.split(',').map((s) => s.trim());
-        if (pids.some((p) => !/^[1-9][0-9]{0,6}$/.test(p) || Number(p) > MAX_PID)) {
-          throw new UsageError(`diagnose: --pid "${shorten(raw)}" must be process ids from 1 to ${MAX_PID} separated by commas, e.g. --pid 1234,1235`);
-        }
-        out.pids = [...new Set(pids.map(Number))];
-        if (out.pids.length > MAX_PIDS) throw new UsageError(`diagnose: --pid names ${out.pids.length} processes: give at most ${MAX_PIDS} (or use --match)`);
+      case '--pid':
+        out.pids = parsePidFlag('diagnose', value());
         break;
-      }
-      case '--container': {
-        const name = value();
-        if (name.length > MAX_CONTAINER_LENGTH || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-          throw new UsageError(`diagnose: --container "${shorten(name)}" is not a container name or id (letters, digits, _ . -, at most ${MAX_CONTAINER_LENGTH})`);
-        }
-        out.container = name;
+      case '--container':
+        out.container = parseContainerFlag('diagnose', value());
         break;
-      }
       case '--samples': {
         const raw = value();
         if (!/^[0-9]{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
@@ -207,10 +174,7 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
     }
   }
   if (out.help) return out;
-  if (!out.match && !out.pids && !out.container) {
-    throw new UsageError('diagnose: say which processes: --match REGEX, --pid N[,N...] or --container NAME');
-  }
-  if (out.match && out.pids) throw new UsageError('diagnose: give --match or --pid, not both');
+  checkTarget('diagnose', out);
   return out;
 }
 

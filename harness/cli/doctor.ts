@@ -17,7 +17,7 @@ interface Check {
   fix?: string;
 }
 
-const HELP = `Usage: faultline doctor [--json]
+export const DOCTOR_HELP = `Usage: faultline doctor [--json]
 
 Checks what a run needs — a Docker engine and its API version, whether it is local (ports on
 127.0.0.1) or remote (ports on its host), the images (or what building them offline needs), iptables
@@ -120,7 +120,7 @@ function engineLocation(env: NodeJS.ProcessEnv): Check {
 export async function doctorCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    io.stdout.write(`${HELP}\n`);
+    io.stdout.write(`${DOCTOR_HELP}\n`);
     return 0;
   }
   noPositionals('doctor', positionals);

@@ -5,7 +5,7 @@ import { checkEngineEnv, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
 
-const HELP = `Usage: faultline images [build] [--json]
+export const IMAGES_HELP = `Usage: faultline images [build] [--json]
 
 Lists faultline's images: name, tag (a hash of its build context: an unchanged image is never
 rebuilt), source (pulled, or built offline when no registry answers) and size.
@@ -16,7 +16,7 @@ const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1e6).toFixed(0)} MB`
 export async function imagesCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('images', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    io.stdout.write(`${HELP}\n`);
+    io.stdout.write(`${IMAGES_HELP}\n`);
     return 0;
   }
   const [action, ...extra] = positionals;

@@ -3,10 +3,12 @@ import { VARIANTS } from '../scenario/types';
 import { noPositionals, parseFlags } from './args';
 import type { CliIO } from './io';
 
+export const LIST_HELP = 'Usage: faultline list [--json]\n\nThe bundled scenarios, their variants with the expected outcome, and what each shows.\n';
+
 export async function listCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('list', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    io.stdout.write('Usage: faultline list [--json]\n\nThe bundled scenarios, their variants with the expected outcome, and what each shows.\n');
+    io.stdout.write(LIST_HELP);
     return 0;
   }
   noPositionals('list', positionals);

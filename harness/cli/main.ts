@@ -1,49 +1,15 @@
 import { EXIT, exitCodeFor, isFaultlineError } from '../errors';
 import { packageVersion } from '../util/package-root';
 import { setTimeoutReal } from '../util/time';
-import type { Command, CliIO } from './io';
-import { cleanCommand } from './clean';
-import { diagnoseCommand } from './diagnose';
-import { doctorCommand } from './doctor';
-import { imagesCommand } from './images';
-import { listCommand } from './list';
-import { reportCommand } from './report';
-import { runCommand } from './run';
-import { sweepCommand } from './sweep';
-import { watchCommand } from './watch';
-import { scenarioCommand } from './scenario';
+import { COMMANDS, commandNamed, commandsHelp } from './commands';
+import type { CliIO } from './io';
 
 export const HELP = `faultline — fault injection for network failures, with a diagnoser that names the culprit
 
 Usage: faultline <command> [options]
 
 Commands:
-  run [scenario...]     run scenarios (all when none is named) on a real topology
-                        --variant incident|fixed|both (default both)  --parallel N
-                        --json  --junit FILE  --report DIR  --set knob=value
-                        --shard i/n  --list (the runs of a shard, nothing run)
-                        --full-windows (every observe window to its maximum)
-  report RESULT.json --out DIR
-                        render the HTML report of a saved "run --json" output
-  sweep <scenario>      validate timeouts: run a scenario over knob values, find where the
-                        verdict changes, compare with a queueing model
-                        --knobs | --vary knob=v1,v2 [--vary ...] [--set knob=v] [--repeat K]
-                        [--parallel N] [--json] [--report DIR] [--yes]
-  list                  the bundled scenarios, their variants and what each shows
-  diagnose              name the culprit of a hung worker pool from /proc
-                        (--match REGEX | --pid N[,N...] | --container NAME) [--json]
-                        [--samples N] [--interval MS] [--stuck-after DURATION]
-                        [--service NAME=HOST:PORT]... [--services FILE] [--emit-scenario FILE.ts]
-  watch                 watch a pool: Prometheus metrics, an incident snapshot and --on-stuck
-                        when it hangs, a log line when it recovers
-                        (--match REGEX | --pid N[,N...] | --container NAME) [--interval S]
-                        [--listen HOST:PORT] [--out DIR] [--on-stuck PROGRAM] [--stuck-for N]
-                        [--services FILE] [--once]
-  scenario from SNAPSHOT.json --out FILE.ts
-                        write a scenario reproducing an incident snapshot (incident + fixed)
-  images [build]        list faultline's images (tag, source, size); build builds missing ones
-  doctor                check what a run needs and say how to fix what is missing
-  clean [--all]         remove containers/networks left by dead runs (--all: every faultline resource)
+${commandsHelp()}
 
 Options: -h, --help (also after a command), --version
 
@@ -57,19 +23,6 @@ Exit codes (every command):
 Docs: README.md`;
 
 
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  list: listCommand,
-  diagnose: diagnoseCommand,
-  images: imagesCommand,
-  doctor: doctorCommand,
-  clean: cleanCommand,
-  report: reportCommand,
-  sweep: sweepCommand,
-  watch: watchCommand,
-  scenario: scenarioCommand,
-};
-
 /** Runs a command with the given IO; never exits the process (tests call this). */
 export async function main(args: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = args;
@@ -81,13 +34,13 @@ export async function main(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
+  const command = commandNamed(name);
   if (!command) {
-    io.stderr.write(`faultline: unknown command "${name}": valid commands are ${Object.keys(COMMANDS).join(', ')}\n`);
+    io.stderr.write(`faultline: unknown command "${name}": valid commands are ${COMMANDS.map((c) => c.name).join(', ')}\n`);
     return 2;
   }
   try {
-    return await command(rest, io);
+    return await command.run(rest, io);
   } catch (e) {
     if (io.signal.aborted) return EXIT.interrupted;
     if (isFaultlineError(e)) {

@@ -11,11 +11,10 @@ import type { Progress } from '../scenario/runner';
 import { parseSet, resolveSettings, type KnobValue } from '../scenario/knobs';
 import { validateScenarios } from '../scenario/schema';
 import { VARIANTS, type Scenario, type Variant } from '../scenario/types';
-import { SCENARIOS } from '../../scenarios';
 import { checkEngineEnv, checkWritableFile, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
-import { loadScenarioFile } from './scenario-file';
+import { resolveScenarios } from './scenario-file';
 
 export const RUN_HELP = `Usage: faultline run [scenario...] [--variant incident|fixed|both] [--set knob=value ...] [--parallel N] [--full-windows] [--shard i/n] [--list] [--json] [--junit FILE] [--report DIR]
 
@@ -45,8 +44,6 @@ Progress goes to stderr. Exit 0 when every outcome matches what its scenario exp
 does not, 2 on bad input, 3 when the environment fails (no engine, images cannot be built),
 130 when interrupted.`;
 
-export { MAX_PARALLEL };
-
 /** Everything a run needs, resolved and checked once; nothing after this reads argv or env. */
 export interface RunConfig {
   scenarios: Scenario[];
@@ -62,24 +59,8 @@ export interface RunConfig {
   list: boolean;
   /** Knob values given with --set, checked against every scenario of the run. */
   settings: Record<string, KnobValue>;
-}
-
-/** Bundled names and file paths, in order, with where each came from (file path or undefined). */
-export function resolveScenarios(names: string[]): Array<{ scenario: unknown; source?: string }> {
-  if (names.length === 0) return SCENARIOS.map((scenario) => ({ scenario }));
-  const out: Array<{ scenario: unknown; source?: string }> = [];
-  for (const name of names) {
-    const bundled = SCENARIOS.find((s) => s.name === name);
-    if (bundled) out.push({ scenario: bundled });
-    else if (/\.(ts|js)$/.test(name)) out.push(...loadScenarioFile(name));
-    else {
-      throw new UsageError(
-        `faultline run: unknown scenario "${name.slice(0, 60)}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts or .js file)`,
-      );
-    }
-  }
-  // The same object named twice (`run lost-fin lost-fin`, a file loaded twice) runs once.
-  return out.filter((entry, i) => out.findIndex((other) => other.scenario === entry.scenario) === i);
+  /** The file each scenario loaded from a file came from, by scenario name (for replay lines). */
+  sources: Record<string, string>;
 }
 
 export function resolveVariants(value: string | undefined): Variant[] {
@@ -119,7 +100,8 @@ export function resolveRunConfig(args: string[], env: NodeJS.ProcessEnv): RunCon
   if (values.junit !== undefined) checkWritableFile('run', '--junit', values.junit);
   if (values.report !== undefined) ensureWritableDir(values.report, '--report');
   const runs = selectRuns(scenarios, variants, values.shard);
-  return { scenarios, variants, parallel, fullWindows: values['full-windows'] ?? false, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false };
+  const sources = Object.fromEntries(scenarios.flatMap((s, i) => (entries[i].source ? [[s.name, entries[i].source!]] : [])));
+  return { scenarios, variants, parallel, fullWindows: values['full-windows'] ?? false, json: values.json ?? false, junit: values.junit, report: values.report, settings, runs, list: values.list ?? false, sources };
 }
 
 /** The runs (scenario x variant) of `--shard i/n`, or every run without it. */
@@ -171,7 +153,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   });
   // Results first: a report that fails to write must not take the results with it.
   if (config.json) io.stdout.write(`${JSON.stringify({ results: done })}\n`);
-  else io.stdout.write(`${renderSummary(done)}\n`);
+  else io.stdout.write(`${renderSummary(done, config.sources)}\n`);
   if (config.junit) {
     try {
       writeFileSync(config.junit, toJUnit(done));

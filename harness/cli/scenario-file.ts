@@ -1,6 +1,25 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { UsageError } from '../errors';
+import { SCENARIOS } from '../../scenarios';
+
+/** Bundled names and file paths, in order, with where each came from (file path or undefined). */
+export function resolveScenarios(names: string[]): Array<{ scenario: unknown; source?: string }> {
+  if (names.length === 0) return SCENARIOS.map((scenario) => ({ scenario }));
+  const out: Array<{ scenario: unknown; source?: string }> = [];
+  for (const name of names) {
+    const bundled = SCENARIOS.find((s) => s.name === name);
+    if (bundled) out.push({ scenario: bundled });
+    else if (/\.(ts|js)$/.test(name)) out.push(...loadScenarioFile(name));
+    else {
+      throw new UsageError(
+        `faultline run: unknown scenario "${name.slice(0, 60)}": valid scenarios are ${SCENARIOS.map((s) => s.name).join(', ')} (or a path to a .ts or .js file)`,
+      );
+    }
+  }
+  // The same object named twice (`run lost-fin lost-fin`, a file loaded twice) runs once.
+  return out.filter((entry, i) => out.findIndex((other) => other.scenario === entry.scenario) === i);
+}
 
 /** A candidate scenario from a user's file, with where it came from (for messages). */
 export interface LoadedScenario {

@@ -6,6 +6,7 @@ import { ensureWritableDir, writeReport } from '../report/html';
 import { validateScenarios } from '../scenario/schema';
 import type { ScenarioResult } from '../scenario/types';
 import { ImageStore } from '../engine/images';
+import { DEFAULT_PARALLEL, MAX_PARALLEL } from '../scenario/library';
 import { formatKnobList } from '../scenario/knobs';
 import { VARIANTS, type Variant } from '../scenario/types';
 import { DEFAULT_MAX_RUNS, describePoint, planSweep } from '../sweep/plan';
@@ -14,8 +15,7 @@ import { renderBoundaries, renderSweep } from '../sweep/table';
 import { checkEngineEnv, intFlag, parseFlags } from './args';
 import type { CliIO } from './io';
 import { imageProgressPrinter } from './progress';
-import { resolveScenarios } from './run';
-import { DEFAULT_PARALLEL, MAX_PARALLEL } from '../scenario/library';
+import { resolveScenarios } from './scenario-file';
 
 export const SWEEP_HELP = `Usage: faultline sweep <scenario> --knobs
        faultline sweep <scenario> --vary knob=v1,v2,... [--vary ...] [--set knob=v ...]
@@ -32,7 +32,7 @@ Options:
   --vary K=V,..  sweep knob K over these values (repeatable: the product of all)
   --set K=V      hold knob K at V for every point (repeatable)
   --variant V    incident or fixed: which code's defaults the knobs start from (default incident)
-  --parallel N   points run at once, each on its own topology (default ${DEFAULT_PARALLEL})
+  --parallel N   points run at once, each on its own topology (default ${DEFAULT_PARALLEL}, at most ${MAX_PARALLEL})
   --full-windows every observe window runs to its maximum (default: ends once its verdict is settled)
   --repeat K     run each point K times; the verdict is the majority (default 1)
   --json         print exactly one JSON document on stdout: {knobs, points: [...], boundaries}
@@ -46,7 +46,6 @@ Options:
 Progress (points done, ETA) goes to stderr; with --json the boundary lines go there too.
 Exit 0 when every point produced a verdict, 1 when a run failed (verdict error), 2 on bad input,
 130 when interrupted.`;
-
 
 export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseFlags('sweep', args, {

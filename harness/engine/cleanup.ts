@@ -29,7 +29,7 @@ export interface CleanReport {
  * safe to call at the start of every run, even with other runs alive); `all` removes everything
  * labelled, `runId` one run.
  */
-export async function sweep(docker: Docker, opts: { all?: boolean; runId?: string } = {}): Promise<CleanReport> {
+export async function cleanByLabel(docker: Docker, opts: { all?: boolean; runId?: string } = {}): Promise<CleanReport> {
   const report: CleanReport = { containers: [], networks: [], iptablesTargets: [], iptablesFailures: [] };
   const selects = (labels: Record<string, string> | undefined): boolean => {
     if (!labels?.[RUN_LABEL]) return false;

@@ -1,4 +1,4 @@
-import type { ScenarioResult } from '../scenario/types';
+import { REPLAY_NOTE, type ScenarioResult } from '../scenario/types';
 
 /** The culprit a run's diagnosis named, as `kind on service (pid N)`; undefined when none was. */
 export function namedCulprit(r: ScenarioResult): string | undefined {
@@ -22,8 +22,24 @@ export function faultEffectOf(r: ScenarioResult): string {
   return bad ? `NOT confirmed: ${bad.name}` : 'confirmed';
 }
 
-/** The summary table printed at the end of `faultline run`. */
-export function renderSummary(results: ScenarioResult[]): string {
+/** A word as a shell reads it back: quoted when it holds anything but plain characters. */
+const shellWord = (w: string) => (/^[\w.,:/=@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command that replays a result: the scenario (its file when it came from one), the variant,
+ * the knob values given, and what the run noted for a replay (a seed it chose itself).
+ */
+export function replayCommand(r: ScenarioResult, source?: string): string {
+  const sets = Object.entries(r.settings ?? {}).map(([k, v]) => `--set ${shellWord(`${k}=${v}`)}`);
+  const noted = r.notes.filter((n) => n.name === REPLAY_NOTE && n.detail).map((n) => n.detail!);
+  return ['faultline run', shellWord(source ?? r.scenario), '--variant', r.variant, ...sets, ...noted].join(' ');
+}
+
+/**
+ * The summary table printed at the end of `faultline run`; each failed result gets a line to
+ * paste to replay it. `sources` maps a scenario loaded from a file to that file.
+ */
+export function renderSummary(results: ScenarioResult[], sources: Readonly<Record<string, string>> = {}): string {
   const rows = [
     ['scenario', 'variant', 'expected', 'verdict', 'ok', 'fault effect', 'health p99', 'errors', 'busy', 'culprit', 'data', 'time'],
     ...results.map((r) => [
@@ -46,7 +62,9 @@ export function renderSummary(results: ScenarioResult[]): string {
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const failed = results.filter((r) => !r.matched);
   const tail = failed.length
-    ? `\n${failed.length} of ${results.length} outcomes NOT as expected:\n${failed.map((r) => `  ${r.scenario} ${r.variant}: ${r.mismatch?.join('; ')} (run ${r.runId})`).join('\n')}`
+    ? `\n${failed.length} of ${results.length} outcomes NOT as expected:\n${failed
+        .map((r) => `  ${r.scenario} ${r.variant}: ${r.mismatch?.join('; ')} (run ${r.runId})\n    replay: ${replayCommand(r, sources[r.scenario])}`)
+        .join('\n')}`
     : `\nall ${results.length} outcomes as expected`;
   return lines.join('\n') + tail;
 }

@@ -6,8 +6,8 @@ import type { JudgeInput, Verdict } from './types';
 export const RESPONSIVE_P99_MS = 1000;
 /** Share of failed health requests, late in the fault window, that makes a pool hung. */
 export const HUNG_ERROR_SHARE = 0.8;
-/** The deciding part of the window: its last 40% (the pool has had time to fill by then). */
-export const DECIDING_SHARE = 0.4;
+/** The late part of the observe window the hung rule looks at, as a share of the window. */
+export const HUNG_LATE_SHARE = 0.4;
 
 export interface Window {
   from: number;
@@ -49,7 +49,7 @@ function healthIn(history: History, window: Window) {
   // Only requests that finished while the fault was still in place: one answered after the heal
   // says nothing about the fault.
   const health = history.select('health', window).filter((r) => r.end <= window.to);
-  const lateFrom = window.from + (1 - DECIDING_SHARE) * (window.to - window.from);
+  const lateFrom = window.from + (1 - HUNG_LATE_SHARE) * (window.to - window.from);
   return { health, late: health.filter((r) => r.start >= lateFrom) };
 }
 

@@ -4,7 +4,8 @@ import { Topology } from '../topology/topology';
 import { webDiagnoser } from './diagnoser';
 import { resolveSettings, type KnobValue } from './knobs';
 import { validateScenarios } from './schema';
-import { runScenario, type Progress } from './runner';
+import { RUN_TIMEOUT_MS } from './limits';
+import { runScenario, type Progress, type RunOptions } from './runner';
 import type { Scenario, ScenarioResult, Variant } from './types';
 
 /**
@@ -63,23 +64,34 @@ export async function runLibrary(scenarios: readonly Scenario[], variants: reado
   await ensureScenarioImages([...new Set(jobs.map((j) => j.scenario))], opts.images);
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ scenario, variant }, _index, release) => {
     opts.onStart?.(scenario, variant);
-    const result = await runScenario(scenario, {
-      variant,
-      docker: opts.docker,
-      images: opts.images,
-      env: opts.env,
-      signal: opts.signal,
-      onProgress: opts.onProgress,
-      diagnoser: webDiagnoser(),
-      settings: opts.settings,
-      fullWindows: opts.fullWindows,
-      onBodyEnd: release,
-    });
+    const result = await runScenario(scenario, { ...runOptionsFor(opts, variant, opts.settings), onBodyEnd: release });
     opts.onResult?.(result);
     return result;
   });
   const rank = (r: ScenarioResult) => order.findIndex((j) => j.scenario.name === r.scenario && j.variant === r.variant);
   return results.filter((r): r is ScenarioResult => r !== undefined).sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * The options of one run of a pool (the library's, a sweep's): the pool's engine, images, signal
+ * and progress, the web diagnoser (a hung variant must name its culprit wherever it runs), and
+ * the run's knob settings. Long scenario timings (observe window, self-recovery wait) stretch
+ * the run's own limit by as much.
+ */
+export function runOptionsFor(pool: PoolOptions, variant: Variant, settings: Readonly<Record<string, KnobValue>> = {}): RunOptions {
+  const stretchMs = Number(settings.observe_ms ?? 0) + Number(settings.recovery_limit_s ?? 0) * 1000;
+  return {
+    variant,
+    docker: pool.docker,
+    images: pool.images,
+    env: pool.env,
+    signal: pool.signal,
+    onProgress: pool.onProgress,
+    diagnoser: webDiagnoser(),
+    settings,
+    fullWindows: pool.fullWindows,
+    ...(stretchMs > 0 ? { timeoutMs: RUN_TIMEOUT_MS + stretchMs } : {}),
+  };
 }
 
 /** Images first, once, and only those needed: parallel runs then share them. */

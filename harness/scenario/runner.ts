@@ -6,6 +6,7 @@ import { checkUploads } from '../probes/data';
 import { History } from '../probes/history';
 import { Topology, type StartedTopology } from '../topology/topology';
 import { monotonicMs, withTimeout } from '../util/time';
+import { RUN_TIMEOUT_MS } from './limits';
 import { applyTopologyKnobs, explicitSettings, resolveSettings, type KnobValue } from './knobs';
 import { buildResult, type RunRecord } from './result';
 import { validateScenarios } from './schema';
@@ -15,8 +16,6 @@ import type { Scenario, ScenarioResult, Variant, WorkerSpec } from './types';
 export type { Diagnoser, Progress } from './run';
 
 const APACHE_WORKERS: WorkerSpec = { comm: 'apache2', match: /apache2/ };
-/** Hard limit for one scenario run's body (steady state to heal and checks). */
-const DEFAULT_RUN_TIMEOUT_MS = 240_000;
 
 export interface RunOptions {
   variant: Variant;
@@ -93,7 +92,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   let bodyEndedAt = monotonicMs();
   try {
     try {
-      await withTimeout(scenario.run(ctx), opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, `scenario ${scenario.name} (${variant})`);
+      await withTimeout(scenario.run(ctx), opts.timeoutMs ?? RUN_TIMEOUT_MS, `scenario ${scenario.name} (${variant})`);
       if (spec.culprit && opts.diagnoser && !ctx.diagnosed) {
         throw new FaultlineError('FAULTLINE_SCENARIO_FAILED', `${scenario.name}: the scenario expects a culprit but never called diagnose in its observe phase`);
       }

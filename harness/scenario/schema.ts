@@ -7,6 +7,9 @@
 import { z } from 'zod';
 import { CULPRIT_KIND_NAMES, EXPECTED_KIND_NAMES, KIND_ALIASES, isUpstreamKind, type ExpectedKind } from '../diagnose/kinds';
 import { UsageError } from '../errors';
+import { SERVICE_NAME, SERVICE_NAME_RULE } from '../topology/names';
+import { checkKnobSpecs } from './knob-spec';
+import { RUN_TIMEOUT_MS } from './limits';
 import { VARIANTS, type Scenario, type Variant, type Verdict } from './types';
 
 /** Verdicts a variant may expect ('error' is what a run that could not run gets, never an expectation). */
@@ -31,12 +34,10 @@ void verdictsMatch;
  * so two names never collide on a case-insensitive file system, and within Docker's name alphabet.
  */
 const SAFE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-/** Services are DNS aliases on the run's network (web, profile, storage-1 ...). */
-const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** /proc/PID/comm holds at most 15 bytes (TASK_COMM_LEN 16): a longer name never matches. */
 const COMM = /^[A-Za-z0-9_.:+@-]{1,15}$/;
-/** The runner's own limit for one run is 240 s: a longer recovery bound could never be checked. */
-const MAX_RECOVERY_MS = 240_000;
+/** A recovery bound past the runner's own limit for one run could never be checked. */
+const MAX_RECOVERY_MS = RUN_TIMEOUT_MS;
 
 const fn = (what: string) =>
   z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: `must be a function (${what})` }).meta({ description: `A function: ${what}. TypeScript/JavaScript only.` });
@@ -76,7 +77,7 @@ const chainSchema = z
 
 const culpritSchema = z
   .strictObject({
-    service: z.string({ error: 'must be a service name such as "profile"' }).regex(SERVICE_NAME, { error: 'must be a service name: lower-case letters, digits and "-", like "profile" or "storage-1"' }),
+    service: z.string({ error: 'must be a service name such as "profile"' }).regex(SERVICE_NAME, { error: `must be a service name (${SERVICE_NAME_RULE}), like "profile" or "storage-1"` }),
     kind: z.enum(CULPRIT_KINDS, { error: `must be one of ${CULPRIT_KINDS.join(', ')}` }).meta({
       description: `The kind of wait. Waits on an upstream (the service is the peer): ${UPSTREAM_KINDS.join(', ')}. Old names still accepted: ${ALIAS_TEXT}.`,
     }),
@@ -203,6 +204,8 @@ export function validateScenario(value: unknown, source?: string): Scenario {
   }
   const parsed = scenarioSchema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new UsageError(`${label(value, source)}: ${describeIssue(parsed.error.issues[0])}`);
+  // What a schema cannot say: knob names unique, each default inside its own range.
+  checkKnobSpecs(label(value, source), (value as Scenario).knobs ?? []);
   return value as Scenario;
 }
 

@@ -4,24 +4,18 @@ import type { History, LatencySummary } from '../probes/history';
 import type { PoolOccupancy } from '../probes/pool';
 import type { LoadLoop, SimUser, UserRequest } from '../probes/users';
 import type { StartedTopology, Topology } from '../topology/topology';
-import type { QueueModelInput } from '../sweep/model';
 import type { KnobSpec, KnobValue, Settings } from './knobs';
+import type { ExpectedVerdict, Verdict } from './verdicts';
 
 export type Variant = 'incident' | 'fixed';
 export const VARIANTS: readonly Variant[] = ['incident', 'fixed'];
-
 /**
- * What a run is judged to be:
- * - hung: the pool stopped serving (health requests fail) while the fault lasted;
- * - responsive: health stayed within its bound with no errors;
- * - degraded: in between;
- * - data-misreported / data-lost: the client was told something untrue about its data;
- * - error: the run could not be judged (its topology did not start, the scenario threw, it was
- *   interrupted): `error` in the result says why. Never an expected outcome.
+ * A note whose detail is a flag a replay of the run needs (`--set upload_seed=N` for a seed the
+ * run chose itself): the terminal report adds it to the replay line of a failed result.
  */
-export type Verdict = 'hung' | 'responsive' | 'degraded' | 'data-misreported' | 'data-lost' | 'error';
-/** The outcomes a variant can expect. */
-export type ExpectedVerdict = Exclude<Verdict, 'error'>;
+export const REPLAY_NOTE = 'replay';
+
+export type { Verdict, ExpectedVerdict } from './verdicts';
 
 export interface PhaseRecord {
   name: string;
@@ -82,6 +76,22 @@ export interface VariantSpec {
   culprit?: ExpectedCulprit;
   /** The pool must answer health again within this long after the heal (measured by the scenario). */
   recoversWithinMs?: number;
+}
+
+/** What the queueing model (harness/sweep/model.ts) needs to predict a verdict: a scenario's `queueModel` returns it. */
+export interface QueueModelInput {
+  /** Worker pool size N. */
+  workers: number;
+  /** The user's reload interval R (ms). */
+  reloadEveryMs: number;
+  /** Whether the session lock is held across the upstream call (serialises the session). */
+  lockAcrossIo: boolean;
+  /** How long the fault holds an upstream call with no limit at all (Infinity: forever). */
+  faultHoldMs: number;
+  /** The app's limits on that call (ms; undefined or 0 = none). */
+  limitsMs: Array<number | undefined>;
+  /** The verdict window W (ms): the fault under load. */
+  observeMs: number;
 }
 
 export interface ScenarioContext {

@@ -19,22 +19,12 @@
  *   if it never fills.
  */
 
+import { HUNG_ERROR_SHARE, HUNG_LATE_SHARE } from '../scenario/judge';
+import type { QueueModelInput } from '../scenario/types';
+
 export type ModelVerdict = 'hung' | 'degraded' | 'responsive';
 
-export interface QueueModelInput {
-  /** Worker pool size N. */
-  workers: number;
-  /** The user's reload interval R (ms). */
-  reloadEveryMs: number;
-  /** Whether the session lock is held across the upstream call (serialises the session). */
-  lockAcrossIo: boolean;
-  /** How long the fault holds an upstream call with no limit at all (Infinity: forever). */
-  faultHoldMs: number;
-  /** The app's limits on that call (ms; undefined or 0 = none). */
-  limitsMs: Array<number | undefined>;
-  /** The verdict window W (ms): the fault under load. */
-  observeMs: number;
-}
+export type { QueueModelInput };
 
 export interface QueueModelPrediction {
   verdict: ModelVerdict;
@@ -50,8 +40,11 @@ export interface QueueModelPrediction {
   reason: string;
 }
 
-/** Share of the observe window by which the pool must be full for the judge to say hung. */
-export const HUNG_BY_SHARE = 1 - 0.4 * 0.8;
+/**
+ * Share of the observe window by which the pool must be full for the judge to say hung: health
+ * requests that start after it fail, and they must be HUNG_ERROR_SHARE of the late window.
+ */
+export const HUNG_BY_SHARE = 1 - HUNG_LATE_SHARE * HUNG_ERROR_SHARE;
 
 export function serviceTimeMs(input: Pick<QueueModelInput, 'faultHoldMs' | 'limitsMs'>): number {
   return Math.min(input.faultHoldMs, ...input.limitsMs.map((l) => (l && l > 0 ? l : Infinity)));

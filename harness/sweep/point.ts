@@ -1,5 +1,6 @@
 import type { KnobValue } from '../scenario/knobs';
 import type { ScenarioResult, Verdict } from '../scenario/types';
+import { VERDICTS_WORST_FIRST } from '../scenario/verdicts';
 import type { QueueModelPrediction } from './model';
 
 /** One point of a sweep: its settings, the runs' verdicts, and what the model predicted. */
@@ -25,15 +26,14 @@ export interface SweepPoint {
   durationMs: number;
 }
 
-/** Worse first: a tie between two verdicts reports the worse. */
-const SEVERITY: Verdict[] = ['error', 'hung', 'data-lost', 'data-misreported', 'degraded', 'responsive'];
 
 export function majority(verdicts: readonly Verdict[]): { verdict: Verdict; agreed: number } {
   const counts = new Map<Verdict, number>();
   for (const v of verdicts) counts.set(v, (counts.get(v) ?? 0) + 1);
   let best: Verdict = 'error';
   let bestCount = -1;
-  for (const v of SEVERITY) {
+  // Worst first: a tie between two verdicts reports the worse.
+  for (const v of VERDICTS_WORST_FIRST) {
     const c = counts.get(v) ?? 0;
     if (c > bestCount) [best, bestCount] = [v, c];
   }

@@ -1,4 +1,4 @@
-import { ensureScenarioImages, runPool, type PoolOptions } from '../scenario/library';
+import { ensureScenarioImages, runOptionsFor, runPool, type PoolOptions } from '../scenario/library';
 import { describeTarget, resolveSettings, type KnobValue } from '../scenario/knobs';
 import { runScenario } from '../scenario/runner';
 import type { ScenarioResult } from '../scenario/types';
@@ -45,19 +45,7 @@ export async function runSweep(plan: SweepPlan, opts: SweepOptions): Promise<Swe
   const jobs = plan.points.flatMap((settings, point) => Array.from({ length: plan.repeat }, () => ({ settings, point })));
   let done = 0;
   const results = await runPool(jobs, opts.parallel, opts.signal, async ({ settings }, _index, release) => {
-    const result = await runScenario(scenario, {
-      variant,
-      docker: opts.docker,
-      images: opts.images,
-      env: opts.env,
-      signal: opts.signal,
-      onProgress: opts.onProgress,
-      settings,
-      fullWindows: opts.fullWindows,
-      onBodyEnd: release,
-      // Long settings (observe window, self-recovery wait) stretch the run's own limit.
-      timeoutMs: 240_000 + Number(settings.observe_ms ?? 0) + Number(settings.recovery_limit_s ?? 0) * 1000,
-    });
+    const result = await runScenario(scenario, { ...runOptionsFor(opts, variant, settings), onBodyEnd: release });
     opts.onRun?.(++done, jobs.length, result, settings);
     return result;
   });

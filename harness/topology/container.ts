@@ -2,6 +2,7 @@ import { GenericContainer } from 'testcontainers';
 import { engineHost, isRemoteEngine, publishHostIp } from '../engine/docker';
 import { checkHardeningOverrides, hardenedHostConfig, hardeningFor, withOverrides, type ContainerKind, type HardeningOverrides } from '../engine/hardening';
 import { ROLE_LABEL } from '../engine/labels';
+import { UsageError } from '../errors';
 
 /**
  * GenericContainer with faultline's house rules:
@@ -80,11 +81,11 @@ export class FaultlineContainer extends GenericContainer {
 }
 
 /**
- * Points every published port at publishHostIp. testcontainers creates the container on the
- * engine process.env names, so that is the env that decides.
+ * Points every published port at publishHostIp of the engine testcontainers creates the container
+ * on: the one its client was bound to by the first start (see configureTestcontainers).
  */
 function bindPublishedPorts(portBindings: unknown): void {
-  const hostIp = publishHostIp(process.env);
+  const hostIp = bindings.get(process.env)?.publishHostIp ?? publishHostIp(process.env);
   for (const bindings of Object.values((portBindings ?? {}) as Record<string, Array<{ HostIp?: string }>>)) {
     for (const binding of bindings) binding.HostIp = hostIp;
   }
@@ -108,21 +109,53 @@ function kindOfRole(role: string | undefined): ContainerKind {
   return 'app';
 }
 
+/** What a start's env says about its engine, resolved once per start. */
+export interface EngineBinding {
+  /** DOCKER_HOST as given ('' for the default socket). */
+  dockerHost: string;
+  /** Where published ports bind (127.0.0.1 on a local engine). */
+  publishHostIp: string;
+  /** Where testcontainers' waits connect (engineHost). */
+  waitHost: string;
+}
+
 /**
- * Settings testcontainers reads from process.env, decided once per start:
+ * The engine each env was bound to. testcontainers keeps ONE engine client per process
+ * (container-runtime/clients/client.js caches it at the first container start) and reads its
+ * settings from process.env when it makes it, so the first start decides for the process.
+ */
+const bindings = new WeakMap<NodeJS.ProcessEnv, EngineBinding>();
+
+/**
+ * The engine settings of one start, and testcontainers pointed at them:
  * - Ryuk (testcontainers' reaper) cannot be pulled offline; faultline owns cleanup via labels + sweep.
  * - The host testcontainers' wait strategies connect to: engineHost. On a local engine faultline
  *   publishes every port on 127.0.0.1 only, so that is the one address that answers. Left alone,
  *   testcontainers picks the docker0 gateway (e.g. 172.17.0.1) whenever /.dockerenv exists (a CI
  *   job in a container, a sandbox), where nothing listens, and every wait times out. On a remote
  *   engine it is the DOCKER_HOST's host, which testcontainers resolves the same way.
+ * testcontainers takes these only from `target` (process.env), once: they are written on the
+ * first start only, and a later start on another engine is refused, one line naming both, rather
+ * than run silently on the first start's engine.
  */
 export function configureTestcontainers(
   env: NodeJS.ProcessEnv = process.env,
   target: NodeJS.ProcessEnv = process.env,
   stderr: NodeJS.WritableStream = process.stderr,
-): void {
+): EngineBinding {
+  const wanted: EngineBinding = { dockerHost: env.DOCKER_HOST ?? '', publishHostIp: publishHostIp(env), waitHost: engineHost(env) };
+  const bound = bindings.get(target);
+  if (bound) {
+    if (bound.dockerHost !== wanted.dockerHost) {
+      throw new UsageError(
+        `topology start: DOCKER_HOST=${wanted.dockerHost || '(default socket)'}, but this process's topologies run on DOCKER_HOST=${bound.dockerHost || '(default socket)'} (testcontainers keeps one engine per process): start topologies on another engine from another process`,
+      );
+    }
+    return bound;
+  }
   noticeRemoteEngine(env, stderr);
   target.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-  target.TESTCONTAINERS_HOST_OVERRIDE ??= engineHost(env);
+  target.TESTCONTAINERS_HOST_OVERRIDE ??= wanted.waitHost;
+  bindings.set(target, wanted);
+  return wanted;
 }

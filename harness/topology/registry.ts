@@ -12,8 +12,9 @@ export interface ServiceEntry {
 }
 
 /**
- * Maps proxy name <-> listen address <-> upstream container. The diagnoser uses `services` to
- * name the service behind a socket's remote address.
+ * Maps proxy name <-> listen address <-> upstream container. The diagnoser reads `services` to
+ * name the service behind a socket's remote address (its one lookup: `serviceFor` in
+ * harness/diagnose/services.ts, which also normalises IPv4-mapped and loopback addresses).
  */
 export class ServiceRegistry {
   readonly services: Array<{ name: string; addresses: Endpoint[] } & ServiceEntry>;
@@ -23,15 +24,6 @@ export class ServiceRegistry {
       ...e,
       addresses: [...(e.proxy ? [e.proxy.listen] : []), { host: e.upstream.host, port: e.upstream.port }],
     }));
-  }
-
-  /** The service a remote address belongs to, if any. */
-  serviceAt(host: string, port: number): string | undefined {
-    return this.services.find((s) => s.addresses.some((a) => a.host === host && a.port === port))?.name;
-  }
-
-  byName(name: string): ServiceEntry | undefined {
-    return this.services.find((s) => s.name === name);
   }
 
   toJSON(): object {

@@ -5,7 +5,7 @@ import { FaultlineError, UsageError } from '../errors';
 import { connectDocker, hostPort } from '../engine/docker';
 import { ImageStore, type ImageName, type ProgressListener } from '../engine/images';
 import { newRun, ROLE_LABEL, type RunIdentity } from '../engine/labels';
-import { sweep } from '../engine/cleanup';
+import { cleanByLabel } from '../engine/cleanup';
 import { execIn } from '../engine/sidecar';
 import { checkHardeningOverrides, type HardeningOverrides } from '../engine/hardening';
 import { monotonicMs, withTimeout } from '../util/time';
@@ -247,7 +247,7 @@ export class Topology {
     // Leftovers of runs whose process is gone (a kill -9, a CI timeout) go before we add ours.
     // Another run's leftovers that cannot go yet (a network whose containers another sweep is
     // still removing) are not this run's failure: the next sweep takes them.
-    const swept = await sweep(docker).catch((e: Error) => {
+    const swept = await cleanByLabel(docker).catch((e: Error) => {
       say(`leftovers of dead runs not swept yet: ${e.message.split('\n')[0]}`);
       return undefined;
     });
@@ -269,9 +269,9 @@ export class Topology {
     } catch (e) {
       // Stop what exists (a container still waiting to be ready is removed by label, which ends
       // its wait), let in-flight steps settle (no new step starts once stopping), sweep again.
-      await teardown.run(() => sweep(docker, { runId: run.runId })).catch(() => undefined);
+      await teardown.run(() => cleanByLabel(docker, { runId: run.runId })).catch(() => undefined);
       await withTimeout(work, 20_000, 'abandoned topology start').catch(() => undefined);
-      await sweep(docker, { runId: run.runId }).catch(() => undefined);
+      await cleanByLabel(docker, { runId: run.runId }).catch(() => undefined);
       throw e instanceof FaultlineError
         ? e
         : new FaultlineError('FAULTLINE_TOPOLOGY_START_FAILED', `topology start failed: ${(e as Error).message}`, { cause: e });
@@ -618,7 +618,7 @@ export class StartedTopology implements AsyncDisposable {
 
   stop(): Promise<void> {
     // Anything a step missed (a sidecar started by a fault, a failed stop) goes by label.
-    return this.teardown.run(() => sweep(this.docker, { runId: this.runId }));
+    return this.teardown.run(() => cleanByLabel(this.docker, { runId: this.runId }));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -8,7 +8,7 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { parseDiagnoseArgs } from '../cli/diagnose';
+import { checkTarget, parseContainerFlag, parseMatchFlag, parsePidFlag, shorten, type ProcessTarget } from '../util/targets';
 import type { ServiceRegistry } from '../diagnose';
 import { readServicesFile } from './services';
 
@@ -44,7 +44,6 @@ export interface WatchOptions {
   help: boolean;
 }
 
-const shorten = (v: string) => (v.length > 60 ? `${v.slice(0, 60)}…` : v);
 
 /** Pure: argv to a complete config; every bad value names its flag and how to fix it. */
 export function parseWatchArgs(args: string[]): WatchOptions {
@@ -59,7 +58,7 @@ export function parseWatchArgs(args: string[]): WatchOptions {
     json: false,
     help: false,
   };
-  const targetArgs: string[] = [];
+  const target: ProcessTarget = {};
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -86,9 +85,13 @@ export function parseWatchArgs(args: string[]): WatchOptions {
         out.json = true;
         break;
       case '--match':
+        target.match = parseMatchFlag('watch', value());
+        break;
       case '--pid':
+        target.pids = parsePidFlag('watch', value());
+        break;
       case '--container':
-        targetArgs.push(flag, value());
+        target.container = parseContainerFlag('watch', value());
         break;
       case '--interval': {
         const raw = value();
@@ -141,13 +144,8 @@ export function parseWatchArgs(args: string[]): WatchOptions {
     }
   }
   if (out.help) return out;
-  try {
-    const t = parseDiagnoseArgs(targetArgs);
-    out.target = { match: t.match, pids: t.pids, container: t.container };
-  } catch (e) {
-    if (e instanceof UsageError) throw new UsageError(e.message.replace(/^diagnose: /, 'watch: ').replace('faultline diagnose --help', 'faultline watch --help'));
-    throw e;
-  }
+  checkTarget('watch', target);
+  out.target = target;
   return out;
 }
 

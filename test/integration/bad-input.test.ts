@@ -48,6 +48,9 @@ const scenarioFile = (name: string, patch: string) =>
       `export const scenario = { ...base, ${patch} };\n`,
   );
 
+/** A knob declaration as a scenario file writes it (the schema accepts it; the knob checks judge the rest). */
+const KNOB = "{ name: 't', type: 'int', unit: 'ms', min: 0, max: 10, reaches: { kind: 'query', name: 't' }, summary: 'a timeout' }";
+
 const cases: Case[] = [
   // run: flags
   { what: '--parallel above the cap', args: ['run', '--parallel', '99999'], names: /--parallel must be an integer from 1 to 16, got "99999"/ },
@@ -119,6 +122,8 @@ const cases: Case[] = [
   { what: 'misspelt field', args: ['run', scenarioFile('typo.ts', "summry: 'x'")], names: /typo\.ts: scenario "mine": summry: unknown field/ },
   { what: 'workers.match as a string', args: ['run', scenarioFile('workers.ts', "workers: { comm: 'python3', match: 'app.py' }")], names: /workers\.ts: scenario "mine": workers\.match: must be a regular expression/ },
   { what: 'culprit of an unknown kind', args: ['run', scenarioFile('culprit.ts', "variants: { incident: { expected: 'hung', culprit: { service: 'profile', kind: 'gremlins' } }, fixed: { expected: 'responsive' } }")], names: /variants\.incident\.culprit\.kind: must be one of/ },
+  { what: 'a knob declared twice', args: ['run', scenarioFile('dupknob.ts', `knobs: [${KNOB}, ${KNOB}]`)], names: /dupknob\.ts: scenario "mine": knobs\.1\.name: knob "t" is declared twice/ },
+  { what: 'a knob default out of its range', args: ['run', scenarioFile('knobdefault.ts', `knobs: [{ ...${KNOB}, default: 99 }]`)], names: /knobdefault\.ts: scenario "mine": knobs\.0\.default: default of t=99: t must be an integer in ms from 0 to 10/ },
   { what: 'duplicate name with a bundled scenario', args: ['run', 'lost-fin', scenarioFile('dup.ts', "name: 'lost-fin'")], names: /dup\.ts: scenario "lost-fin": name: "lost-fin" is already the name of another scenario in this run \(bundled\)/ },
   { what: 'duplicate names in one file', args: ['run', file('twins.ts', "const s = { summary: 's', shows: 's', variants: { incident: { expected: 'hung' as const } }, async run() {} };\nexport const a = { ...s, name: 'twin' };\nexport const b = { ...s, name: 'twin' };\n"), '--variant', 'incident'], names: /twins\.ts: scenario "twin": name: "twin" is already the name/ },
   { what: '--variant fixed on a scenario without one', args: ['run', '--variant', 'fixed', scenarioFile('nofixed.ts', "variants: { incident: { expected: 'hung' } }")], names: /nofixed\.ts: scenario "mine": variants\.fixed: the scenario has no fixed variant: add variants\.fixed, or run it with --variant incident/ },
@@ -180,15 +185,15 @@ describe('bad input through the real bin: one line, exit 2 (3: environment), bef
 
   test('no child created a container (the engine event log, checked to see creations)', async () => {
     // A container of our own, created and removed, never started: the query must see it.
+    // Without it an empty answer proves nothing, so no image is a failure, not a skip.
     const images = await docker.listImages({ filters: { label: [IMAGE_LABEL] } });
     const image = images.find((i) => i.RepoTags?.length)?.RepoTags?.[0];
+    if (!image) throw new Error('no faultline image on this engine for the positive control: run `npx faultline images build` first');
     const probe = newRun('bad-input');
-    if (image) {
-      const c = await docker.createContainer({ Image: image, Cmd: ['true'], Labels: probe.labels, HostConfig: { NetworkMode: 'none' } });
-      await c.remove({ force: true });
-    }
+    const c = await docker.createContainer({ Image: image, Cmd: ['true'], Labels: probe.labels, HostConfig: { NetworkMode: 'none' } });
+    await c.remove({ force: true });
     const created = await containersCreated(docker, since);
-    if (image) expect(created.some((a) => a['dev.faultline.run'] === probe.runId)).toBe(true);
+    expect(created.some((a) => a['dev.faultline.run'] === probe.runId)).toBe(true);
     const children = new Set([...results.values()].map((r) => String(r.pid)));
     expect(children.size).toBe(cases.length);
     const ours = created.filter((a) => a[HOST_LABEL] === hostname() && children.has(a[PID_LABEL]));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type Docker from 'dockerode';
-import { sweep } from '../../harness/engine/cleanup';
+import { cleanByLabel } from '../../harness/engine/cleanup';
 import { connectDocker } from '../../harness/engine/docker';
 import { ImageStore } from '../../harness/engine/images';
 import { HOST_LABEL, newRun, PID_LABEL, PID_START_LABEL, processStartTicks, ROLE_LABEL, RUN_LABEL } from '../../harness/engine/labels';
@@ -153,7 +153,7 @@ describe("a dead run's iptables rules in a container that outlives it (a user's)
       expect(kept.Config.Labels[RUN_LABEL]).toBe(runId);
 
       expect(await holding).toMatchObject({ exitCode: 0 }); // the lock is free again
-      const retry = await sweep(docker);
+      const retry = await cleanByLabel(docker);
       expect(retry.iptablesFailures.filter((f) => f.target === user.id.slice(0, 12))).toEqual([]);
       expect(retry.iptablesTargets).toContain(user.id.slice(0, 12));
       expect(await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })).toHaveLength(0);

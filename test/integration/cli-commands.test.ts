@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { connectDocker } from '../../harness/engine/docker';
-import { ImageStore } from '../../harness/engine/images';
+import { IMAGE_NAMES, ImageStore } from '../../harness/engine/images';
 import { newRun, PID_LABEL } from '../../harness/engine/labels';
 import { runCli } from '../helpers/cli';
 
@@ -41,7 +41,7 @@ test('images, images --json and images build: every image present, with its tag 
   const [text, json] = await Promise.all([runCli(['images']), runCli(['images', '--json'])]);
   expect([text.code, json.code]).toEqual([0, 0]);
   const images = (JSON.parse(json.stdout) as { images: Array<{ name: string; tag: string; present: boolean; source: string }> }).images;
-  expect(images.map((i) => i.name).sort()).toEqual(['api', 'base', 'fpm', 'mariadb', 'redis', 'storage', 'toolbox', 'toxiproxy', 'web']);
+  expect(images.map((i) => i.name)).toEqual(IMAGE_NAMES);
   for (const i of images) {
     expect(i).toMatchObject({ present: true, tag: expect.stringMatching(new RegExp(`^faultline/${i.name}:[0-9a-f]{12}$`)) });
     expect(text.stdout).toContain(i.tag);

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { connectDocker } from '../../harness/engine/docker';
 import { ImageStore } from '../../harness/engine/images';
 import { newRun, ROLE_LABEL } from '../../harness/engine/labels';
-import { sweep } from '../../harness/engine/cleanup';
+import { cleanByLabel } from '../../harness/engine/cleanup';
 import { monotonicMs, waitFor } from '../../harness/util/time';
 import { runCli } from '../helpers/cli';
 
@@ -116,7 +116,7 @@ describe('a remote engine: Docker in a container (what docker:dind is)', () => {
 
   afterAll(async () => {
     // The dind container (with its anonymous volume, and every inner container with it) and its network.
-    if (docker) await sweep(docker, { runId: run.runId });
+    if (docker) await cleanByLabel(docker, { runId: run.runId });
     removeCgroupParent(`faultline-${run.runId}-dind`);
   }, 120_000);
 

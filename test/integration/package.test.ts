@@ -17,6 +17,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IMAGE_NAMES } from '../../harness/engine/image-catalogue';
 import { faultlineMatchers } from '../../harness/jest/matchers';
 import { readmeCommands, readmeExamples, type ReadmeExample } from '../helpers/readme';
 
@@ -126,6 +127,23 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
+  test('the main entry loads no bundled scenario; faultline/scenarios serves the library', async () => {
+    writeFileSync(
+      join(cjs, 'entries.js'),
+      [
+        "const main = require('faultline');",
+        "const loaded = () => Object.keys(require.cache).filter((f) => /[\\/]dist[\\/]scenarios[\\/](?!common\\.js$)/.test(f));",
+        'const before = loaded();',
+        "const { SCENARIOS, profileUnderFault } = require('faultline/scenarios');",
+        'console.log(JSON.stringify({ before, main: typeof main.runScenario, scenarios: SCENARIOS.map((s) => s.name), helper: typeof profileUnderFault, bundledInMain: "SCENARIOS" in main }));',
+      ].join('\n'),
+    );
+    const run = ok(await sh('node entries.js', cjs, 60_000));
+    const seen = JSON.parse(run.stdout) as { before: string[]; main: string; scenarios: string[]; helper: string; bundledInMain: boolean };
+    expect(seen).toMatchObject({ before: [], main: 'function', helper: 'function', bundledInMain: false });
+    expect(seen.scenarios).toContain('lost-fin');
+  });
+
   test('ships compiled JavaScript, declarations and the image contexts, not the TypeScript sources', () => {
     const pkg = join(cjs, 'node_modules', 'faultline');
     expect(existsSync(join(pkg, 'dist', 'harness', 'index.js'))).toBe(true);
@@ -164,7 +182,7 @@ describe('the packed package', () => {
     expect((JSON.parse(out('npx faultline list --json')) as { scenarios: Array<{ name: string }> }).scenarios.map((s) => s.name)).toContain('partition-heal');
     const images = JSON.parse(out('npx faultline images --json')) as { images: Array<{ name: string; present: boolean }> };
     expect(images.images.map((i) => `${i.name}:${i.present}`).sort()).toEqual(
-      ['api', 'base', 'fpm', 'mariadb', 'redis', 'storage', 'toolbox', 'toxiproxy', 'web'].map((n) => `${n}:true`),
+      [...IMAGE_NAMES].sort().map((n) => `${n}:true`),
     );
     expect(out('npx faultline images')).toMatch(/^web\s+faultline\/web:[0-9a-f]{12}/m);
     expect(out('npx faultline doctor')).toMatch(/^ok\s+engine: Docker/m);

@@ -50,5 +50,8 @@ describe('faultline sweep through the bin', () => {
     expect(r.stderr).toMatch(/model: responsive at ≤ 250 ms, hung at ≥ 4000 ms.*agrees with the measurement/);
     expect(r.stderr).toMatch(/recommendation: read_timeout_ms ≤ 250 ms/);
     expect(JSON.parse(readFileSync(join(report, 'sweep.json'), 'utf8')).points).toHaveLength(2);
+    // A sweep's runs are diagnosed as the library's are (one runOptionsFor): the hung point names its culprit.
+    const runs = (JSON.parse(readFileSync(join(report, 'results.json'), 'utf8')) as { results: Array<{ verdict: string; diagnosis?: { culprit?: { resource?: { service?: string } } } }> }).results;
+    expect(runs.find((run) => run.verdict === 'hung')?.diagnosis?.culprit?.resource?.service).toBe('profile');
   }, 300_000);
 });

@@ -1,6 +1,7 @@
 import { connectDocker } from '../../harness/engine/docker';
 import { ImageStore } from '../../harness/engine/images';
 import { newRun, RUN_LABEL } from '../../harness/engine/labels';
+import { serviceFor } from '../../harness/diagnose/services';
 import { httpCall } from '../../harness/probes/http';
 import { Topology, type StartedTopology } from '../../harness/topology/topology';
 
@@ -26,8 +27,8 @@ describe('topology', () => {
     // The web reaches each upstream through its proxy; the registry maps them.
     const proxies = await topo.toxiproxy.client.getAll();
     expect(Object.keys(proxies).sort()).toEqual(['profile', 'storage-1', 'storage-2']);
-    expect(topo.registry.serviceAt(topo.profile.proxy.listen.host, 10000)).toBe('profile');
-    expect(topo.registry.byName('storage-2')?.proxy?.listen.port).toBe(10002);
+    expect(serviceFor(topo.registry, { ip: topo.profile.proxy.listen.host, port: 10000 })).toBe('profile');
+    expect(topo.registry.services.find((s) => s.name === 'storage-2')?.proxy?.listen.port).toBe(10002);
 
     const health = await httpCall({ url: `${topo.web.url}/health.php`, deadlineMs: 5000 });
     expect(health).toMatchObject({ outcome: 'ok', status: 200 });

