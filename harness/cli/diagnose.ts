@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
-import { checkTarget, parseContainerFlag, parseMatchFlag, parsePidFlag, shorten } from '../util/targets';
+import { checkTarget, shorten, takeTargetFlag } from '../util/targets';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
 import type { ProcReader, ServiceRegistry } from '../diagnose';
@@ -115,6 +115,7 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
     };
     if (seen.has(flag) && flag !== '--json' && !REPEATABLE.has(flag)) throw new UsageError(`diagnose: ${flag} given twice: give it once`);
     seen.add(flag);
+    if (takeTargetFlag('diagnose', flag, value, out)) continue;
     switch (flag) {
       case '-h':
       case '--help':
@@ -122,15 +123,6 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         break;
       case '--json':
         out.json = true;
-        break;
-      case '--match':
-        out.match = parseMatchFlag('diagnose', value());
-        break;
-      case '--pid':
-        out.pids = parsePidFlag('diagnose', value());
-        break;
-      case '--container':
-        out.container = parseContainerFlag('diagnose', value());
         break;
       case '--samples': {
         const raw = value();

@@ -56,6 +56,18 @@ export function parseContainerFlag(command: string, name: string): string {
   return name;
 }
 
+/**
+ * Takes `flag` when it is one of the three (reading its value through `value`) and says so; the
+ * caller's own flags are its business.
+ */
+export function takeTargetFlag(command: string, flag: string, value: () => string, target: ProcessTarget): boolean {
+  if (flag === '--match') target.match = parseMatchFlag(command, value());
+  else if (flag === '--pid') target.pids = parsePidFlag(command, value());
+  else if (flag === '--container') target.container = parseContainerFlag(command, value());
+  else return false;
+  return true;
+}
+
 /** The checks across the three: one of them is needed, and --match and --pid exclude each other. */
 export function checkTarget(command: string, t: ProcessTarget): void {
   if (!t.match && !t.pids && !t.container) {

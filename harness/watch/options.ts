@@ -8,7 +8,7 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { checkTarget, parseContainerFlag, parseMatchFlag, parsePidFlag, shorten, type ProcessTarget } from '../util/targets';
+import { checkTarget, shorten, takeTargetFlag, type ProcessTarget } from '../util/targets';
 import type { ServiceRegistry } from '../diagnose';
 import { readServicesFile } from './services';
 
@@ -73,6 +73,7 @@ export function parseWatchArgs(args: string[]): WatchOptions {
     };
     if (seen.has(flag)) throw new UsageError(`watch: ${flag} given twice: give it once`);
     seen.add(flag);
+    if (takeTargetFlag('watch', flag, value, target)) continue;
     switch (flag) {
       case '-h':
       case '--help':
@@ -83,15 +84,6 @@ export function parseWatchArgs(args: string[]): WatchOptions {
         break;
       case '--json':
         out.json = true;
-        break;
-      case '--match':
-        target.match = parseMatchFlag('watch', value());
-        break;
-      case '--pid':
-        target.pids = parsePidFlag('watch', value());
-        break;
-      case '--container':
-        target.container = parseContainerFlag('watch', value());
         break;
       case '--interval': {
         const raw = value();
