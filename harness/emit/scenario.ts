@@ -276,7 +276,8 @@ export const ${exportName}: Scenario = {
 };
 `;
   } else if (plan.path === 'read') {
-    body = `import { ${[...plan.imports, 'profileUnderFault', 'type Scenario'].join(', ')} } from ${str(from)};
+    body = `import { ${[...plan.imports, 'type Scenario'].join(', ')} } from ${str(from)};
+import { profileUnderFault } from ${str(`${from}/scenarios`)};
 
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage

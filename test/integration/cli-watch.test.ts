@@ -100,7 +100,7 @@ describe('watch on a live pool', () => {
     const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8'));
     expect(snapshot).toMatchObject({ format: 'faultline-incident/1', stuckSamples: stuckFor, target: { match: pool.tag }, diagnosis: { verdict: 'stuck', culprit: { resource: { service: 'profile' } } } });
     expect(snapshot.evidence.samples).toHaveLength(2);
-    expect(readFileSync(snapshotPath.replace(/\.json$/, '.txt'), 'utf8')).toMatch(/^STUCK: .* upstream profile$/m);
+    expect(readFileSync(snapshotPath.replace(/\.json$/, '.txt'), 'utf8')).toMatch(/^STUCK: .* upstream profile(;|$)/m);
     await waitFor('the pager', () => existsSync(paged) && readFileSync(paged, 'utf8').split('\n').length >= 3);
     // One argument, the path, whatever it holds: argv, never a shell string.
     expect(readFileSync(paged, 'utf8')).toBe(`1\n${snapshotPath}\n`);
