@@ -203,6 +203,10 @@ class Analysis {
       const c = this.classifier.classify(pid, false);
       if (!c.upstream || !c.persistent) continue;
       if (!isUpstreamKind(c.kind)) continue;
+      // An event loop's pooled connection whose last receive came after its last send has no
+      // request outstanding (a keep-alive connection at rest): nothing waits on it. Not for a
+      // trickle, whose bytes arrive after the request while the answer is still incomplete.
+      if (c.kind === 'silent-peer' && c.awaitsReply === false) continue;
       // A silent wait that times out by itself soon is a bounded wait, not a hang (the fixed
       // code's per-read timeouts look like this). A trickle is different: each chunk restarts
       // the timeout, so slow-peer counts whatever the timeout.
@@ -212,8 +216,15 @@ class Analysis {
       byUpstream.set(c.upstream, list);
     }
     const chains: ChainReport[] = [];
-    for (const [upstream, list] of byUpstream) {
-      list.sort((a, b) => a.pid - b.pid);
+    for (const [upstream, all] of byUpstream) {
+      all.sort((a, b) => a.pid - b.pid);
+      // Workers whose request is younger than stuck-after are in flight whatever the others do.
+      // When some are past it the chain is theirs: a worker stuck on its own connection to an
+      // upstream that answers the others in time (a lost FIN, a lost answer) is still stuck.
+      // Workers whose age is unreadable stay (a trickle without sock_diag counts by its pile-up).
+      const young = (x: (typeof all)[number]): boolean => x.c.requestAgeMs !== undefined && x.c.requestAgeMs < this.stuckAfterMs;
+      const list = all.some((x) => x.c.requestAgeMs !== undefined && !young(x)) ? all.filter((x) => !young(x)) : all;
+      const inFlight = all.length - list.length;
       // An upstream that moves bytes for any of its workers is alive: slow, not dead. Workers that
       // happened not to wake between two samples do not make it an unreachable or silent peer.
       // Otherwise the upstream's signature is the worst one among the workers stuck on it.
@@ -222,12 +233,16 @@ class Analysis {
       const kind = moving ? 'slow-peer' : ([...list].sort((a, b) => severity(a.c.kind) - severity(b.c.kind))[0]?.c.kind ?? head.c.kind);
       const others = list.filter((x) => x !== head).map((x) => x.pid);
       const pileUp = list.length >= 2;
-      const ages = list.map((x) => this.last.processes.get(x.pid)?.notRunForMs);
+      // The age that decides is how long each request has been outstanding (classify.ts,
+      // requestAge): a worker that loops on short waits sends anew each time and is never old.
+      const ages = list.map((x) => x.c.requestAgeMs);
       const known = ages.filter((a): a is number => a !== undefined);
       const oldest = known.length > 0 ? Math.max(...known) : undefined;
-      // A trickle wakes its worker per chunk, so its age since last run says nothing: a slow peer
-      // counts by workers held in the same socket wait, bytes moving, in every sample.
-      const stuck = kind === 'slow-peer' ? pileUp : oldest !== undefined && oldest >= this.stuckAfterMs;
+      const oldestFrom = list.find((x) => x.c.requestAgeMs === oldest)?.c.requestAgeFrom;
+      // A trickle wakes its worker per chunk, so without sock_diag (no time since our last send)
+      // its age is unreadable: then a slow peer counts by workers held in the same socket wait,
+      // bytes moving, in every sample.
+      const stuck = kind === 'slow-peer' && known.length === 0 ? pileUp : oldest !== undefined && oldest >= this.stuckAfterMs;
       const service = head.c.resource.service;
       const where = service ? `${service} (${upstream})` : upstream;
       if (!stuck && kind !== 'slow-peer' && known.length < ages.length) {
@@ -245,16 +260,21 @@ class Analysis {
         resource: head.c.resource,
         syscall: head.c.syscall,
         tid: head.c.tid,
-        waitMs: this.last.processes.get(head.pid)?.notRunForMs,
+        waitMs: head.c.requestAgeMs ?? this.last.processes.get(head.pid)?.notRunForMs,
         evidence: [
           (pileUp
             ? `${list.length} workers wait on the same upstream ${where}: pids ${list.map((x) => x.pid).join(', ')}`
             : `one worker waits on upstream ${where}`) +
-            (kind === 'slow-peer'
+            (oldest === undefined
               ? ''
               : stuck
-                ? `; the longest has not run for ${fmtMs(oldest as number)} (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
+                ? oldestFrom === 'sent'
+                  ? `; the oldest request was sent ${fmtMs(oldest)} ago, still unanswered (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
+                  : `; the longest has not run for ${fmtMs(oldest)} (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
                 : `${agesText}: under --stuck-after ${fmtMs(this.stuckAfterMs)}, requests in flight, not stuck`),
+          ...(inFlight > 0
+            ? [`${inFlight} other worker${inFlight === 1 ? '' : 's'} on ${where} sent ${inFlight === 1 ? 'its' : 'their'} request under --stuck-after ${fmtMs(this.stuckAfterMs)} ago: in flight, not counted`]
+            : []),
           ...head.c.evidence,
         ],
       });

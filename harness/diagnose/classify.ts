@@ -10,7 +10,7 @@ import type { SockInfo } from './sockdiag';
 import { candidateSockets, fmtMs, socketLine, socketTimesText, threadsLine, waitSourceText, who } from './prose';
 import { endpointText, serviceFor } from './services';
 import type { WaitGraph } from './wait-graph';
-import { isIdleWait, isListeningTarget } from './worker';
+import { awaitsReply, isIdleWait, isListeningTarget } from './worker';
 
 /** Send-queue shrinkage between samples that counts as bytes moving (see classify). */
 export const DRAIN_PROGRESS_BYTES = 32 * 1024;
@@ -30,6 +30,18 @@ export interface Classification {
   timeoutMs?: number;
   /** The thread whose wait this is (= pid for the main thread). */
   tid?: number;
+  /**
+   * How long the request on an outbound socket has been outstanding, the age that decides stuck or
+   * in flight (see requestAge); undefined when it cannot be read.
+   */
+  requestAgeMs?: number;
+  /** Where requestAgeMs comes from: our last send on the socket (sock_diag) or the last run (sched). */
+  requestAgeFrom?: 'sent' | 'ran';
+  /**
+   * False when an event loop's connection has nothing outstanding (its last receive came after its
+   * last send: an idle pooled connection, not a request waiting); undefined when not known.
+   */
+  awaitsReply?: boolean;
 }
 
 /**
@@ -39,6 +51,26 @@ export interface Classification {
 function sockRetransmits(sock: SockInfo | undefined): number {
   if (!sock) return 0;
   return Math.max(sock.timer?.name === 'on' ? sock.timer.count : 0, sock.retransTotal ?? 0);
+}
+
+/**
+ * The age that decides whether a wait on an outbound socket is stuck: how long its request has been
+ * outstanding. A worker that loops (a long-poll answered empty, a BLPOP timing out, a retry after a
+ * read timeout, short queries back to back) sends a new request each time, so the time since our
+ * last send (sock_diag lastsnd) is the current request's age, however old the process's wait
+ * looks. A trickle wakes its worker per chunk (the sched age says nothing) but sends nothing: its
+ * request is as old as lastsnd, and it counts. For a silent peer the shorter of lastsnd and the
+ * time since the process last ran is honest either way. Retransmissions (unreachable peer) and
+ * probes reset lastsnd while the request stays unanswered, so those kinds keep the sched age.
+ */
+function requestAge(kind: CulpritKind, sock: SockInfo | undefined, notRunForMs: number | undefined, writing: boolean): Pick<Classification, 'requestAgeMs' | 'requestAgeFrom'> {
+  const sent = sock?.lastsndMs;
+  const ran = notRunForMs;
+  // A slow reader drains our send queue, each chunk a send: a writer's request is outstanding until
+  // it is all written, so lastsnd is no age for it (it counts by its pile-up, analyze.ts).
+  if (kind === 'slow-peer') return sent === undefined || writing ? {} : { requestAgeMs: sent, requestAgeFrom: 'sent' };
+  if (kind === 'silent-peer' && sent !== undefined && (ran === undefined || sent < ran)) return { requestAgeMs: sent, requestAgeFrom: 'sent' };
+  return ran === undefined ? {} : { requestAgeMs: ran, requestAgeFrom: 'ran' };
 }
 
 export class Classifier {
@@ -225,6 +257,9 @@ export class Classifier {
         : `one sample: cannot tell stuck from slow${notRun}`;
       evidence.push(progress);
       const upstream = this.isInbound(p, tcp) ? undefined : endpointText(tcp.remote);
+      // An epoll wait is an event loop's, over one connection or several: it is not blocked on any
+      // one request, so a connection waits only when we sent on it after our last receive.
+      const multiplexed = /^epoll/.test(w.syscall) && primary.fd !== undefined && primary.fd.sock?.lastrcvMs !== undefined;
       const result = (kind: CulpritKind, why: string): Classification => ({
         kind,
         resource,
@@ -233,6 +268,8 @@ export class Classifier {
         persistent: sameSocket,
         upstream,
         timeoutMs: w.timeoutMs,
+        ...requestAge(kind, primary.fd?.sock, p.notRunForMs, primary.t.direction === 'write'),
+        ...(multiplexed && primary.fd ? { awaitsReply: awaitsReply(primary.fd) } : {}),
       });
       if (tcp.state === 'SYN_SENT' || primary.t.direction === 'connect') {
         return result('connect-stall', `the connection never completed: SYN sent, no SYN-ACK (peer down, filtered, or its accept backlog is full)`);

@@ -23,7 +23,7 @@ import type { ChainKind } from './kinds';
 import type { ChainReport, Collected, FdEntry, ProcessSample, Sample, ServiceRegistry } from './model';
 import { fmtMs, who } from './prose';
 import { endpointText, upstreamText } from './services';
-import { isEventLoopWait } from './worker';
+import { awaitsReply, isEventLoopWait } from './worker';
 
 interface Outstanding {
   fd: FdEntry;
@@ -53,14 +53,6 @@ export function eventLoopChains(
       chains.push(noSocketTimes(p, outbound.length, inbound.length));
       continue;
     }
-    // lastsnd and lastrcv count jiffies (4 ms at HZ 250): a request written right after the
-    // handshake shows both equal, and so does a reply that came within the same tick. Equal times
-    // are a request without its reply only when nothing was ever received on the connection.
-    const awaitsReply = (f: FdEntry): boolean => {
-      const s = f.sock!;
-      const [snd, rcv] = [s.lastsndMs as number, s.lastrcvMs as number];
-      return f.tcp!.rxQueue === 0 && (snd < rcv || (snd === rcv && s.bytesReceived === 0));
-    };
     const outstanding: Outstanding[] = withTimes
       .filter(awaitsReply)
       .map((f) => ({ fd: f, upstream: endpointText(f.tcp!.remote), ageMs: f.sock!.lastsndMs as number }));

@@ -92,6 +92,7 @@ export function threadPoolChains(
       if (t.wait.type !== 'io' || isIdleWait(t.wait, p.fds) || isEventLoopWait(t.wait, p.fds)) continue;
       const c = new Classifier(threadView(collected, p.pid, t.tid), graph, registry, spanMs).classify(p.pid, false);
       if (!c.upstream || !c.persistent || !isUpstreamKind(c.kind)) continue;
+      if (c.kind === 'silent-peer' && c.awaitsReply === false) continue;
       // A wait that times out by itself before stuck-after is bounded (a per-read timeout).
       if (c.kind !== 'slow-peer' && c.timeoutMs !== undefined && c.timeoutMs >= 0 && c.timeoutMs < stuckAfterMs) continue;
       byUpstream.set(c.upstream, [...(byUpstream.get(c.upstream) ?? []), { t, c }]);
@@ -119,7 +120,10 @@ export function threadPoolChains(
       const moving = list.find((x) => x.c.kind === 'slow-peer');
       const head = moving ?? (list[0] as (typeof list)[number]);
       const kind = moving ? 'slow-peer' : ([...list].sort((a, b) => severity(a.c.kind) - severity(b.c.kind))[0]?.c.kind ?? head.c.kind);
-      const age = list[0]?.t.notRunForMs;
+      // How long the oldest thread's request has been outstanding (classify.ts, requestAge): a
+      // thread looping on short waits sends anew each time.
+      const known = list.map((x) => x.c.requestAgeMs).filter((a): a is number => a !== undefined);
+      const age = known.length > 0 ? Math.max(...known) : undefined;
       const old = age !== undefined && age >= stuckAfterMs;
       const culprit = !moving && old;
       const service = head.c.resource.service;
@@ -145,7 +149,7 @@ export function threadPoolChains(
               : age === undefined
                 ? '; wait age unknown (sched unreadable): not named a culprit'
                 : old
-                  ? `; the oldest has not run for ${fmtMs(age)} (>= --stuck-after ${fmtMs(stuckAfterMs)})`
+                  ? `; the oldest has waited ${fmtMs(age)} (>= --stuck-after ${fmtMs(stuckAfterMs)})`
                   : `; the oldest has waited ${fmtMs(age)} (< --stuck-after ${fmtMs(stuckAfterMs)}): queries in flight, not yet a hang`),
           ...(restText ? [`the other threads: ${restText}`] : []),
           ...head.c.evidence,

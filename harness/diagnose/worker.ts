@@ -38,6 +38,20 @@ export function isEventLoopWait(wait: Wait, fds: FdEntry[] | undefined): boolean
   return targets.some((t) => t.listening) && targets.some((t) => !t.listening);
 }
 
+/**
+ * Whether an outbound connection carries a request without its reply, from sock_diag's socket
+ * times: we sent after our last receive and nothing is queued unread. lastsnd and lastrcv count
+ * jiffies (4 ms at HZ 250): a request written right after the handshake shows both equal, and so
+ * does a reply that came within the same tick. Equal times are a request without its reply only
+ * when nothing was ever received on the connection. Needs fd.tcp and fd.sock's lastsnd/lastrcv.
+ */
+export function awaitsReply(fd: FdEntry): boolean {
+  const s = fd.sock;
+  if (!fd.tcp || s?.lastsndMs === undefined || s.lastrcvMs === undefined) return false;
+  const [snd, rcv] = [s.lastsndMs, s.lastrcvMs];
+  return fd.tcp.rxQueue === 0 && (snd < rcv || (snd === rcv && s.bytesReceived === 0));
+}
+
 export function isIdle(p: ProcessSample): boolean {
   return isIdleWait(p.wait, p.fds);
 }

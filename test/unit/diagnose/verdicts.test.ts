@@ -182,6 +182,24 @@ describe('what the socket shows', () => {
     expect(blind.culprit?.evidence.join('\n')).toContain('sock_diag is unavailable, so whether its host still answers at all is not known');
   });
 
+  test('a silent wait decides by how long its request is outstanding: a loop that sends anew (BLPOP, long-poll) is young however long the process sleeps', async () => {
+    // Both workers have not run for 60 s, all of theirs acknowledged, nothing back: silent-peer.
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401) + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402);
+    const ss = (snd: number, rcv: number) =>
+      ssLine(401, '', `lastsnd:${snd} lastrcv:${rcv} lastack:${snd} bytes_sent:40 bytes_received:20`) + ssLine(402, '', `lastsnd:${snd + 10} lastrcv:${rcv + 10} lastack:${snd + 10} bytes_sent:40 bytes_received:20`);
+    // Our last send 800 ms ago: the current request is 800 ms old (the previous one was answered).
+    writeTree(dir, { ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net })), ss: ss(800, 1200) });
+    const young = await run();
+    expect(young.verdict).toBe('healthy');
+    expect(young.chains[0]).toMatchObject({ kind: 'silent-peer', culprit: false, waitMs: 800 });
+    expect(young.chains[0]?.evidence[0]).toContain('(waited 800 ms to 810 ms): under --stuck-after 5 s, requests in flight, not stuck');
+    // Sent 8.4 s ago and still unanswered: stuck, and the evidence says the age is the request's.
+    writeTree(dir, { ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net })), ss: ss(8400, 8420) });
+    const old = await run();
+    expect(old.culprit).toMatchObject({ kind: 'silent-peer', waiters: [41] });
+    expect(old.culprit?.evidence[0]).toContain('the oldest request was sent 8.4 s ago, still unanswered (>= --stuck-after 5 s)');
+  });
+
   test('a zero-window probe timer: peer-not-reading', async () => {
     const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 3_000_000, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 3_000_000, 0, '04:00000100');
     writeTree(dir, pileUp((pid) => ({ [`${pid}/net/tcp`]: net, [`${pid}/syscall`]: '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n' })));
