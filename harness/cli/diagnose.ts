@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
+import { walkFlags } from '../util/argv';
 import { checkTarget, shorten, takeTargetFlag } from '../util/targets';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
@@ -51,7 +52,7 @@ export { MAX_MATCH_LENGTH } from '../util/targets';
 
 // --- service names (diag-rules) ---------------------------------------------------------------
 /** Flags that may be given more than once. */
-const REPEATABLE = new Set(['--service']);
+const REPEATABLE = new Set(['--json', '--service']);
 /** A services file larger than this is not a list of a host's services. */
 const MAX_SERVICES_FILE_BYTES = 1 << 20;
 
@@ -99,23 +100,8 @@ const MAX_STUCK_AFTER_MS = 3_600_000;
 /** Parses argv into a complete config; every bad input names its flag and how to fix it. */
 export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
   const out: DiagnoseArgs = { json: false, samples: DEFAULT_SAMPLES, intervalMs: DEFAULT_INTERVAL_MS, stuckAfterMs: DEFAULT_STUCK_AFTER_MS, help: false };
-  const seen = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        throw new UsageError(`diagnose: ${flag} needs a value (see faultline diagnose --help)`);
-      }
-      i++;
-      return next;
-    };
-    if (seen.has(flag) && flag !== '--json' && !REPEATABLE.has(flag)) throw new UsageError(`diagnose: ${flag} given twice: give it once`);
-    seen.add(flag);
-    if (takeTargetFlag('diagnose', flag, value, out)) continue;
+  walkFlags('diagnose', args, (flag, value, arg) => {
+    if (takeTargetFlag('diagnose', flag, value, out)) return;
     switch (flag) {
       case '-h':
       case '--help':
@@ -164,7 +150,7 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
       default:
         throw new UsageError(`diagnose: unknown argument "${shorten(arg)}" (see faultline diagnose --help)`);
     }
-  }
+  }, REPEATABLE);
   if (out.help) return out;
   checkTarget('diagnose', out);
   return out;

@@ -8,6 +8,7 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors';
+import { walkFlags } from '../util/argv';
 import { checkTarget, shorten, takeTargetFlag, type ProcessTarget } from '../util/targets';
 import type { ServiceRegistry } from '../diagnose';
 import { readServicesFile } from './services';
@@ -59,21 +60,8 @@ export function parseWatchArgs(args: string[]): WatchOptions {
     help: false,
   };
   const target: ProcessTarget = {};
-  const seen = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`watch: ${flag} needs a value (see faultline watch --help)`);
-      i++;
-      return next;
-    };
-    if (seen.has(flag)) throw new UsageError(`watch: ${flag} given twice: give it once`);
-    seen.add(flag);
-    if (takeTargetFlag('watch', flag, value, target)) continue;
+  walkFlags('watch', args, (flag, value, arg) => {
+    if (takeTargetFlag('watch', flag, value, target)) return;
     switch (flag) {
       case '-h':
       case '--help':
@@ -134,7 +122,7 @@ export function parseWatchArgs(args: string[]): WatchOptions {
       default:
         throw new UsageError(`watch: unknown argument "${shorten(arg)}" (see faultline watch --help)`);
     }
-  }
+  });
   if (out.help) return out;
   checkTarget('watch', target);
   out.target = target;
