@@ -3,13 +3,15 @@
  * one holder (flock, then a read from a silent loopback peer) and 199 waiters (util-linux flock),
  * as bench/diagnose.ts builds it — at the default interval, with /metrics scraped every interval
  * as Prometheus would. The watcher runs as users run it (bin/faultline.js, or the single-file
- * bundle with BENCH_WATCH_BIN=bundle); its CPU is read from /proc/PID/stat after a warm-up (module
- * load, the first samples), its RSS from /proc/PID/status at the end. Last line:
+ * bundle with BENCH_WATCH_BIN=bundle); its CPU (its own and that of the children it reaped, such as
+ * ss) is read from /proc/PID/stat after a warm-up (module load, the first samples), its RSS from
+ * /proc/PID/status at the end. Last line:
  *
  *   watch: <N> processes, interval <I> s, cpu <P>% of one core, rss <M> MB
  *
  * Floor: under 1% of one core for 200 processes at the default interval.
- * Env: BENCH_POOL (200), BENCH_INTERVAL (the default, 5 s), BENCH_SECONDS (60), BENCH_WATCH_BIN.
+ * Env: BENCH_POOL (200), BENCH_INTERVAL (the default, 5 s), BENCH_SECONDS (60), BENCH_WATCH_BIN,
+ * BENCH_NODE_ARGS (extra node flags for the watcher, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -40,10 +42,11 @@ function lockWaiters(): number {
   return (fs.readFileSync('/proc/locks', 'utf8').match(/->/g) ?? []).length;
 }
 
+/** The watcher's CPU and its reaped children's (the ss it runs is part of its cost). */
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK; // utime + stime + cutime + cstime
 }
 
 function rssMb(pid: number): number {
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
   const bundle = process.env.BENCH_WATCH_BIN === 'bundle';
   const bin = bundle ? path.join(REPO, 'dist', 'faultline-diagnose.cjs') : path.join(REPO, 'bin', 'faultline.js');
   if (bundle && !fs.existsSync(bin)) throw new Error(`${bin} missing: npm run build first`);
-  const watch = spawn(process.execPath, [bin, 'watch', '--match', tmp, '--interval', String(INTERVAL_S), '--listen', '127.0.0.1:0', '--out', path.join(tmp, 'incidents')], {
+  const watch = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'watch', '--match', tmp, '--interval', String(INTERVAL_S), '--listen', '127.0.0.1:0', '--out', path.join(tmp, 'incidents')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(watch);

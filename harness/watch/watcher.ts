@@ -7,7 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { analyze, DEFAULT_STUCK_AFTER_MS } from '../diagnose/analyze';
-import { collect, pickThreads } from '../diagnose/collect';
+import { CollectCarry } from '../diagnose/carry';
+import { collect } from '../diagnose/collect';
+import { pickThreads } from '../diagnose/threads';
 import type { Collected, Diagnosis, Sample, ServiceRegistry } from '../diagnose/model';
 import type { ProcReader } from '../diagnose';
 import { fmtMs } from '../diagnose/prose';
@@ -107,6 +109,8 @@ export class Watcher {
 
   private previous: { reader: ProcReader; sample: Sample; atMs: number } | undefined;
   private selection: MatchSelection | undefined;
+  /** What one tick's reading passes to the next where the kernel proves it unchanged (carry.ts). */
+  private carry = new CollectCarry();
 
   /**
    * The two readings a diagnosis compares: this tick's and the previous tick's, one interval apart
@@ -123,16 +127,16 @@ export class Watcher {
     const options = selection ? { pids: selection, signal: c.signal } : { pids: c.target.pids, match: c.target.match, signal: c.signal };
     const prev = this.previous;
     const fresh = prev !== undefined && prev.reader === reader && monotonicMs() - prev.atMs <= 2 * c.intervalMs + 1000;
+    if (!fresh) this.carry = new CollectCarry();
     const atMs = monotonicMs();
     const collected = fresh
-      ? await collect(reader, { ...options, samples: 1, intervalMs: 0 })
-      : await collect(reader, { ...options, samples: 2, intervalMs: SAMPLE_GAP_MS });
+      ? await collect(reader, { ...options, samples: 1, intervalMs: 0, carry: this.carry })
+      : await collect(reader, { ...options, samples: 2, intervalMs: SAMPLE_GAP_MS, carry: this.carry });
     const last = collected.samples[collected.samples.length - 1] as Sample;
-    this.previous = { reader, sample: { ...last, processes: new Map(last.processes) }, atMs };
+    this.previous = { reader, sample: last, atMs };
     if (!fresh || !prev) return collected;
-    const samples = [{ ...prev.sample, index: 0 }, { ...last, index: 1 }];
     // Both readings show the thread that explains each process's wait (as collect does for its own).
-    pickThreads(samples);
+    const samples = pickThreads([{ ...prev.sample, index: 0 }, { ...last, index: 1 }]);
     return { ...collected, samples };
   }
 
