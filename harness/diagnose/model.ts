@@ -99,7 +99,7 @@ export interface ProcessSample extends TaskFacts {
   /**
    * The thread whose facts fill state, cpuTicks, ctxt switches, syscall*, wchan, notRunForMs and
    * wait: the main thread (tid = pid) unless another thread explains the process's wait better
-   * (see pickThreads in collect.ts). Undefined when the process was not read at all.
+   * (see pickThreads in threads.ts). Undefined when the process was not read at all.
    */
   tid?: number;
   /** That thread's comm, when another thread than the main one was picked. */

@@ -19,6 +19,7 @@ import { Classifier, type Classification } from './classify';
 import { isUpstreamKind, severity } from './kinds';
 import type { ChainReport, Collected, ProcessSample, Sample, ServiceRegistry, ThreadSample } from './model';
 import { fmtMs } from './prose';
+import { taskFacts } from './threads';
 import type { WaitGraph } from './wait-graph';
 import { isEventLoopWait, isIdleWait } from './worker';
 
@@ -26,19 +27,9 @@ import { isEventLoopWait, isIdleWait } from './worker';
 function asThread(p: ProcessSample | undefined, tid: number): ProcessSample | undefined {
   const t = p?.tasks?.find((x) => x.tid === tid);
   if (!p || !t) return undefined;
-  const { state, cpuTicks, voluntaryCtxt, nonvoluntaryCtxt, syscall, syscallText, syscallName, wchan, notRunForMs, wait } = t;
   return {
     ...p,
-    state,
-    cpuTicks,
-    voluntaryCtxt,
-    nonvoluntaryCtxt,
-    syscall,
-    syscallText,
-    syscallName,
-    wchan,
-    notRunForMs,
-    wait,
+    ...taskFacts(t),
     tid,
     threadComm: t.comm !== p.command ? t.comm : undefined,
     // The thread's own io is not in the task's files we read: a process-wide rchar/wchar rise says

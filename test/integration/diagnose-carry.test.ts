@@ -1,0 +1,218 @@
+/**
+ * Live test of what a watch carries between ticks (harness/diagnose/carry.ts), on real local
+ * processes over loopback: a reader blocked on a silent socket lets the next tick reuse the last
+ * tick's socket times, advanced, and the carried ages track what a fresh ss reads; the moment a
+ * byte moves (the peer sends, the reader wakes) ss runs again; after SOCKETS_REUSE carried ticks it
+ * runs anyway. The rule must not fire where something moves: a chatty connection, a
+ * multi-threaded reader. And a diagnosis from carried facts is the one fresh readings give: a hung
+ * pool (flock holder on a silent socket, waiters queued) is stuck with the same culprit; a healthy
+ * chatty process is never called stuck.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { analyze, DEFAULT_STUCK_AFTER_MS } from '../../harness/diagnose/analyze';
+import { CollectCarry, SOCKETS_REUSE } from '../../harness/diagnose/carry';
+import { collect } from '../../harness/diagnose/collect';
+import type { Sample } from '../../harness/diagnose/model';
+import { LocalProcReader } from '../../harness/diagnose/procfs';
+
+jest.setTimeout(60_000);
+
+// Blocks in recv on a loopback connection whose peer (the same process, another fd) stays silent
+// until a line on stdin asks it to send one byte; the reader then reads it and blocks again.
+const SILENT_PEER = `
+import os, socket, sys
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(5)
+c = socket.create_connection(('127.0.0.1', srv.getsockname()[1])); peer, _ = srv.accept()
+if os.fork() == 0:
+    for line in sys.stdin:
+        peer.send(b'x')
+    os._exit(0)
+print('ready', flush=True)
+while True:
+    c.recv(1)
+`;
+
+let children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children) {
+    try {
+      process.kill(-(c.pid as number), 'SIGKILL'); // its group: forked peers and flock waiters too
+    } catch {
+      /* gone */
+    }
+  }
+  children = [];
+});
+
+// The culprit of the incident: takes a flock, then reads forever from a silent loopback peer.
+const LOCK_HOLDER = `
+import fcntl, socket, sys
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(5)
+f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX)
+c = socket.create_connection(('127.0.0.1', srv.getsockname()[1])); peer, _ = srv.accept()
+print('ready', flush=True)
+c.recv(10)
+`;
+
+// Healthy, ordinary load: a request every 50 ms, answered at once by its peer (a forked child).
+const CHATTY = `
+import os, socket, time
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(5)
+c = socket.create_connection(('127.0.0.1', srv.getsockname()[1])); peer, _ = srv.accept()
+if os.fork() == 0:
+    while True:
+        peer.recv(1); peer.send(b'x')
+print('ready', flush=True)
+while True:
+    c.send(b'q'); c.recv(1); time.sleep(0.05)
+`;
+
+// Multi-threaded: the main thread joins a thread that reads from a silent peer.
+const THREADED = `
+import socket, threading
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(5)
+c = socket.create_connection(('127.0.0.1', srv.getsockname()[1])); peer, _ = srv.accept()
+t = threading.Thread(target=lambda: c.recv(1)); t.start()
+print('ready', flush=True)
+t.join()
+`;
+
+async function start(source: string, args: string[] = []): Promise<ChildProcess> {
+  const child = spawn('python3', ['-c', source, ...args], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`helper exited ${code}`)));
+  });
+  await new Promise((r) => setTimeout(r, 200)); // in recv
+  return child;
+}
+
+const silentReader = (): Promise<ChildProcess> => start(SILENT_PEER);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function socketOf(s: Sample, pid: number): { via: string; lastrcvMs?: number } {
+  const diag = [...(s.sockets?.values() ?? [])][0];
+  if (!diag?.ok) throw new Error(`no socket times: ${JSON.stringify(diag)}`);
+  const fd = s.processes.get(pid)?.fds?.find((f) => f.tcp?.state === 'ESTABLISHED' && f.sock && f.tcp.remote.port !== 0 && f.sock.lastrcvMs !== undefined);
+  return { via: diag.via, lastrcvMs: fd?.sock?.lastrcvMs };
+}
+
+test('a silent socket: the next ticks carry its times, advanced as a fresh ss reads them; every SOCKETS_REUSE ticks ss runs anew', async () => {
+  const child = await silentReader();
+  const pid = child.pid as number;
+  const reader = new LocalProcReader();
+  const carry = new CollectCarry();
+  const tick = async () => (await collect(reader, { pids: [pid], samples: 1, intervalMs: 0, carry })).samples[0] as Sample;
+  const vias: string[] = [];
+  let carriedAge = 0;
+  for (let i = 0; i < SOCKETS_REUSE + 2; i++) {
+    const s = socketOf(await tick(), pid);
+    vias.push(s.via);
+    if (/carried/.test(s.via)) carriedAge = s.lastrcvMs as number;
+    else if (i > 0 && carriedAge > 0) {
+      // The first fresh reading after carried ones agrees with them (one tick's spacing apart).
+      expect(Math.abs((s.lastrcvMs as number) - (carriedAge + 300))).toBeLessThan(250);
+    }
+    await sleep(300);
+  }
+  expect(vias[0]).toBe('ss -tinHe');
+  expect(vias.slice(1, SOCKETS_REUSE + 1).every((v) => /carried/.test(v))).toBe(true);
+  expect(vias[SOCKETS_REUSE + 1]).toBe('ss -tinHe');
+});
+
+test('a byte moves between two ticks: ss runs again and the age restarts', async () => {
+  const child = await silentReader();
+  const pid = child.pid as number;
+  const reader = new LocalProcReader();
+  const carry = new CollectCarry();
+  const tick = async () => socketOf((await collect(reader, { pids: [pid], samples: 1, intervalMs: 0, carry })).samples[0] as Sample, pid);
+  await tick();
+  await sleep(800);
+  const quiet = await tick();
+  expect(quiet.via).toMatch(/carried/);
+  expect(quiet.lastrcvMs as number).toBeGreaterThanOrEqual(800);
+  child.stdin?.write('send\n');
+  await sleep(300);
+  const moved = await tick();
+  expect(moved.via).toBe('ss -tinHe');
+  expect(moved.lastrcvMs as number).toBeLessThan(600);
+});
+
+test('controls: a chatty connection and a multi-threaded reader are never carried', async () => {
+  const reader = new LocalProcReader();
+  // The chatty one is mostly between requests (no socket wait, so no ss at all); the threaded
+  // one's reading thread waits on its socket, so ss runs on every tick.
+  for (const [source, asksSs] of [
+    [CHATTY, false],
+    [THREADED, true],
+  ] as const) {
+    const child = await start(source);
+    const pid = child.pid as number;
+    const carry = new CollectCarry();
+    const vias: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = (await collect(reader, { pids: [pid], samples: 1, intervalMs: 0, carry })).samples[0] as Sample;
+      vias.push(...[...(s.sockets?.values() ?? [])].map((d) => (d.ok ? d.via : d.reason)));
+      await sleep(300);
+    }
+    if (asksSs) expect(vias.length).toBe(4);
+    expect(vias.filter((v) => /carried/.test(v))).toEqual([]);
+  }
+});
+
+/** What the watch does: each tick one reading, compared with the previous tick's. */
+async function watchTicks(pids: number[], ticks: number, gapMs: number, carry?: CollectCarry) {
+  const reader = new LocalProcReader();
+  let previous: Sample | undefined;
+  let out: ReturnType<typeof analyze> | undefined;
+  let via = '';
+  for (let i = 0; i < ticks; i++) {
+    const collected = await collect(reader, { pids, samples: 1, intervalMs: 0, carry });
+    const last = collected.samples[0] as Sample;
+    via = [...(last.sockets?.values() ?? [])].map((d) => (d.ok ? d.via : d.reason)).join(', ');
+    if (previous) out = analyze({ ...collected, samples: [{ ...previous, index: 0 }, { ...last, index: 1 }] }, { stuckAfterMs: DEFAULT_STUCK_AFTER_MS });
+    previous = last;
+    if (i < ticks - 1) await sleep(gapMs);
+  }
+  return { diagnosis: out as ReturnType<typeof analyze>, via };
+}
+
+test('a hung pool diagnosed from carried facts: stuck, the same culprit as fresh readings name', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-carry-'));
+  try {
+    const lock = path.join(dir, 'sess_carry');
+    const holder = await start(LOCK_HOLDER, [lock]);
+    const waiters = Array.from({ length: 5 }, () => {
+      const w = spawn('flock', [lock, 'true'], { stdio: 'ignore', detached: true });
+      children.push(w);
+      return w.pid as number;
+    });
+    await sleep(500);
+    const pids = [holder.pid as number, ...waiters];
+    // Past the stuck threshold, so both ways must say stuck.
+    const carried = await watchTicks(pids, 6, 1200, new CollectCarry());
+    const fresh = await watchTicks(pids, 2, 1200);
+    expect(carried.via).toMatch(/carried/);
+    expect(fresh.via).toBe('ss -tinHe');
+    expect(fresh.diagnosis.verdict).toBe('stuck');
+    expect(carried.diagnosis.verdict).toBe(fresh.diagnosis.verdict);
+    expect(carried.diagnosis.culprit?.pid).toBe(holder.pid);
+    expect(carried.diagnosis.culprit?.kind).toBe(fresh.diagnosis.culprit?.kind);
+    expect(carried.diagnosis.culprit?.waiters.length).toBe(5);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('healthy control: a chatty process watched with a carry is never called stuck', async () => {
+  const child = await start(CHATTY);
+  const { diagnosis, via } = await watchTicks([child.pid as number], 6, 1200, new CollectCarry());
+  expect(via).not.toMatch(/carried/);
+  expect(diagnosis.verdict).toBe('healthy');
+  expect(diagnosis.culprit ?? undefined).toBeUndefined();
+});
