@@ -7,9 +7,12 @@
  * Multi-threaded processes (stat field 20 > 1) also get their threads' task/TID/stat, syscall,
  * wchan, status and sched in the same run; single-threaded ones (most pools) cost nothing more.
  */
+import { parseProbe } from './cpu-clock';
+import { type Dump, parseDump } from './container-dump';
+import { collectorScript } from './container-script';
+import { parseStat } from './parse';
 import {
   monotonicMs,
-  type FdLink,
   type FdListResult,
   type MemResult,
   type ProcReader,
@@ -17,9 +20,11 @@ import {
   type ReadResult,
   type TidListResult,
 } from './procfs';
-import { DECODED_ARCHES, normalizeArch, syscallNumbers, type Arch } from './syscalls';
-import { parseStat } from './parse';
 import { parseSs, type SockDiagResult } from './sockdiag';
+import type { Arch } from './syscalls';
+
+export { collectorScript } from './container-script';
+export { parseDump } from './container-dump';
 
 export interface ExecResult {
   exitCode: number;
@@ -42,207 +47,6 @@ export interface ContainerReaderOptions {
    */
   sidecar?: boolean;
   timeoutMs?: number;
-}
-
-/** `x86_64:7|x86_64:271|aarch64:73`: the awk alternation of a class's (or named syscalls') numbers per decoded arch. */
-const caseOf = (cls: Parameters<typeof syscallNumbers>[1], names?: readonly string[]): string =>
-  DECODED_ARCHES.flatMap((arch) => syscallNumbers(arch, cls, names).map((nr) => `${arch}:${nr}`)).join('|') || 'none';
-
-/** The collector script. Everything goes to stdout in @@-delimited sections; errors are kept per file. */
-export function collectorScript(): string {
-  const pollCase = caseOf('poll');
-  const selectCase = caseOf('select');
-  // Waits whose timeout is behind a pointer (see waits.ts): ppoll arg 2, select/pselect6 arg 4,
-  // epoll_pwait2 arg 3 (awk's w[1] is the number, w[2] arg 0).
-  const ppollCase = caseOf('poll', ['ppoll']);
-  const epollPwait2Case = caseOf('epoll', ['epoll_pwait2']);
-  return `
-export LC_ALL=C
-cd /proc || exit 97
-E=/tmp/.faultline-diag-err.$$; T=/tmp/.faultline-diag-grep.$$; L=/tmp/.faultline-diag-links.$$; U=/tmp/.faultline-diag-task.$$
-: >"$E"; : >"$U"
-A=$(uname -m)
-echo "@@arch $A"
-echo "@@self $$"
-printf '@@pids'; for d in [0-9]*; do printf ' %s' "$d"; done; echo
-echo '@@grep'
-grep -H -a '' uptime locks [0-9]*/stat [0-9]*/syscall [0-9]*/wchan [0-9]*/io [0-9]*/cmdline >"$T" 2>>"$E"
-cat "$T"
-grep -H -a -E '^(Name|Uid|NSpid|voluntary_ctxt_switches|nonvoluntary_ctxt_switches|se[.]exec_start)' [0-9]*/status [0-9]*/sched 2>>"$E"
-grep -H -a '' [0-9]*/fdinfo/* 2>>"$E"
-MT=$(awk '/^[0-9]+[/]stat:/ { c = index($0, ":"); s = substr($0, c + 1); sub(/^.*[)] /, "", s); split(s, w, " "); if (w[18] + 0 > 1) print substr($0, 1, index($0, "/") - 1) }' "$T")
-if [ -n "$MT" ]; then
-  set --
-  for p in $MT; do set -- "$@" "$p"/task/[0-9]*/stat "$p"/task/[0-9]*/syscall "$p"/task/[0-9]*/wchan; done
-  grep -H -a '' "$@" >"$U" 2>>"$E"
-  cat "$U"
-  set --
-  for p in $MT; do set -- "$@" "$p"/task/[0-9]*/status "$p"/task/[0-9]*/sched; done
-  grep -H -a -E '^(voluntary_ctxt_switches|nonvoluntary_ctxt_switches|se[.]exec_start)' "$@" 2>>"$E"
-fi
-echo '@@links'
-find self/ns/net self/ns/mnt [0-9]*/ns/net [0-9]*/ns/mnt [0-9]*/fd -maxdepth 1 -type l -printf '%p\\t%l\\n' >"$L" 2>>"$E"
-cat "$L"
-echo '@@net'
-S=$(grep '^self/ns/net' "$L" | cut -f2)
-grep -H '' self/net/tcp self/net/tcp6 $(awk -F'\\t' -v s="$S" '$1 ~ /[/]ns[/]net$/ && $1 !~ /^self/ && $2 != s && !seen[$2]++ { split($1, p, "/"); print p[1] "/net/tcp"; print p[1] "/net/tcp6" }' "$L") 2>>"$E"
-awk -v arch="$A" '
-function hex(s,   i, v) { s = tolower(s); sub(/^0x/, "", s); v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
-function want(pid, addr, len) { if (!seen[pid " " addr " " len]++) print pid, addr, len }
-/^[0-9]+[/](task[/][0-9]+[/])?syscall:[0-9]/ {
-  c = index($0, ":"); split(substr($0, 1, c - 1), p, "/"); n = split(substr($0, c + 1), w, " ")
-  key = arch ":" w[1]
-  if (key ~ /^(${pollCase})$/) { nf = hex(w[3]); if (nf > 0 && nf <= 64) want(p[1], w[2], nf * 8); if (key ~ /^(${ppollCase})$/ && w[4] != "0x0") want(p[1], w[4], 16) }
-  else if (key ~ /^(${selectCase})$/) { nf = hex(w[2]); if (nf > 1024) nf = 1024; len = int((nf + 63) / 64) * 8; if (len > 0) { if (w[3] != "0x0") want(p[1], w[3], len); if (w[4] != "0x0") want(p[1], w[4], len); if (w[6] != "0x0") want(p[1], w[6], 16) } }
-  else if (key ~ /^(${epollPwait2Case})$/ && w[5] != "0x0") want(p[1], w[5], 16)
-}' "$T" "$U" | while read -r pid addr len; do
-  echo "@@mem $pid $addr $len"
-  dd if="$pid/mem" bs="$len" count=1 skip="$((addr))" iflag=skip_bytes 2>>"$E" | od -An -v -tx1
-done
-# sock_diag in the sidecar's netns (the target's): socket times, unacked bytes, retransmits.
-if command -v ss >/dev/null 2>&1; then echo '@@ss'; ss -tinHe 2>>"$E" || echo "@@ss-failed $?"; else echo '@@ss-missing'; fi
-echo '@@errors'
-cat "$E"
-rm -f "$E" "$T" "$L" "$U"
-echo '@@end'
-`;
-}
-
-interface Dump {
-  arch: Arch;
-  archName: string;
-  /** `ss -tinHe` output, or why there is none. */
-  ss: { text: string } | { missing: string };
-  self: number;
-  pids: number[];
-  files: Map<string, string>;
-  links: Map<string, string>;
-  fdsByPid: Map<number, FdLink[]>;
-  /** Threads listed for a multi-threaded process (from its task/TID/stat files). */
-  tidsByPid: Map<number, number[]>;
-  nets: Map<string, string>; // `self/net/tcp` or `PID/net/tcp` -> text
-  mems: Array<{ pid: number; address: bigint; bytes: Buffer }>;
-  errors: Map<string, string>;
-  complete: boolean;
-}
-
-const ERRNO: Array<[RegExp, string]> = [
-  [/Permission denied/i, 'EACCES'],
-  [/Operation not permitted/i, 'EPERM'],
-  [/No such file or directory/i, 'ENOENT'],
-  [/No such process/i, 'ESRCH'],
-  [/Input\/output error/i, 'EIO'],
-];
-
-/** Parse the script's output. Tolerates truncation: whatever sections arrived are used. */
-export function parseDump(stdout: string): Dump {
-  const dump: Dump = {
-    arch: 'unknown',
-    archName: '',
-    ss: { missing: 'the collector script did not reach ss' },
-    self: -1,
-    pids: [],
-    files: new Map(),
-    links: new Map(),
-    fdsByPid: new Map(),
-    tidsByPid: new Map(),
-    nets: new Map(),
-    mems: [],
-    errors: new Map(),
-    complete: false,
-  };
-  const fileLines = new Map<string, string[]>();
-  const addLine = (target: Map<string, string[]>, path: string, content: string): void => {
-    const lines = target.get(path);
-    if (lines) lines.push(content);
-    else target.set(path, [content]);
-  };
-  const netLines = new Map<string, string[]>();
-  let section = '';
-  let ssLines: string[] | undefined;
-  let mem: { pid: number; address: bigint; hex: string[] } | undefined;
-  const flushMem = (): void => {
-    if (mem) {
-      const bytes = Buffer.from(mem.hex.join('').replace(/[^0-9a-fA-F]/g, ''), 'hex');
-      if (bytes.length > 0) dump.mems.push({ pid: mem.pid, address: mem.address, bytes });
-      mem = undefined;
-    }
-  };
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('@@')) {
-      flushMem();
-      const [tag, ...rest] = line.slice(2).split(' ');
-      section = tag ?? '';
-      if (tag === 'arch') {
-        dump.archName = rest.join(' ').trim();
-        dump.arch = normalizeArch(dump.archName) ?? 'unknown';
-      } else if (tag === 'ss') ssLines = [];
-      else if (tag === 'ss-missing') dump.ss = { missing: 'ss (iproute2) is not installed in the sidecar' };
-      else if (tag === 'ss-failed') dump.ss = { missing: `ss -tinHe failed in the sidecar (exit ${rest[0] ?? '?'})` };
-      else if (tag === 'self') dump.self = Number(rest[0]);
-      else if (tag === 'pids') dump.pids = rest.filter((w) => /^[0-9]+$/.test(w)).map(Number);
-      else if (tag === 'mem') {
-        try {
-          mem = { pid: Number(rest[0]), address: BigInt(rest[1] ?? 'x'), hex: [] };
-        } catch {
-          mem = undefined;
-        }
-      } else if (tag === 'end') dump.complete = true;
-      continue;
-    }
-    switch (section) {
-      case 'grep': {
-        const c = line.indexOf(':');
-        if (c > 0) addLine(fileLines, line.slice(0, c), line.slice(c + 1));
-        break;
-      }
-      case 'links': {
-        const tab = line.indexOf('\t');
-        if (tab > 0) dump.links.set(line.slice(0, tab), line.slice(tab + 1));
-        break;
-      }
-      case 'net': {
-        const c = line.indexOf(':');
-        if (c > 0) addLine(netLines, line.slice(0, c), line.slice(c + 1));
-        break;
-      }
-      case 'mem':
-        mem?.hex.push(line);
-        break;
-      case 'ss':
-        ssLines?.push(line);
-        break;
-      case 'errors': {
-        const m = /^[a-z]+: (?:failed to open |error reading |cannot open )?['"‘]?([^'"’:]+)['"’]?: (.*)$/.exec(line);
-        if (m) dump.errors.set(m[1] as string, ERRNO.find(([re]) => re.test(m[2] as string))?.[1] ?? 'EIO');
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  flushMem();
-  if (ssLines && !('missing' in dump.ss && dump.ss.missing.startsWith('ss -tinHe failed'))) dump.ss = { text: ssLines.join('\n') };
-  for (const [path, lines] of fileLines) {
-    dump.files.set(path, `${lines.join('\n')}\n`);
-    const task = /^([0-9]+)\/task\/([0-9]+)\/stat$/.exec(path);
-    if (task) {
-      const pid = Number(task[1]);
-      const tids = dump.tidsByPid.get(pid) ?? [];
-      tids.push(Number(task[2]));
-      dump.tidsByPid.set(pid, tids);
-    }
-  }
-  for (const [path, lines] of netLines) dump.nets.set(path, `${lines.join('\n')}\n`);
-  for (const [path, target] of dump.links) {
-    const m = /^([0-9]+)\/fd\/([0-9]+)$/.exec(path);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    const fds = dump.fdsByPid.get(pid) ?? [];
-    fds.push({ fd: Number(m[2]), target });
-    dump.fdsByPid.set(pid, fds);
-  }
-  return dump;
 }
 
 const PER_PID_FILE = /^([0-9]+)\/(stat|status|syscall|wchan|io|cmdline|sched|fdinfo\/[0-9]+)$/;
@@ -290,6 +94,11 @@ class DumpSnapshot implements ProcSnapshot {
     if ('missing' in ss) return { ok: false, reason: ss.missing };
     this.sockDiag ??= { ok: true, byInode: parseSs(ss.text), via: 'ss -tinHe in the sidecar' };
     return this.sockDiag;
+  }
+
+  clockLagMs(cpu: number): number | undefined {
+    const text = this.dump.clock.get(cpu);
+    return text === undefined ? undefined : parseProbe(text, cpu);
   }
 
   listPids(): number[] {

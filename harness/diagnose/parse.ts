@@ -28,6 +28,8 @@ export interface StatInfo {
   stimeTicks?: number;
   threads?: number;
   startTimeTicks?: number;
+  /** The CPU it last ran on (field 39). */
+  processor?: number;
 }
 
 /** /proc/PID/stat: `pid (comm) S ppid …`; comm may hold anything, so split at the LAST ')'. */
@@ -53,6 +55,7 @@ export function parseStat(text: string): StatInfo | undefined {
     stimeTicks: field(15),
     threads: field(20),
     startTimeTicks: field(22),
+    processor: field(39),
   };
 }
 

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { LocalCpuClock } from './cpu-clock';
 import { parseSs, type SockDiagResult } from './sockdiag';
 import { type Arch, normalizeArch } from './syscalls';
 
@@ -62,6 +63,11 @@ export interface ProcSnapshot {
    */
   unixDiag?(): UnixDiagResult;
   /**
+   * How far (ms) the scheduler's task clock of a CPU lags behind /proc/uptime (cpu-clock.ts): what
+   * a sched's exec_start must be corrected by. Optional: without it ages are read uncorrected.
+   */
+  clockLagMs?(cpu: number): number | undefined;
+  /**
    * sock_diag's view of the TCP sockets in the network namespace of `pid` (see sockdiag.ts).
    * Optional: without it socket times are unavailable, and the diagnosis says so.
    */
@@ -113,12 +119,16 @@ export class LocalProcReader implements ProcReader {
     // The kernel's machine (uname -m), not Node's build: syscall numbers are the kernel's ABI.
     this.archName = os.machine();
     this.arch = options.arch ?? normalizeArch(this.archName) ?? 'unknown';
+    this.clock = root === '/proc' ? new LocalCpuClock() : undefined;
   }
 
   private readonly archName: string;
+  /** The live kernel's task clocks; a procfs mounted elsewhere may be another machine's. */
+  private readonly clock: LocalCpuClock | undefined;
 
   async snapshot(hint: SnapshotHint = {}): Promise<ProcSnapshot> {
-    const snap = new LocalSnapshot(this.root, this.arch, this.root === '/proc' ? selfAndAncestors(this.root) : new Set(), this.archName);
+    this.clock?.newSnapshot();
+    const snap = new LocalSnapshot(this.root, this.arch, this.root === '/proc' ? selfAndAncestors(this.root) : new Set(), this.archName, this.clock);
     if (hint.sockets && this.root === '/proc') snap.prefetchOwnNetns();
     return snap;
   }
@@ -170,7 +180,12 @@ export class LocalSnapshot implements ProcSnapshot {
     readonly arch: Arch,
     readonly ownPids: ReadonlySet<number>,
     readonly archName?: string,
+    private readonly clock?: LocalCpuClock,
   ) {}
+
+  clockLagMs(cpu: number): number | undefined {
+    return this.clock?.lagMs(cpu);
+  }
 
   protected abs(relPath: string): string {
     return path.join(this.root, relPath);

@@ -89,7 +89,7 @@ export function readProcess(snap: ProcSnapshot, pid: number, options: ReadProces
   if (light) {
     // A lock waiter's age (how long it has queued) is reported from the last sample only: one
     // more small read per waiter, where a pool is mostly waiters.
-    if (lastSample) base.notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS);
+    if (lastSample) base.notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS, stat);
     return { sample: base, syscall, netns: 'unknown' };
   }
 
@@ -111,7 +111,7 @@ export function readProcess(snap: ProcSnapshot, pid: number, options: ReadProces
   const readDenied = [ioFile, ns].find((r): r is { ok: false; error: string } => !r.ok && isDenied(r.error))?.error;
   const wchan = readWchan(snap, `${pid}/wchan`, 'wchan', readDenied, note);
 
-  const notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS);
+  const notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS, stat);
 
   let fds: FdEntry[] | undefined;
   const fdList = snap.listFds(pid);
@@ -175,11 +175,25 @@ function readWchan(
   return text;
 }
 
-function readNotRunFor(snap: ProcSnapshot, relPath: string, uptimeS: number | undefined): number | undefined {
+/** USER_HZ: /proc/PID/stat counts start time in these (100 on every Linux ABI faultline decodes). */
+const TICKS_PER_S = 100;
+
+/**
+ * How long a task has not run (ms): uptime minus its sched's exec_start, less the lag of the task
+ * clock of the CPU it last ran on (cpu-clock.ts), and never longer than the task has existed.
+ */
+export function notRunFor(uptimeS: number, execStartMs: number, stat: StatInfo, lagMs: number | undefined): number {
+  let ms = uptimeS * 1000 - execStartMs - (lagMs ?? 0);
+  if (stat.startTimeTicks !== undefined) ms = Math.min(ms, uptimeS * 1000 - (stat.startTimeTicks * 1000) / TICKS_PER_S);
+  return Math.max(0, Math.round(ms));
+}
+
+function readNotRunFor(snap: ProcSnapshot, relPath: string, uptimeS: number | undefined, stat: StatInfo): number | undefined {
   const sched = snap.read(relPath);
   const execStart = sched.ok ? parseSchedExecStart(sched.text) : undefined;
   if (execStart === undefined || uptimeS === undefined) return undefined;
-  return Math.max(0, Math.round(uptimeS * 1000 - execStart));
+  const lag = stat.processor === undefined ? undefined : snap.clockLagMs?.(stat.processor);
+  return notRunFor(uptimeS, execStart, stat, lag);
 }
 
 export interface ThreadRead {
@@ -246,7 +260,7 @@ function readThreads(
       thread.voluntaryCtxt = status.voluntaryCtxt;
       thread.nonvoluntaryCtxt = status.nonvoluntaryCtxt;
     } else note('task/*/status', statusFile.error);
-    thread.notRunForMs = readNotRunFor(snap, `${dir}/sched`, uptimeS);
+    thread.notRunForMs = readNotRunFor(snap, `${dir}/sched`, uptimeS, stat);
     out.push({ thread, line });
   }
   return out.length > 1 ? out : undefined;

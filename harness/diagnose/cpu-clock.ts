@@ -1,0 +1,123 @@
+/**
+ * How long a sleeping task has not run comes from `/proc/PID/sched`'s `se.exec_start`: the time, on
+ * the scheduler's task clock of the CPU it last ran on, when it last left that CPU. That clock is
+ * not /proc/uptime: it leaves out the time the CPU spent in interrupts and the time the hypervisor
+ * stole from it, so it lags behind uptime by a different amount on each CPU, and the lag grows with
+ * uptime. Measured on this 2-core VM after 16 h: 20.1 s on CPU 0, 21.2 s on CPU 1. Read as
+ * `uptime − exec_start`, a worker asleep for 1.7 s showed 22 s, and one that slept first looked
+ * younger than three that queued after it because it had run on the other CPU (the corpus'
+ * db-rowlock-api case named a waiter, one CI run in twenty).
+ *
+ * The lag of a CPU is measured directly: a task that runs on that CPU (taskset -c N) reads
+ * /proc/uptime and its own sched; its exec_start is "now" on that CPU's task clock, to a scheduler
+ * tick. Subtracting the lag of the CPU a task last ran on (/proc/PID/stat field 39) gives its real
+ * sleep. Where the lag cannot be measured (no taskset, a recorded tree), ages stay as read, capped
+ * by how long the task has existed.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { parseSchedExecStart, parseStat, parseUptimeSeconds } from './parse';
+
+/** What a probe on one CPU prints: `/proc/uptime`, its own `/proc/self/stat`, its own `/proc/self/sched`. */
+export const PROBE_FILES = ['/proc/uptime', '/proc/self/stat', '/proc/self/sched'] as const;
+
+/**
+ * The lag (ms) of the task clock behind uptime on the CPU a probe ran on, from the three files it
+ * printed concatenated; undefined when the text is not that or the probe ran elsewhere.
+ */
+export function parseProbe(text: string, cpu: number): number | undefined {
+  const lines = text.split('\n');
+  const uptime = parseUptimeSeconds(lines[0] ?? '');
+  const stat = parseStat(lines[1] ?? '');
+  const execStart = parseSchedExecStart(lines.slice(2).join('\n'));
+  if (uptime === undefined || execStart === undefined || stat?.processor !== cpu) return undefined;
+  return Math.max(0, uptime * 1000 - execStart);
+}
+
+/**
+ * Per CPU, the jiffies it has spent in interrupts and stolen by the hypervisor (`/proc/stat`
+ * irq + softirq + steal): the time its task clock leaves out. While they stand still, so does the lag.
+ */
+export function parseLeftOutTicks(procStat: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of procStat.split('\n')) {
+    const m = /^cpu([0-9]+) +(.*)$/.exec(line);
+    if (!m) continue;
+    const w = (m[2] as string).split(/\s+/).map(Number);
+    out.set(Number(m[1]), (w[5] ?? 0) + (w[6] ?? 0) + (w[7] ?? 0));
+  }
+  return out;
+}
+
+/** Re-measure a CPU once its left-out time moved this many jiffies (20 ms at USER_HZ 100)… */
+const MOVED_TICKS = 2;
+/** …or after this long in any case. */
+const MAX_AGE_MS = 5 * 60_000;
+
+interface Measured {
+  lagMs: number;
+  leftOut: number | undefined;
+  atMs: number;
+}
+
+/**
+ * The local machine's task-clock lag per CPU, measured on demand with taskset and kept while the
+ * CPU's interrupt and steal time stand still (a watch re-measures rarely: a few spawns an hour on
+ * an idle VM). One per reader: its `lagMs` answers for the snapshot being read.
+ */
+export class LocalCpuClock {
+  private readonly measured = new Map<number, Measured>();
+  private leftOut: Map<number, number> | undefined;
+  private tasksetMissing = false;
+
+  /** Called once per snapshot: the left-out time is read again (one small file) on first use. */
+  newSnapshot(): void {
+    this.leftOut = undefined;
+  }
+
+  lagMs(cpu: number): number | undefined {
+    if (!Number.isInteger(cpu) || cpu < 0) return undefined;
+    this.leftOut ??= readLeftOut();
+    const now = Date.now();
+    const left = this.leftOut.get(cpu);
+    const known = this.measured.get(cpu);
+    if (known && now - known.atMs < MAX_AGE_MS && left !== undefined && known.leftOut !== undefined && left - known.leftOut < MOVED_TICKS) return known.lagMs;
+    const lag = this.probe(cpu);
+    if (lag === undefined) return undefined;
+    this.measured.set(cpu, { lagMs: lag, leftOut: left, atMs: now });
+    return lag;
+  }
+
+  private probe(cpu: number): number | undefined {
+    if (!this.tasksetMissing) {
+      try {
+        const text = execFileSync('taskset', ['-c', String(cpu), 'cat', ...PROBE_FILES], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+        return parseProbe(text, cpu);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') this.tasksetMissing = true;
+        else return undefined;
+      }
+    }
+    // No taskset: this thread's own reading serves the CPU it happens to be running on.
+    try {
+      const text = ['/proc/uptime', '/proc/thread-self/stat', '/proc/thread-self/sched'].map((f) => fs.readFileSync(f, 'utf8')).join('');
+      return parseProbe(text, cpu);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function readLeftOut(): Map<number, number> {
+  try {
+    return parseLeftOutTicks(fs.readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * The shell lines a sidecar runs to measure the lag of each CPU listed in `$CPUS`: per CPU,
+ * `@@clock N` then the probe's output. A sidecar without taskset prints `@@clock-missing`.
+ */
+export const PROBE_SCRIPT = `if command -v taskset >/dev/null 2>&1; then for c in $CPUS; do echo "@@clock $c"; taskset -c "$c" cat ${PROBE_FILES.join(' ')} 2>/dev/null | sed -n '1,2p;/^se[.]exec_start/p'; done; else echo '@@clock-missing'; fi`;
