@@ -23,7 +23,7 @@ import { threadPoolChains } from './thread-pool';
 import { classifyUnix, unixChains } from './unix-sockets';
 import { eventLoopChains } from './event-loop';
 import { whatCouldNotBeSeen } from './inconclusive';
-import { isEventLoopWait, isIdle } from './worker';
+import { isEventLoopWait, isIdle, servesClient } from './worker';
 
 export { DRAIN_PROGRESS_BYTES } from './classify';
 export { fmtMs } from './prose';
@@ -242,7 +242,11 @@ class Analysis {
       // A trickle wakes its worker per chunk, so without sock_diag (no time since our last send)
       // its age is unreadable: then a slow peer counts by workers held in the same socket wait,
       // bytes moving, in every sample.
-      const stuck = kind === 'slow-peer' && known.length === 0 ? pileUp : oldest !== undefined && oldest >= this.stuckAfterMs;
+      const outstanding = kind === 'slow-peer' && known.length === 0 ? pileUp : oldest !== undefined && oldest >= this.stuckAfterMs;
+      // Bytes arriving for a process nobody waits on is a stream (a subscription, a tail, a
+      // download): it progresses. Only a trickle someone waits for (a client, a lock) is a hang.
+      const stream = kind === 'slow-peer' && list.every((x) => servesClient(this.last.processes.get(x.pid), (p, t) => this.classifier.isInbound(p, t)) === false);
+      const stuck = outstanding && !stream;
       const service = head.c.resource.service;
       const where = service ? `${service} (${upstream})` : upstream;
       if (!stuck && kind !== 'slow-peer' && known.length < ages.length) {
@@ -272,6 +276,9 @@ class Analysis {
                   ? `; the oldest request was sent ${fmtMs(oldest)} ago, still unanswered (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
                   : `; the longest has not run for ${fmtMs(oldest)} (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
                 : `${agesText}: under --stuck-after ${fmtMs(this.stuckAfterMs)}, requests in flight, not stuck`),
+          ...(outstanding && stream
+            ? [`but nothing waits on ${pileUp ? 'them' : 'it'} (no accepted client connection, no lock anyone queues on) and bytes keep arriving: a stream, not a hung request`]
+            : []),
           ...(inFlight > 0
             ? [`${inFlight} other worker${inFlight === 1 ? '' : 's'} on ${where} sent ${inFlight === 1 ? 'its' : 'their'} request under --stuck-after ${fmtMs(this.stuckAfterMs)} ago: in flight, not counted`]
             : []),

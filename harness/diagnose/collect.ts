@@ -179,7 +179,7 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
     }
   }
   // diag-rules: UNIX-domain sockets behind fds that are no TCP socket (unix-sockets.ts).
-  attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf);
+  attachUnixSockets(snap, partial.map((x) => x.sample), netnsOf, last);
   return { index, takenAtMs: snap.takenAtMs, arch: snap.arch, archName: snap.archName, locks, processes, tcp };
 }
 

@@ -48,7 +48,7 @@ export const KINDS = {
     severity: 8,
     culprit: true,
     upstream: true,
-    meaning: 'the peer answers, slowly: bytes trickle, per-operation timeouts never fire, and workers pile up behind it',
+    meaning: 'the peer answers, slowly: bytes trickle, per-operation timeouts never fire, and the workers (and the clients or lock waiters behind them) pile up',
   },
   unknown: { severity: 9, culprit: true, upstream: false, meaning: 'the holder waits on something faultline cannot classify (see evidence)' },
   idle: { severity: 10, culprit: false, upstream: false, meaning: 'idle workers waiting for connections' },

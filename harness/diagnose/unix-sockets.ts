@@ -43,16 +43,22 @@ function unixTargets(p: ProcessSample): Array<{ fd: FdEntry; direction: string }
  * one — /proc/PID/net/unix once per netns, and `ss -xHn` once per sample (only then: a pool that
  * waits on TCP pays nothing).
  */
-export function attachUnixSockets(snap: ProcSnapshot, processes: ProcessSample[], netnsOf: ReadonlyMap<number, string>): void {
-  const waitsOnOther = (p: ProcessSample): boolean => {
+export function attachUnixSockets(snap: ProcSnapshot, processes: ProcessSample[], netnsOf: ReadonlyMap<number, string>, last = false): void {
+  const waitsOn = (p: ProcessSample, tcp: boolean): boolean => {
     const waits = [p.wait, ...(p.tasks ?? []).map((t) => t.wait)];
-    return waits.some((w) => w.type === 'io' && w.targets.some((t) => p.fds?.some((f) => f.fd === t.fd && f.type === 'socket' && !f.tcp)));
+    return waits.some(
+      (w) => w.type === 'io' && w.targets.some((t) => p.fds?.some((f) => f.fd === t.fd && f.type === 'socket' && (tcp ? f.tcp !== undefined && f.tcp.state !== 'LISTEN' : !f.tcp))),
+    );
   };
-  const wanted = processes.filter((p) => p.fds && waitsOnOther(p));
+  // In the last sample, also the other sockets of processes waiting on a TCP connection: whether
+  // one is a client accepted from a UNIX listener decides if anyone waits on them (worker.ts
+  // servesClient). Their names and states are in net/unix; unix_diag (peers, queues) is not needed.
+  const holdsOther = (p: ProcessSample): boolean => last && (p.fds ?? []).some((f) => f.type === 'socket' && !f.tcp) && waitsOn(p, true);
+  const wanted = processes.filter((p) => p.fds && (waitsOn(p, false) || holdsOther(p)));
   if (wanted.length === 0) return;
   let diag: Map<number, { peer: number; rxQueue: number; txQueue: number }> | undefined;
   let diagNetns: string | undefined;
-  const d = snap.unixDiag?.();
+  const d = wanted.some((p) => waitsOn(p, false)) ? snap.unixDiag?.() : undefined;
   if (d?.ok) {
     diag = parseSsUnix(d.text);
     diagNetns = d.netns;

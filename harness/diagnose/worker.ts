@@ -4,6 +4,7 @@
  * scenario records and the diagnosis of the same pool cannot disagree.
  */
 import type { FdEntry, IoDirection, ProcessSample, Sample, Wait } from './model';
+import type { TcpSocket } from './parse';
 
 /** One fd a wait is on: the fd is listening when the syscall is accept or the socket is in LISTEN. */
 export function isListeningTarget(target: { direction: IoDirection }, fd: FdEntry | undefined): boolean {
@@ -50,6 +51,27 @@ export function awaitsReply(fd: FdEntry): boolean {
   if (!fd.tcp || s?.lastsndMs === undefined || s.lastrcvMs === undefined) return false;
   const [snd, rcv] = [s.lastsndMs, s.lastrcvMs];
   return fd.tcp.rxQueue === 0 && (snd < rcv || (snd === rcv && s.bytesReceived === 0));
+}
+
+/**
+ * Whether someone waits on a process outside any lock chain: it holds a connection accepted from
+ * a listener, a client whose request it serves (TCP: a local port something listens on; UNIX: a
+ * connected socket that carries the listener's name). False only when every socket it holds is
+ * known and none is one: a connected client socket (journald's stdout, a supervisor's socketpair)
+ * is not. A socket that is neither TCP nor a known UNIX one (UDP, netlink, another netns) leaves
+ * it unknown: undefined.
+ */
+export function servesClient(p: ProcessSample | undefined, isInbound: (p: ProcessSample, tcp: TcpSocket) => boolean): boolean | undefined {
+  if (!p?.fds) return undefined;
+  let unknown = false;
+  for (const fd of p.fds) {
+    if (fd.tcp) {
+      if (fd.tcp.state !== 'LISTEN' && isInbound(p, fd.tcp)) return true;
+    } else if (fd.unix) {
+      if (!fd.unix.listening && fd.unix.path !== undefined && fd.unix.state === 'CONNECTED') return true;
+    } else if (fd.type === 'socket') unknown = true;
+  }
+  return unknown ? undefined : false;
 }
 
 export function isIdle(p: ProcessSample): boolean {

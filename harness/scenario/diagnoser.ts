@@ -21,8 +21,9 @@ export function webDiagnoser(opts: { samples?: number; intervalMs?: number; stuc
       registry: topo.registry,
       samples: opts.samples ?? 2,
       intervalMs: opts.intervalMs ?? 500,
-      // The scenarios diagnose ~7-8 s into their fault: the default (5 s) names a pile-up that old,
-      // and not the requests of a fixed variant that time out within their own deadlines.
+      // The scenarios diagnose at least 6 s into their fault (schedule.ts DIAGNOSE_NOT_BEFORE_MS):
+      // the default (5 s) names a pile-up that old, and not the requests of a fixed variant that
+      // time out within their own deadlines.
       stuckAfterMs: opts.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
       signal,
     });

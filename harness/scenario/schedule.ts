@@ -1,3 +1,4 @@
+import { DEFAULT_STUCK_AFTER_MS } from '../diagnose';
 import { FaultlineError } from '../errors';
 import type { Fault } from '../faults/fault';
 import type { LoadLoop, UserRequest } from '../probes/users';
@@ -25,6 +26,13 @@ const OBSERVE_POLL_MS = 250;
  * a pile-up, not one busy instant). Earlier the chain may not have formed; later is only waiting.
  */
 export const DIAGNOSE_AFTER_FULL_MS = 1000;
+/**
+ * …and not before the oldest request can be past the diagnoser's `--stuck-after` (its default
+ * 5 s, plus a second for the load's first requests to reach the fault): the diagnoser names a
+ * worker on an upstream only once its request is that old, and a pool that filled in 2 s holds
+ * requests 3 s old. Lock chains are named at any age; an upstream pile-up is not.
+ */
+export const DIAGNOSE_NOT_BEFORE_MS = DEFAULT_STUCK_AFTER_MS + 1000;
 
 /**
  * Steady state: the health probe runs, and each named user's request succeeds. Returns the
@@ -101,6 +109,11 @@ export interface ObserveWindow {
   /** The latest diagnosis moment, when the pool never fills (default: 2 s before `maxMs`). */
   diagnoseByMs?: number;
   /**
+   * The earliest diagnosis moment (default `DIAGNOSE_NOT_BEFORE_MS`): set it from the diagnoser's
+   * `stuckAfterMs` when a scenario's diagnoser uses another one. `diagnoseByMs` still wins.
+   */
+  diagnoseNotBeforeMs?: number;
+  /**
    * Whether the window may end once its verdict is settled (default true). A scenario judged by
    * something other than health (data checks, its own judge) runs its windows full.
    */
@@ -117,8 +130,9 @@ export interface ObserveEnd {
 /**
  * Waits out an observe window that has begun (call it inside the observe phase, load running):
  * - the **diagnosis moment** is the first of: the pool seen full for `DIAGNOSE_AFTER_FULL_MS`;
- *   the window's verdict settled (the window is about to close); `diagnoseByMs`. `ctx.diagnose()`
- *   runs there, once, and the window does not end before it has;
+ *   the window's verdict settled (the window is about to close); `diagnoseByMs`. The first two
+ *   wait until `diagnoseNotBeforeMs` into the window. `ctx.diagnose()` runs there, once, and the
+ *   window does not end before it has;
  * - the window ends when `settledVerdict` (harness/scenario/judge.ts) says its verdict is
  *   decided, or at `maxMs`; with `--full-windows` (`ctx.fullWindows`) always at `maxMs`.
  */
@@ -137,14 +151,15 @@ export async function observe(ctx: ScenarioContext, w: ObserveWindow): Promise<O
     if (!diagnosed) {
       const latest = history.pool.filter((p) => p.t >= from).at(-1);
       fullSince = latest && latest.size > 0 && latest.busy >= latest.size ? (fullSince ?? latest.t) : undefined;
-      if ((fullSince !== undefined && now - fullSince >= DIAGNOSE_AFTER_FULL_MS) || settled || elapsed >= diagnoseBy) {
+      const oldEnough = elapsed >= (w.diagnoseNotBeforeMs ?? DIAGNOSE_NOT_BEFORE_MS);
+      if ((oldEnough && ((fullSince !== undefined && now - fullSince >= DIAGNOSE_AFTER_FULL_MS) || settled)) || elapsed >= diagnoseBy) {
         await ctx.diagnose();
         diagnosed = true;
         // The diagnosis took time: look at the window again before ending it.
         continue;
       }
     }
-    if (settled) return { settled, durationMs: Math.round(elapsed) };
+    if (settled && diagnosed) return { settled, durationMs: Math.round(elapsed) };
     if (elapsed >= w.maxMs) return { durationMs: Math.round(elapsed) };
     await ctx.sleep(Math.min(OBSERVE_POLL_MS, w.maxMs - elapsed));
   }

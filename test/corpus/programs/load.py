@@ -1,16 +1,22 @@
 # Clients for the corpus: CONCURRENCY connections to ADDR, each sending "REQ\n" and waiting for
 # "DONE\n", back to back (THINK ms between). Bounded: stops after 600 s. Prints "ready".
 # --http: each request is an HTTP/1.1 GET on a keep-alive connection instead.
-# Usage: load.py ADDR CONCURRENCY [THINK_MS] [--http]
+# Usage: load.py ADDR CONCURRENCY [THINK_MS] [--http]   (ADDR: HOST:PORT or unix:PATH)
 import socket, sys, threading, time
 http = '--http' in sys.argv
 argv = [a for a in sys.argv if a != '--http']
 addr, n = argv[1], int(argv[2])
 think = int(argv[3]) / 1000 if len(argv) > 3 else 0
-host, port = addr.rsplit(':', 1)
 deadline = time.monotonic() + 600
+def connect():
+    if addr.startswith('unix:'):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(addr[len('unix:'):])
+        return s
+    host, port = addr.rsplit(':', 1)
+    return socket.create_connection((host, int(port)))
 def client():
-    s = socket.create_connection((host, int(port)))
+    s = connect()
     f = s.makefile('rb')
     while time.monotonic() < deadline:
         if http:

@@ -122,8 +122,11 @@ def handle():
 srv = None
 if opts['listen']:
     addr = opts['listen']
-    srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    host, port = addr.rsplit(':', 1); srv.bind((host, int(port))); srv.listen(64)
+    if addr.startswith('unix:'):
+        srv = socket.socket(socket.AF_UNIX); srv.bind(addr[5:]); srv.listen(64)
+    else:
+        srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        host, port = addr.rsplit(':', 1); srv.bind((host, int(port))); srv.listen(64)
 
 deadline = time.monotonic() + 600   # a corpus case never lives this long
 for n in range(opts['workers']):

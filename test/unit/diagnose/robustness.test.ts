@@ -186,14 +186,23 @@ describe('hand-written trees', () => {
     expect(stuck.culprit?.evidence.join('\n')).toContain('the wait has no timeout');
   });
 
-  test('a pile-up on an upstream that moves bytes for one worker is a slow peer, not a stalled one', async () => {
+  // Each worker serves a client: a connection accepted from the pool's listener on port 80.
+  const LISTENER = tcpRow(8, '0A00000A:0050', '00000000:0000', '0A', 600);
+  const client = (i: number, inode: number) => tcpRow(10 + i, '0A00000A:0050', `0A000063:D00${i}`, '01', inode);
+
+  const movingPileUp = async (clients: boolean) => {
     // Two workers blocked in sendto to the same upstream, send queues full; between the samples
     // worker 60 woke 30 times (its peer reads, slowly), worker 61 did not wake at all.
-    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 601, 3_000_000, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 602, 3_000_000, 0, '04:00000100');
+    const net =
+      TCP_HEADER +
+      tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 601, 3_000_000, 0, '04:00000100') +
+      tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 602, 3_000_000, 0, '04:00000100') +
+      (clients ? LISTENER + client(0, 611) + client(1, 612) : '');
     const sample = (ctxt60: number) => {
       const files: Record<string, string> = { locks: '' };
       for (const [i, pid] of [60, 61].entries()) {
-        Object.assign(files, worker(pid, '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${601 + i}]\n`, { [`${pid}/net/tcp`]: net }, pid === 60 ? ctxt60 : 10));
+        const fds = `5 -> socket:[${601 + i}]\n${clients ? `6 -> socket:[${611 + i}]\n` : ''}`;
+        Object.assign(files, worker(pid, '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', fds, { [`${pid}/net/tcp`]: net }, pid === 60 ? ctxt60 : 10));
       }
       return files;
     };
@@ -202,19 +211,38 @@ describe('hand-written trees', () => {
     writeTree(s0, sample(10));
     writeTree(s1, sample(40));
     const registry = { services: [{ name: 'storage-3', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
-    const d = await diagnose({ reader: new FixtureProcReader([s0, s1]), pids: [60, 61], intervalMs: 0, registry });
+    return diagnose({ reader: new FixtureProcReader([s0, s1]), pids: [60, 61], intervalMs: 0, registry });
+  };
+
+  test('a pile-up on an upstream that moves bytes for one worker is a slow peer, not a stalled one', async () => {
+    const d = await movingPileUp(true);
     expect(d.verdict).toBe('stuck');
     expect(d.culprit).toMatchObject({ pid: 60, kind: 'slow-peer', waiters: [61], resource: { service: 'storage-3' } });
+  });
+
+  test('the same trickle read by processes nobody waits on (no accepted client, no lock) is a stream, not a hang', async () => {
+    const d = await movingPileUp(false);
+    expect(d.verdict).toBe('healthy');
+    expect(d.culprit).toBeNull();
+    const chain = d.chains.find((c) => c.root === 60);
+    expect(chain).toMatchObject({ kind: 'slow-peer', culprit: false });
+    expect(chain?.evidence.join('\n')).toContain('nothing waits on them (no accepted client connection, no lock anyone queues on) and bytes keep arriving: a stream');
   });
 
   test('a send queue draining in whole chunks is a slow peer; a queue that barely shrinks is a stalled write', async () => {
     const registry = { services: [{ name: 'storage-3', addresses: [{ host: '10.0.0.11', port: 9090 }] }] };
     const run = async (txAfter: number) => {
       const sample = (tx: number) => {
-        const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 701, tx, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 702, 3_000_000, 0, '04:00000100');
+        const net =
+          TCP_HEADER +
+          tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 701, tx, 0, '04:00000100') +
+          tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 702, 3_000_000, 0, '04:00000100') +
+          LISTENER +
+          client(0, 711) +
+          client(1, 712);
         const files: Record<string, string> = { locks: '', uptime: UPTIME_60S };
         for (const [i, pid] of [70, 71].entries()) {
-          Object.assign(files, worker(pid, '1 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${701 + i}]\n`, { [`${pid}/net/tcp`]: net }));
+          Object.assign(files, worker(pid, '1 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', `5 -> socket:[${701 + i}]\n6 -> socket:[${711 + i}]\n`, { [`${pid}/net/tcp`]: net }));
         }
         return files;
       };
