@@ -1,5 +1,5 @@
 import { startSidecar, type Sidecar } from '../engine/sidecar';
-import type { StartedTopology } from './topology';
+import type { StartedTopology } from './started';
 
 /**
  * Sidecars, at most one of each kind per network namespace of a topology, started on first use
