@@ -274,6 +274,8 @@ class Analysis {
               : stuck
                 ? oldestFrom === 'sent'
                   ? `; the oldest request was sent ${fmtMs(oldest)} ago, still unanswered (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
+                  : oldestFrom === 'connected'
+                    ? `; the oldest request is still being written on a connection opened ${fmtMs(oldest)} ago, nothing received on it (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
                   : `; the longest has not run for ${fmtMs(oldest)} (>= --stuck-after ${fmtMs(this.stuckAfterMs)})`
                 : `${agesText}: under --stuck-after ${fmtMs(this.stuckAfterMs)}, requests in flight, not stuck`),
           ...(outstanding && stream

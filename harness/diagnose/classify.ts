@@ -34,7 +34,7 @@ export interface Classification {
    */
   requestAgeMs?: number;
   /** Where requestAgeMs comes from: our last send on the socket (sock_diag) or the last run (sched). */
-  requestAgeFrom?: 'sent' | 'ran';
+  requestAgeFrom?: 'sent' | 'ran' | 'connected';
   /**
    * False when an event loop's connection has nothing outstanding (its last receive came after its
    * last send: an idle pooled connection, not a request waiting); undefined when not known.

@@ -62,8 +62,16 @@ function sockRetransmits(sock: SockInfo | undefined): number {
 function requestAge(kind: CulpritKind, sock: SockInfo | undefined, notRunForMs: number | undefined, writing: boolean): Pick<Classification, 'requestAgeMs' | 'requestAgeFrom'> {
   const sent = sock?.lastsndMs;
   const ran = notRunForMs;
-  // A slow reader drains our send queue, each chunk a send: a writer's request is outstanding until
-  // it is all written, so lastsnd is no age for it (it counts by its pile-up, analyze.ts).
+  // A slow reader drains our send queue, each chunk a send, and wakes the writer each time: a
+  // writer's request is outstanding until it is all written, so neither lastsnd nor the time since
+  // it ran is its age. On a connection that has received nothing yet, the request is as old as
+  // the connection: lastrcv counts from the handshake (the kernel's lrcvtime, set on connect).
+  // It has been blocked at least as long as it has not run, so the longer of the two counts.
+  // On a pooled one the age is unknown and the writers count by their pile-up (analyze.ts).
+  if (writing && (kind === 'slow-peer' || kind === 'peer-not-reading') && sock?.bytesReceived === 0 && sock.lastrcvMs !== undefined) {
+    if (kind === 'peer-not-reading' && ran !== undefined && ran > sock.lastrcvMs) return { requestAgeMs: ran, requestAgeFrom: 'ran' };
+    return { requestAgeMs: sock.lastrcvMs, requestAgeFrom: 'connected' };
+  }
   if (kind === 'slow-peer') return sent === undefined || writing ? {} : { requestAgeMs: sent, requestAgeFrom: 'sent' };
   if (kind === 'silent-peer' && sent !== undefined && (ran === undefined || sent < ran)) return { requestAgeMs: sent, requestAgeFrom: 'sent' };
   return ran === undefined ? {} : { requestAgeMs: ran, requestAgeFrom: 'ran' };

@@ -167,6 +167,24 @@ describe('what the socket shows', () => {
     expect(renderText(d)).not.toContain('blocks');
   });
 
+  test("a writer's request is as old as its connection while nothing came back on it; on a pooled connection that age is unknown", async () => {
+    // Two workers in sendto with full send queues under a zero-window probe, last run 1 s ago (the
+    // peer reads now and then); the connections were opened 8 s ago.
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 3_000_000, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 3_000_000, 0, '04:00000100');
+    const tree = (received: string) => ({
+      ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net, [`${pid}/syscall`]: '44 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x0 0x0\n', [`${pid}/sched`]: 'se.exec_start : 999000.000000\n' })),
+      ss: ssLine(401, 'timer:(persist,200ms,0)', `lastsnd:1000 lastrcv:8000 lastack:1000${received}`) + ssLine(402, 'timer:(persist,200ms,0)', `lastsnd:1000 lastrcv:8200 lastack:1000${received}`),
+    });
+    writeTree(dir, tree(''));
+    const fresh = await run();
+    expect(fresh.culprit).toMatchObject({ kind: 'peer-not-reading', resource: { service: 'db' } });
+    expect(fresh.culprit?.evidence.join('\n')).toContain('the oldest request is still being written on a connection opened 8.2 s ago, nothing received on it');
+    writeTree(dir, tree(' bytes_received:4096'));
+    const pooled = await run();
+    expect(pooled.verdict).toBe('healthy');
+    expect(pooled.chains[0]?.evidence.join('\n')).toContain('under --stuck-after 5 s, requests in flight, not stuck');
+  });
+
   test("retransmitting while the peer's host still acknowledges: peer-not-reading, not unreachable", async () => {
     const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 32741, 0, '01:00000078') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 32741, 0, '01:00000078');
     const ss = ssLine(401, 'timer:(on,1.068ms,0)', 'unacked:1 retrans:1/4 lastsnd:564 lastrcv:2396 lastack:564') + ssLine(402, 'timer:(on,1.068ms,0)', 'unacked:1 retrans:1/4 lastsnd:600 lastrcv:2400 lastack:580');
