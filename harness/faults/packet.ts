@@ -1,10 +1,26 @@
 import { FaultlineError, UsageError } from '../errors';
-import { IPTABLES_COMMENT_PREFIX } from '../engine/cleanup';
 import { ruleCounters } from '../engine/iptables';
 import type { Sidecar } from '../engine/sidecar';
-import { netnsName, netnsSidecar, type Netns } from '../topology/sidecars';
+import { netnsName, netnsSidecar } from '../topology/sidecars';
 import type { StartedTopology } from '../topology/topology';
 import { activeFault, oneLine, type Fault, type FaultEffect } from './fault';
+import {
+  deleteArgv,
+  hopSuffix,
+  insertArgv,
+  legsOf,
+  listArgv,
+  partitionRules,
+  placeRules,
+  proxyCountRules,
+  PARTITION_BEHAVIORS,
+  type Hop,
+  type PartitionBehavior,
+  type PlacedRule,
+  type RuleSpec,
+} from './packet-rules';
+
+export { PARTITION_BEHAVIORS, type Hop, type PartitionBehavior } from './packet-rules';
 
 /**
  * Packet faults run iptables in toolbox sidecars that share a network namespace of the topology
@@ -23,6 +39,8 @@ import { activeFault, oneLine, type Fault, type FaultEffect } from './fault';
  *
  * Every rule carries the comment `faultline:<run>:<fault>:<n>` so a sweep can always remove it,
  * and so its packet counters can be read back before the heal (the fault's proof of effect).
+ * The rules themselves (legs, specs, comments, argv) are built in packet-rules.ts; this module
+ * starts the sidecars, applies and removes the rules, and reads their counters.
  */
 
 /** The NET_ADMIN sidecar in the web's network namespace (one per topology). */
@@ -30,77 +48,8 @@ export function netAdminSidecar(topo: StartedTopology): Promise<Sidecar> {
   return netnsSidecar(topo, { of: 'web' });
 }
 
-/**
- * Which hop of the path to the service a packet fault acts on: `web` (default), between the web
- * and the service's Toxiproxy listener (what the web's sockets see); `upstream`, between Toxiproxy
- * and the service (what the service's sockets see, and Toxiproxy's upstream side).
- */
-export type Hop = 'web' | 'upstream';
-
 export interface PacketFaultOptions {
   hop?: Hop;
-}
-
-/** One direction of one hop: where its packets arrive, and the match that selects them there. */
-interface Leg {
-  receiver: Netns;
-  match: string[];
-  /** "the web -> storage-1 (Toxiproxy :10001)", for evidence. */
-  label: string;
-}
-
-/** A rule as placed: the namespace, the chain, the spec after the chain (comment included). */
-interface PlacedRule {
-  ns: Netns;
-  chain: 'INPUT';
-  spec: string[];
-  comment: string;
-  label: string;
-}
-
-/**
- * The two directions of `hop` toward `service`. Every match names both ends' addresses or ports,
- * so no other traffic of the namespace is touched.
- */
-function legsOf(topo: StartedTopology, service: string, hop: Hop): { toService: Leg; fromService: Leg } {
-  const s = topo.service(service);
-  const proxyIp = s.proxy.listen.host;
-  const listen = String(s.proxy.listen.port);
-  if (hop === 'web') {
-    return {
-      toService: {
-        receiver: { of: 'toxiproxy' },
-        match: ['-p', 'tcp', '-s', topo.web.ip, '-d', proxyIp, '--dport', listen],
-        label: `the web -> ${service} (Toxiproxy :${listen})`,
-      },
-      fromService: {
-        receiver: { of: 'web' },
-        match: ['-p', 'tcp', '-s', proxyIp, '--sport', listen],
-        label: `${service} (Toxiproxy :${listen}) -> the web`,
-      },
-    };
-  }
-  const svcIp = s.internal.host;
-  const port = String(s.internal.port);
-  return {
-    toService: {
-      receiver: { of: 'service', name: service },
-      match: ['-p', 'tcp', '-s', proxyIp, '-d', svcIp, '--dport', port],
-      label: `Toxiproxy -> ${service} :${port}`,
-    },
-    fromService: {
-      receiver: { of: 'toxiproxy' },
-      match: ['-p', 'tcp', '-s', svcIp, '--sport', port],
-      label: `${service} :${port} -> Toxiproxy`,
-    },
-  };
-}
-
-/** A rule for the packets of `leg` that match `extra` too, with the action `target`. */
-interface RuleSpec {
-  leg: Leg;
-  extra: string[];
-  target: string[];
 }
 
 let faultSeq = 0;
@@ -116,16 +65,7 @@ function iptablesFault(name: string, description: string, rulesFor: (topo: Start
     description,
     async inject(topo) {
       const seq = ++faultSeq;
-      const placed: PlacedRule[] = rulesFor(topo).map((r, i) => {
-        const comment = `${IPTABLES_COMMENT_PREFIX}${topo.runId}:${name}:${seq}.${i + 1}`;
-        return {
-          ns: r.leg.receiver,
-          chain: 'INPUT',
-          spec: [...r.leg.match, ...r.extra, '-m', 'comment', '--comment', comment, '-j', ...r.target],
-          comment,
-          label: `${r.leg.label}${r.extra.length ? ` ${r.extra.join(' ')}` : ''} -j ${r.target.join(' ')}`,
-        };
-      });
+      const placed = placeRules(topo.runId, name, seq, rulesFor(topo));
       // Every namespace's sidecar first: none is started once a rule is in place.
       const sidecars = new Map<PlacedRule, Sidecar>();
       for (const rule of placed) sidecars.set(rule, await netnsSidecar(topo, rule.ns));
@@ -133,7 +73,7 @@ function iptablesFault(name: string, description: string, rulesFor: (topo: Start
       const undo = async () => {
         let first: unknown;
         for (const rule of [...applied].reverse()) {
-          const r = await sidecars.get(rule)!.exec(['iptables', '-w', '-D', rule.chain, ...rule.spec]);
+          const r = await sidecars.get(rule)!.exec(deleteArgv(rule.chain, rule.spec));
           if (r.exitCode !== 0 && !/does a matching rule exist|No chain/i.test(r.stderr)) {
             first ??= new FaultlineError('FAULTLINE_FAULT_FAILED', `heal of ${name}: iptables -D ${rule.chain} ${rule.spec.join(' ')}: ${r.stderr.trim()}`);
           }
@@ -143,7 +83,7 @@ function iptablesFault(name: string, description: string, rulesFor: (topo: Start
       };
       for (const rule of placed) {
         // -I: ahead of anything else in the chain, so the fault is not bypassed by an ACCEPT.
-        const r = await sidecars.get(rule)!.exec(['iptables', '-w', '-I', rule.chain, ...rule.spec]);
+        const r = await sidecars.get(rule)!.exec(insertArgv(rule.chain, rule.spec));
         if (r.exitCode !== 0) {
           await undo().catch(() => undefined);
           throw new FaultlineError('FAULTLINE_FAULT_FAILED', `${name}: iptables -I ${rule.chain} ${rule.spec.join(' ')} failed: ${r.stderr.trim()}`);
@@ -161,7 +101,7 @@ async function measureRules(placed: PlacedRule[], sidecars: Map<PlacedRule, Side
   const listing = (s: Sidecar) => {
     let l = listings.get(s);
     if (!l) {
-      l = s.exec(['iptables', '-w', '-t', 'filter', '-S', '-v']).then((r) => {
+      l = s.exec(listArgv()).then((r) => {
         if (r.exitCode !== 0) throw new Error(`iptables -S -v exited ${r.exitCode}: ${oneLine(r.stderr)}`);
         return r.stdout;
       });
@@ -255,22 +195,6 @@ export function repliesLost(service: string, opts: PacketFaultOptions = {}): Fau
   );
 }
 
-/**
- * How a partition treats the packets it stops (in Chaos Mesh's and iptables' words):
- * - `drop` (default): every packet, both ways, vanishes. Connects hang (SYN retransmitted until
- *   tcp_syn_retries gives up, ~130 s); a connection with data in flight retransmits until
- *   tcp_retries2 (~15 min); a connection where nobody sends notices nothing. Only a timeout (connect,
- *   read, write, or keepalive) ends the wait.
- * - `reject`: every packet, both ways, is answered with a TCP reset (`-j REJECT --reject-with
- *   tcp-reset`, from the receiving end): a new connect is refused at once (ECONNREFUSED), and an
- *   established connection fails at its next packet (ECONNRESET). No timeout is needed to notice;
- *   a connection where nobody sends still notices nothing.
- * - `drop-new`: only new connections' SYNs are dropped; established connections keep working
- *   (a firewall whose conntrack keeps what it already allowed). New connects hang as with `drop`.
- */
-export type PartitionBehavior = 'drop' | 'reject' | 'drop-new';
-export const PARTITION_BEHAVIORS: readonly PartitionBehavior[] = ['drop', 'reject', 'drop-new'];
-
 export interface PartitionOptions extends PacketFaultOptions {
   behavior?: PartitionBehavior;
 }
@@ -290,29 +214,7 @@ export function partition(service: string, opts: PartitionOptions = {}): Fault {
     reject: `every packet between ${between} answered with a TCP reset (REJECT tcp-reset, on arrival): connects refused, connections reset at their next packet`,
     'drop-new': `new connections' SYNs from ${hop === 'web' ? 'the web' : 'Toxiproxy'} to ${service} dropped on arrival; established connections spared`,
   }[behavior];
-  return iptablesFault(name, description, (topo) => {
-    const { toService, fromService } = legsOf(topo, service, hop);
-    if (behavior === 'drop-new') return [{ leg: toService, extra: ['--syn'], target: ['DROP'] }];
-    if (behavior === 'reject') {
-      // The resets pass: each REJECT answers toward the sender with a RST that then arrives at the
-      // other rule's namespace; rejected there in turn, it would be lost, and a connect would hang
-      // (measured) instead of being refused.
-      const target = ['REJECT', '--reject-with', 'tcp-reset'];
-      const notRst = ['!', '--tcp-flags', 'RST', 'RST'];
-      return [
-        { leg: fromService, extra: notRst, target },
-        { leg: toService, extra: notRst, target },
-      ];
-    }
-    return [
-      { leg: fromService, extra: [], target: ['DROP'] },
-      { leg: toService, extra: [], target: ['DROP'] },
-    ];
-  });
-}
-
-function hopSuffix(hop: Hop): string {
-  return hop === 'web' ? '' : ',upstream';
+  return iptablesFault(name, description, (topo) => partitionRules(legsOf(topo, service, hop), behavior));
 }
 
 /** Packets and bytes through a service's proxy while a proxy fault is in place, by direction. */
@@ -331,26 +233,18 @@ export interface ProxyTraffic {
 export async function countProxyTraffic(topo: StartedTopology, service: string): Promise<{ read(): Promise<ProxyTraffic>; remove(): Promise<void> }> {
   const sidecar = await netnsSidecar(topo, { of: 'toxiproxy' });
   const s = topo.service(service);
-  const seq = ++faultSeq;
-  const rules = {
-    fromClients: ['-p', 'tcp', '-d', s.proxy.listen.host, '--dport', String(s.proxy.listen.port)],
-    fromService: ['-p', 'tcp', '-s', s.internal.host, '--sport', String(s.internal.port)],
-  };
-  const specs = Object.entries(rules).map(([dir, match]) => {
-    const comment = `${IPTABLES_COMMENT_PREFIX}${topo.runId}:count(${service}):${seq}.${dir}`;
-    return { dir: dir as keyof ProxyTraffic, comment, spec: [...match, '-m', 'comment', '--comment', comment] };
-  });
+  const specs = proxyCountRules(topo.runId, service, s, ++faultSeq);
   const inserted: typeof specs = [];
   const remove = async () => {
     for (const r of inserted.splice(0)) {
-      const res = await sidecar.exec(['iptables', '-w', '-D', 'INPUT', ...r.spec]);
+      const res = await sidecar.exec(deleteArgv('INPUT', r.spec));
       if (res.exitCode !== 0 && !/does a matching rule exist/i.test(res.stderr)) {
         throw new FaultlineError('FAULTLINE_FAULT_FAILED', `iptables -D INPUT ${r.spec.join(' ')}: ${oneLine(res.stderr)}`);
       }
     }
   };
   for (const r of specs) {
-    const res = await sidecar.exec(['iptables', '-w', '-I', 'INPUT', ...r.spec]);
+    const res = await sidecar.exec(insertArgv('INPUT', r.spec));
     if (res.exitCode !== 0) {
       await remove().catch(() => undefined);
       throw new FaultlineError('FAULTLINE_FAULT_FAILED', `counting traffic of proxy ${service}: iptables -I INPUT failed: ${oneLine(res.stderr)}`);
@@ -360,7 +254,7 @@ export async function countProxyTraffic(topo: StartedTopology, service: string):
   topo.onStop(remove);
   return {
     async read() {
-      const r = await sidecar.exec(['iptables', '-w', '-t', 'filter', '-S', '-v']);
+      const r = await sidecar.exec(listArgv());
       if (r.exitCode !== 0) throw new Error(`iptables -S -v exited ${r.exitCode}: ${oneLine(r.stderr)}`);
       const counters = ruleCounters(r.stdout);
       const of = (dir: keyof ProxyTraffic) => counters.get(specs.find((x) => x.dir === dir)!.comment) ?? { packets: 0, bytes: 0 };

@@ -1,0 +1,269 @@
+/**
+ * The text of an emitted scenario file: its header comment (what was observed, how it is
+ * reproduced) and its body, one template per shape of the bundled app the incident is replayed
+ * on (nginx + PHP-FPM with a lock polled in Redis; the Apache app reading its upstream with no
+ * lock, or with the session file lock held; the Apache app writing to it). scenario.ts chooses
+ * what goes in; mapping.ts says which fault and app an incident maps to.
+ */
+import type { FaultPlan, LockShape } from './mapping';
+
+const str = (s: string) => JSON.stringify(s);
+/** Scenario summaries and `shows` are one line of at most 300 characters (the schema). */
+const oneLine = (s: string) => JSON.stringify(s.replace(/\s+/g, ' ').slice(0, 300));
+/** Text from the observed host inside a block comment: no `*\/` can end it early. */
+const commentSafe = (s: string) => s.replace(/\*\//g, '* /').replace(/[\r\n]+/g, ' ');
+
+/** What the templates fill in, as emitScenario computed it. */
+export interface ScenarioTextInput {
+  /** The culprit as diagnosed (its kind checked). */
+  culprit: { pid?: number; command?: string; kind: string; syscall?: string | null; waiters?: number[] };
+  meta: { observedOn: string; generator: string };
+  /** The import specifier of faultline. */
+  from: string;
+  lock: LockShape;
+  plan: FaultPlan;
+  /** The observed upstream's name, and ` (<remote>)` when its address is known (else ''). */
+  observedService: string | undefined;
+  peer: string;
+  /** The topology's service, the scenario's name and its export. */
+  service: string;
+  name: string;
+  exportName: string;
+  /** The pool: as observed, and as the scenario runs it. */
+  observedWorkers: number;
+  workers: number;
+}
+
+/** The whole file: the header, then the body of the template that fits the lock and the path. */
+export function scenarioText(t: ScenarioTextInput): string {
+  const body = t.lock === 'polled' ? polledLockScenario(t) : t.plan.path === 'read' && t.lock === 'none' ? pileUpScenario(t) : t.plan.path === 'read' ? readScenario(t) : writeScenario(t);
+  return `${header(t)}\n${body}`;
+}
+
+/** What was observed and how the file reproduces it; `npx faultline run <this file>` is filled in when written. */
+function header({ culprit: c, meta, lock, plan, observedService, peer, service, observedWorkers, workers }: ScenarioTextInput): string {
+  const summaryLine = `${c.kind}: pid ${c.pid ?? '?'} (${c.command ?? '?'}) in ${c.syscall ?? 'no syscall'}, ${c.waiters?.length ?? 0} waiting behind it`;
+  const lockText = { file: 'a kernel file lock (flock/POSIX), as a PHP file session takes', polled: 'a lock polled in a cache (as phpredis keeps a session lock in Redis)', none: 'no lock: workers pile up on the upstream one by one' }[lock];
+  const workersNote =
+    observedWorkers > workers
+      ? `\n * Pool: ${observedWorkers} workers observed; the scenario runs ${workers}, which one user's reloads\n * (every 500 ms for 10 s) can fill: raise both together to model the whole pool.`
+      : `\n * Pool: ${observedWorkers} workers observed${observedWorkers < workers ? ` (the topology's minimum is ${workers})` : ''}.`;
+  return `/**
+ * A regression test for an incident faultline diagnosed, written by \`${commentSafe(meta.generator)}\`.
+ * Observed: ${commentSafe(meta.observedOn)}
+ *   ${commentSafe(summaryLine)}
+ *   upstream ${commentSafe(observedService ?? 'unnamed')}${commentSafe(peer)}; lock: ${lockText}${workersNote}
+ * Reproduced on faultline's topology: ${plan.why}.${plan.alternatives ? `\n * The same kind also comes from ${plan.alternatives}.` : ''}
+ *
+ *   npx faultline run <this file>      incident: hung, culprit ${c.kind} on ${service}; fixed: responsive
+ */`;
+}
+
+/** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
+function polledLockScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
+  return `import { ${[...plan.imports, 'type Scenario'].join(', ')} } from ${str(from)};
+
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled HTTP API
+ * (containers/api), called by the PHP-FPM app's /api.php with curl. To run against your own
+ * service, replace \`{ bundled: 'api' }\` with its image or Dockerfile directory and its port
+ * (README, "Your own stack"); the app finds it through FL_API_ADDR.
+ */
+const SERVICE = ${str(service)};
+
+export const ${exportName}: Scenario = {
+  name: ${str(name)},
+  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
+  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service} holding a session lock polled in Redis, the pool filling behind it`)},
+  variants: {
+    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
+    fixed: { expected: 'responsive' },
+  },
+  // PHP-FPM's master and workers (idle ones wait in accept on the FPM socket).
+  workers: { comm: 'php-fpm8.2', match: /php-fpm/ },
+  // nginx + PHP-FPM with sessions in Redis (phpredis, session locking on), as faultline's fpm stack.
+  topology: (t) =>
+    t
+      .withBundledWeb('fpm', { healthPath: '/health.php' })
+      .withMaxWorkers(${workers})
+      .withoutDemoServices()
+      .withService('mariadb', { bundled: 'mariadb' }, { port: 3306, capabilities: [] })
+      .withService('redis', { bundled: 'redis' }, { port: 6379, capabilities: [] })
+      .withService(SERVICE, { bundled: 'api' }, { port: 8080, capabilities: [], appEnv: { FL_API_ADDR: '{addr}' } }),
+  async run(ctx) {
+    const page = { kind: 'api', path: '/api.php' };
+    await ctx.phase('steady', async () => {
+      for (const user of ['alice', 'bob']) {
+        const r = await ctx.user(user).request({ ...page, deadlineMs: 5000 });
+        if (r.outcome !== 'ok') throw new Error(\`steady state not reached: \${user}'s \${page.path} answered \${r.status ?? r.error}\`);
+      }
+      await ctx.sleep(1500);
+    });
+    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
+    await ctx.phase('observe', async () => {
+      // alice gives up after 2 s and reloads, as a browser user does: each reload polls the lock.
+      const reloads = ctx.loop({ ...page, deadlineMs: 2000 }, 500, ctx.user('alice'));
+      await ctx.sleep(8000);
+      await ctx.diagnose();
+      await ctx.sleep(2000);
+      await reloads.stop();
+    });
+    await ctx.phase('heal', () => fault.heal());
+  },
+};
+`;
+}
+
+/** The Apache app reading its upstream with the session lock released first: workers pile up one by one. */
+function pileUpScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
+  return `import { ${[...plan.imports, 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+ * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
+ * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
+ * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
+ * FL_PROFILE_ADDR.
+ */
+const SERVICE = ${str(service)};
+/** No lock: each reload takes a worker of its own (the session lock released before the call). */
+const PAGE = { kind: 'profile', path: '/profile.php?lock_across_io=0' };
+
+export const ${exportName}: Scenario = {
+  name: ${str(name)},
+  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
+  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: workers pile up on ${service} one by one, no lock between them, until the pool is full`)},
+  variants: {
+    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
+    fixed: { expected: 'responsive' },
+  },
+  topology: (t) =>
+    t
+      .withMaxWorkers(${workers})
+      .withoutDemoServices()
+      .withService(SERVICE, { bundled: 'storage' }, {
+        port: 9000,
+        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: 'profile:alice={"name":"alice"};profile:bob={"name":"bob"}' },
+        appEnv: { FL_PROFILE_ADDR: '{addr}' },
+      }),
+  async run(ctx) {
+    await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...PAGE }, { name: 'bob', ...PAGE }] });
+    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
+    await ctx.phase('observe', async () => {
+      const reloads = ctx.loop({ ...PAGE, deadlineMs: 2000 }, 500, ctx.user('alice'));
+      // Without a lock, the diagnoser names a pile-up only once its first worker has waited
+      // past its stuck-after limit (10 s by default): diagnose after that.
+      await ctx.sleep(12_000);
+      await ctx.diagnose();
+      await ctx.sleep(1000);
+      await reloads.stop();
+    });
+    await ctx.phase('heal', () => fault.heal());
+  },
+};
+`;
+}
+
+/** The Apache app reading its upstream (the session file lock held across the call, or no lock). */
+function readScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
+  return `import { ${[...plan.imports, 'type Scenario'].join(', ')} } from ${str(from)};
+import { profileUnderFault } from ${str(`${from}/scenarios`)};
+
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+ * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
+ * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
+ * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
+ * FL_PROFILE_ADDR.
+ */
+const SERVICE = ${str(service)};
+
+export const ${exportName}: Scenario = {
+  name: ${str(name)},
+  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
+  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
+  variants: {
+    // incident: the app as it was (${lock === 'file' ? 'session lock held across the call' : 'no lock'}, no timeouts); fixed: lock released, timeouts and a deadline.
+    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
+    fixed: { expected: 'responsive' },
+  },
+  topology: (t) =>
+    t
+      .withMaxWorkers(${workers})
+      .withoutDemoServices()
+      .withService(SERVICE, { bundled: 'storage' }, {
+        port: 9000,
+        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: ${plan.bigAnswer ? "`profile:alice=${'x'.repeat(64 * 1024)};profile:bob={\"name\":\"bob\"}`" : `'profile:alice={"name":"alice"};profile:bob={"name":"bob"}'`} },
+        appEnv: { FL_PROFILE_ADDR: '{addr}' },
+      }),
+  run: (ctx) => profileUnderFault(ctx, ${plan.call}),
+};
+`;
+}
+
+/** The Apache app writing a large upload to its upstream when the fault lands. */
+function writeScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
+  return `import { ${[...plan.imports, 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+ * node (containers/storage), which the web app's /upload.php writes objects to. To run against
+ * your own service, replace \`{ bundled: 'storage' }\` with its image or Dockerfile directory and
+ * its port (README, "Your own stack"); the app finds it through FL_STORAGE_ADDRS.
+ */
+const SERVICE = ${str(service)};
+
+const upload = (bytes: number, deadlineMs: number) => ({
+  kind: 'upload',
+  method: 'POST' as const,
+  path: \`/upload.php?key=up-\${Date.now().toString(36)}-\${Math.random().toString(36).slice(2, 8)}\`,
+  body: randomBytes(bytes),
+  headers: { 'content-type': 'application/octet-stream' },
+  deadlineMs,
+});
+
+export const ${exportName}: Scenario = {
+  name: ${str(name)},
+  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
+  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked writing to ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
+  variants: {
+    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
+    fixed: { expected: 'responsive' },
+  },
+  topology: (t) =>
+    t
+      .withMaxWorkers(${workers})
+      .withoutDemoServices()
+      .withService(SERVICE, { bundled: 'storage' }, {
+        port: 9000,
+        env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000' },
+        appEnv: { FL_STORAGE_ADDRS: '{addr}' },
+      }),
+  async run(ctx) {
+    await steadyState(ctx, { durationMs: 1500, users: [] });
+    const alice = ctx.user('alice');
+    const first = await alice.request(upload(64 * 1024, 5000));
+    if (first.outcome !== 'ok') throw new Error(\`steady state not reached: upload answered \${first.status ?? first.error}\`);
+${plan.inFlight ? `    // The upload trickles (1 MB/s toward the upstream) so its write is still going when the
+    // fault lands: bytes in flight, unacknowledged.
+    const trickle = await ctx.inject(toxic(SERVICE, 'bandwidth', { rate: 1024 }, { stream: 'upstream' }));
+` : ''}    // A write larger than every socket buffer on the way is in flight when the fault lands.
+    const big = alice.request(upload(24 * 1024 * 1024, 5000));
+    await ctx.sleep(${plan.inFlight ? 1500 : 300});
+    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
+    await ctx.phase('observe', async () => {
+      const retries = ctx.loop(() => upload(64 * 1024, 5000), 700, alice);
+      await ctx.sleep(8000);
+      await ctx.diagnose();
+      await ctx.sleep(2500);
+      await retries.stop();
+    });
+    await big;
+    await ctx.phase('heal', async () => {
+      await fault.heal();${plan.inFlight ? '\n      await trickle.heal();' : ''}
+    });
+  },
+};
+`;
+}
