@@ -7,6 +7,10 @@
  * - **Command lines of lock waiters.** A waiter /proc/locks shows is read light (stat, cmdline,
  *   syscall); its cmdline is taken from the last tick while its start time and comm are the same,
  *   and read afresh every CMDLINE_REFRESH ticks (a process may rewrite its own title).
+ * - **Command lines matched by `--match`.** Every process's cmdline is read to select the pool;
+ *   a pid seen on an earlier tick keeps its cmdline for CMDLINE_REFRESH ticks (a new process is a
+ *   new pid and is read at once; one that execs or retitles itself into a match is seen within
+ *   CMDLINE_REFRESH ticks). The selected ones are read in full each tick anyway.
  * - **sock_diag (one `ss` spawn, ~10 ms of CPU per tick).** The socket times of a network namespace
  *   are the last tick's, advanced by the time between the two readings, when nothing can have moved
  *   on any of its sockets the selection holds: every process holding one is single-threaded and was
@@ -26,6 +30,7 @@ export const SOCKETS_REUSE = 6;
 export class CollectCarry {
   private ticks = 0;
   private cmdlines = new Map<number, { start?: number; comm: string; cmdline: string; tick: number }>();
+  private selection = new Map<number, { cmdline: string; tick: number }>();
   private previous: Sample | undefined;
   private reused = 0;
 
@@ -39,6 +44,22 @@ export class CollectCarry {
     const c = this.cmdlines.get(pid);
     if (!c || c.start === undefined || c.start !== stat.startTimeTicks || c.comm !== stat.comm) return undefined;
     return this.ticks - c.tick < CMDLINE_REFRESH ? c.cmdline : undefined;
+  }
+
+  /** The cmdline a pid showed on an earlier tick's selection, until it is CMDLINE_REFRESH ticks old. */
+  selectionCmdline(pid: number): string | undefined {
+    const c = this.selection.get(pid);
+    return c && this.ticks - c.tick < CMDLINE_REFRESH ? c.cmdline : undefined;
+  }
+
+  rememberSelectionCmdline(pid: number, cmdline: string): void {
+    this.selection.set(pid, { cmdline, tick: this.ticks });
+  }
+
+  /** The pids listed this tick: the others have exited (their pid may come back as another process). */
+  keepSelection(pids: readonly number[]): void {
+    const live = new Set(pids);
+    for (const pid of this.selection.keys()) if (!live.has(pid)) this.selection.delete(pid);
   }
 
   rememberCmdline(pid: number, stat: StatInfo, cmdline: string): void {

@@ -5,7 +5,7 @@
  */
 import type { CollectCarry } from './carry';
 import type { Collected, ProcessSample, Sample } from './model';
-import { parseCmdline, parseLocks, parseNetTcp, parseUptimeSeconds, type LockEntry, type SyscallLine, type TcpSocket } from './parse';
+import { parseCmdline, parseLocks, parseNetTcp, parseNetUnix, parseUptimeSeconds, type LockEntry, type SyscallLine, type TcpSocket } from './parse';
 import { sleepMs, type ProcReader, type ProcSnapshot } from './procfs';
 import { readProcess, type ThreadRead } from './read-process';
 import type { SockDiagResult } from './sockdiag';
@@ -41,7 +41,7 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
     // A reader may start sock_diag beside the /proc reads, unless the last tick's times may serve.
     const snap = await reader.snapshot({ pids: i === 0 ? options.pids : selected, sockets: lastSample && !carry?.maySkipSockets() });
     if (i === 0) {
-      selected = selectPids(snap, options);
+      selected = selectPids(snap, options, carry);
       if (selected.length === 0) {
         warnings.push(
           options.match ? `no process matches ${String(options.match)} (the diagnoser and its ancestors are never selected)` : 'no process selected',
@@ -64,15 +64,22 @@ export async function collect(reader: ProcReader, options: CollectOptions): Prom
   };
 }
 
-function selectPids(snap: ProcSnapshot, options: CollectOptions): number[] {
+function selectPids(snap: ProcSnapshot, options: CollectOptions, carry?: CollectCarry): number[] {
   if (options.pids && options.pids.length > 0) return [...new Set(options.pids)].filter((p) => !snap.ownPids.has(p));
   const all = snap.listPids().filter((p) => !snap.ownPids.has(p));
   if (!options.match) return all;
   const out: number[] = [];
   for (const pid of all) {
-    const cmd = snap.read(`${pid}/cmdline`);
-    if (cmd.ok && options.match.test(parseCmdline(cmd.text))) out.push(pid);
+    let cmdline = carry?.selectionCmdline(pid);
+    if (cmdline === undefined) {
+      const cmd = snap.read(`${pid}/cmdline`);
+      if (!cmd.ok) continue;
+      cmdline = parseCmdline(cmd.text);
+      carry?.rememberSelectionCmdline(pid, cmdline);
+    }
+    if (options.match.test(cmdline)) out.push(pid);
   }
+  carry?.keepSelection(all);
   return out;
 }
 
@@ -134,21 +141,22 @@ function readSample(snap: ProcSnapshot, index: number, selected: readonly number
     partial.push(proc);
   }
 
-  // One read of net/tcp{,6} per network namespace, through any process that lives in it.
+  // One read of net/tcp per network namespace, through any process that lives in it; net/tcp6
+  // only when a socket held there is in neither net/tcp nor net/unix. Each costs ~5 ms of kernel
+  // time however few sockets it lists (the kernel walks its whole hash table; 24 GiB machine).
   const tcp = new Map<string, Map<number, TcpSocket>>();
   for (const [pid, ns] of netnsOf) {
     if (tcp.has(ns)) continue;
     const table = new Map<number, TcpSocket>();
     let read = false;
-    for (const [file, family] of [
-      ['tcp', 4],
-      ['tcp6', 6],
-    ] as const) {
+    const add = (file: 'tcp' | 'tcp6', family: 4 | 6): void => {
       const r = snap.read(`${pid}/net/${file}`);
-      if (!r.ok) continue;
+      if (!r.ok) return;
       read = true;
       for (const sock of parseNetTcp(r.text, family)) if (sock.inode > 0) table.set(sock.inode, sock);
-    }
+    };
+    add('tcp', 4);
+    if (socketsOutside(snap, pid, table, partial, netnsOf, ns)) add('tcp6', 6);
     // A process that exits mid-scan cannot serve its netns: let the next one in it try.
     if (read) tcp.set(ns, table);
   }
@@ -221,4 +229,25 @@ async function readSockets(snap: ProcSnapshot, processes: ProcessSample[], carry
     }
   }
   return out;
+}
+
+/** Whether a socket held by a process of `ns` is in neither the IPv4 table nor net/unix. */
+function socketsOutside(
+  snap: ProcSnapshot,
+  pid: number,
+  v4: ReadonlyMap<number, TcpSocket>,
+  partial: ReadonlyArray<{ sample: ProcessSample }>,
+  netnsOf: ReadonlyMap<number, string>,
+  ns: string,
+): boolean {
+  const missing = new Set<number>();
+  for (const { sample } of partial) {
+    if (netnsOf.get(sample.pid) !== ns) continue;
+    for (const fd of sample.fds ?? []) if (fd.socketInode !== undefined && !v4.has(fd.socketInode)) missing.add(fd.socketInode);
+  }
+  if (missing.size === 0) return false;
+  const unix = snap.read(`${pid}/net/unix`);
+  if (!unix.ok) return true;
+  for (const s of parseNetUnix(unix.text)) missing.delete(s.inode);
+  return missing.size > 0;
 }

@@ -216,3 +216,44 @@ test('healthy control: a chatty process watched with a carry is never called stu
   expect(diagnosis.verdict).toBe('healthy');
   expect(diagnosis.culprit ?? undefined).toBeUndefined();
 });
+
+test('--match with a carry: a known pid is not read again to select it, a new matching process is selected on the next tick, an exited one dropped', async () => {
+  const tag = `faultline-carry-select-${process.pid}`;
+  const IDLE = `import time\nprint('ready', flush=True)\ntime.sleep(600)\n`;
+  const a = await start(IDLE, [tag]);
+  const b = await start(IDLE, [tag]);
+  let cmdlineReads = 0;
+  const inner = new LocalProcReader();
+  // Counts the cmdline reads of each snapshot (the selection reads every process's).
+  const reader = {
+    description: inner.description,
+    snapshot: async (hint?: Parameters<LocalProcReader['snapshot']>[0]) => {
+      const snap = await inner.snapshot(hint);
+      const read = snap.read.bind(snap);
+      snap.read = (rel: string) => {
+        if (rel.endsWith('/cmdline')) cmdlineReads++;
+        return read(rel);
+      };
+      return snap;
+    },
+  };
+  const carry = new CollectCarry();
+  const tick = async (): Promise<{ selected: number[]; reads: number }> => {
+    cmdlineReads = 0;
+    const c = await collect(reader, { match: new RegExp(tag), samples: 1, intervalMs: 0, carry });
+    return { selected: [...c.selected].sort((x, y) => x - y), reads: cmdlineReads };
+  };
+  const first = await tick();
+  expect(first.selected).toEqual([a.pid, b.pid].sort((x, y) => (x as number) - (y as number)));
+  const second = await tick();
+  expect(second.selected).toEqual(first.selected);
+  // Every process was read on the first tick; on the second only the two selected ones (read in full).
+  expect(first.reads).toBeGreaterThan(10);
+  expect(second.reads).toBeLessThanOrEqual(2 + 2);
+  const c = await start(IDLE, [tag]);
+  expect((await tick()).selected).toContain(c.pid);
+  a.kill('SIGKILL');
+  await new Promise((r) => a.once('exit', r));
+  await sleep(100);
+  expect((await tick()).selected).not.toContain(a.pid);
+}, 30_000);
