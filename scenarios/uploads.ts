@@ -183,7 +183,9 @@ export const slowNodeScenario: Scenario = {
       fault: toxic('storage-3', 'bandwidth', { rate: numberSetting(ctx, 'bandwidth_kbps', 256) }, { stream: 'upstream' }),
       // Fresh users: no session lock in play, the pile-up is on the upstream itself.
       load: () => ctx.loop(() => upload(8 * MiB, { replicas: 3, deadlineMs: 5000 }), 600),
-      observe: { maxMs: 10_500, diagnoseByMs: 8000 },
+      // One new upload every 600 ms: at 8.5 s the first five or so are past --stuck-after (5 s),
+      // the pile-up the diagnosis names; earlier only one or two are, the rest in flight.
+      observe: { maxMs: 10_500, diagnoseNotBeforeMs: 8500, diagnoseByMs: 8500 },
     });
   },
 };
