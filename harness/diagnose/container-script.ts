@@ -2,15 +2,19 @@
  * The POSIX-sh script a container reader runs once per sample (container.ts): it prints every file
  * the analysis needs in @@-delimited sections, keeping errors per file.
  */
-import { PROBE_SCRIPT } from './cpu-clock';
+import { probeScript } from './cpu-clock';
 import { DECODED_ARCHES, syscallNumbers } from './syscalls';
 
 /** `x86_64:7|x86_64:271|aarch64:73`: the awk alternation of a class's (or named syscalls') numbers per decoded arch. */
 const caseOf = (cls: Parameters<typeof syscallNumbers>[1], names?: readonly string[]): string =>
   DECODED_ARCHES.flatMap((arch) => syscallNumbers(arch, cls, names).map((nr) => `${arch}:${nr}`)).join('|') || 'none';
 
-/** The collector script. Everything goes to stdout in @@-delimited sections; errors are kept per file. */
-export function collectorScript(): string {
+/**
+ * The collector script. Everything goes to stdout in @@-delimited sections; errors are kept per
+ * file. `cacheClock`: the script runs in a sidecar, whose /tmp may keep the clock probes between
+ * samples (cpu-clock.ts probeScript).
+ */
+export function collectorScript(options: { cacheClock?: boolean } = {}): string {
   const pollCase = caseOf('poll');
   const selectCase = caseOf('select');
   // Waits whose timeout is behind a pointer (see waits.ts): ppoll arg 2, select/pselect6 arg 4,
@@ -62,7 +66,7 @@ function want(pid, addr, len) { if (!seen[pid " " addr " " len]++) print pid, ad
 done
 # The task clock's lag behind uptime on each CPU the processes last ran on (cpu-clock.ts).
 CPUS=$(awk '/^[0-9]+[/](task[/][0-9]+[/])?stat:/ { s = $0; sub(/^.*[)] /, "", s); split(s, w, " "); if (w[37] != "" && !seen[w[37]]++) print w[37] }' "$T" "$U")
-${PROBE_SCRIPT}
+${probeScript(options.cacheClock === true)}
 # sock_diag in the sidecar's netns (the target's): socket times, unacked bytes, retransmits.
 if command -v ss >/dev/null 2>&1; then echo '@@ss'; ss -tinHe 2>>"$E" || echo "@@ss-failed $?"; else echo '@@ss-missing'; fi
 echo '@@errors'

@@ -166,13 +166,15 @@ class DumpSnapshot implements ProcSnapshot {
 
 export class ContainerProcReader implements ProcReader {
   readonly description: string;
-  private readonly script = collectorScript();
+  private readonly script: string;
 
   constructor(
     private readonly execer: Execer,
     private readonly options: ContainerReaderOptions = {},
   ) {
     this.description = `container ${options.name ?? ''}${options.sidecar === false ? '' : ' (via sidecar)'}`.replace('  ', ' ');
+    // In a sidecar the clock probes may wait in its /tmp between samples; never in the target.
+    this.script = collectorScript({ cacheClock: options.sidecar !== false });
   }
 
   async snapshot(): Promise<ProcSnapshot> {

@@ -116,8 +116,24 @@ function readLeftOut(): Map<number, number> {
   }
 }
 
+/** Where a sidecar keeps each CPU's last probe between samples: `<prefix>N`, first line the left-out ticks. */
+export const PROBE_CACHE = '/tmp/.faultline-clock.';
+
 /**
- * The shell lines a sidecar runs to measure the lag of each CPU listed in `$CPUS`: per CPU,
- * `@@clock N` then the probe's output. A sidecar without taskset prints `@@clock-missing`.
+ * The shell lines a container reader runs to measure the lag of each CPU listed in `$CPUS`: per
+ * CPU, `@@clock N` then the probe's output. A container without taskset prints `@@clock-missing`.
+ * With `cache` (a sidecar: its /tmp is faultline's own) a CPU is probed again only once its irq,
+ * softirq or steal time moved MOVED_TICKS or its probe is older than 5 min, as the local clock
+ * does: one awk and one find per sample instead of a taskset per CPU. Without it (an exec in the
+ * target itself, which faultline leaves as it found it) every CPU is probed each sample.
  */
-export const PROBE_SCRIPT = `if command -v taskset >/dev/null 2>&1; then for c in $CPUS; do echo "@@clock $c"; taskset -c "$c" cat ${PROBE_FILES.join(' ')} 2>/dev/null | sed -n '1,2p;/^se[.]exec_start/p'; done; else echo '@@clock-missing'; fi`;
+export function probeScript(cache: boolean): string {
+  const probe = `taskset -c "$c" cat ${PROBE_FILES.join(' ')} 2>/dev/null | sed -n '1,2p;/^se[.]exec_start/p'`;
+  if (!cache) return `if command -v taskset >/dev/null 2>&1; then for c in $CPUS; do echo "@@clock $c"; ${probe}; done; else echo '@@clock-missing'; fi`;
+  return `if command -v taskset >/dev/null 2>&1; then
+find /tmp -maxdepth 1 -name '${PROBE_CACHE.slice('/tmp/'.length)}*' -mmin +${MAX_AGE_MS / 60_000} -exec rm -f {} + 2>/dev/null
+awk -v cpus="$CPUS" -v pre='${PROBE_CACHE}' 'BEGIN { n = split(cpus, a, " "); for (i = 1; i <= n; i++) want["cpu" a[i]] = 1 }
+$1 in want { c = substr($1, 4); lo = $7 + $8 + $9; f = pre c; stale = 1; if ((getline line < f) > 0) { split(line, w, " "); if (lo - w[1] < ${MOVED_TICKS}) stale = 0 }; close(f); if (stale) print c, lo }' /proc/stat | while read -r c lo; do { echo "$lo"; ${probe}; } >"${PROBE_CACHE}$c.$$" && mv -f "${PROBE_CACHE}$c.$$" "${PROBE_CACHE}$c"; done
+for c in $CPUS; do echo "@@clock $c"; tail -n +2 "${PROBE_CACHE}$c" 2>/dev/null; done
+else echo '@@clock-missing'; fi`;
+}

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { collect, ContainerProcReader, LocalProcReader, type ProcReader } from '../../harness/diagnose';
 import { newRun } from '../../harness/engine/labels';
+import { startSidecar, type Sidecar } from '../../harness/engine/sidecar';
 import { connectDocker } from '../../harness/engine/docker';
 import { ImageStore } from '../../harness/engine/images';
 
@@ -80,7 +81,9 @@ describe('a sleeper’s age is its real sleep on every CPU', () => {
   describe('inside a container (collector script)', () => {
     const identity = newRun('clock');
     const name = `faultline-clock-${identity.runId}`;
+    let sidecar: Sidecar | undefined;
     afterAll(async () => {
+      await sidecar?.stop().catch(() => undefined);
       await docker('rm', '-f', name).catch(() => undefined);
     });
 
@@ -105,6 +108,12 @@ describe('a sleeper’s age is its real sleep on every CPU', () => {
         },
       };
       await expectAges(new ContainerProcReader(execer, { name, sidecar: false }), windows);
-    }, 120_000);
+      // Through a sidecar (its own /tmp keeps the probes between samples): twice, the second
+      // served from the cache.
+      sidecar = await startSidecar({ target: name, sharePid: true, capabilities: ['SYS_PTRACE'], labels: identity.labels, image });
+      const viaSidecar = new ContainerProcReader(sidecar, { name });
+      await expectAges(viaSidecar, windows);
+      await expectAges(viaSidecar, windows);
+    }, 180_000);
   });
 });

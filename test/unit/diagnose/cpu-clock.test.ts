@@ -2,7 +2,9 @@
  * The task clock's lag behind /proc/uptime (cpu-clock.ts): probe parsing, the correction of a
  * sleeper's age, the cap by its lifetime, and the container dump's clock sections.
  */
-import { LocalCpuClock, parseLeftOutTicks, parseProbe } from '../../../harness/diagnose/cpu-clock';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { LocalCpuClock, parseLeftOutTicks, parseProbe, PROBE_CACHE, probeScript } from '../../../harness/diagnose/cpu-clock';
 import { parseDump } from '../../../harness/diagnose/container';
 import { notRunFor } from '../../../harness/diagnose/read-process';
 import { parseStat } from '../../../harness/diagnose/parse';
@@ -71,5 +73,22 @@ describe('cpu clock', () => {
     expect(Math.abs((again as number) - (first as number))).toBeLessThan(50);
     expect(clock.lagMs(-1)).toBeUndefined();
     expect(clock.lagMs(100_000)).toBeUndefined();
+  });
+
+  test('the sidecar script keeps each CPU probe between samples and serves it again; without the cache it leaves nothing behind', () => {
+    const files = () => fs.readdirSync('/tmp').filter((f) => `/tmp/${f}`.startsWith(PROBE_CACHE));
+    const before = new Set(files());
+    const run = (cache: boolean) => parseDump(`@@pids 1\n${execFileSync('sh', ['-c', `CPUS=0; ${probeScript(cache)}`], { encoding: 'utf8' })}\n@@end`).clock.get(0) as string;
+    try {
+      expect(parseProbe(run(false), 0)).toBeGreaterThanOrEqual(0);
+      expect(files().filter((f) => !before.has(f))).toEqual([]);
+      const first = parseProbe(run(true), 0);
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(fs.existsSync(`${PROBE_CACHE}0`)).toBe(true);
+      // Served from the cache, or probed anew had irq time moved: the same lag to a few ticks.
+      expect(Math.abs((parseProbe(run(true), 0) as number) - (first as number))).toBeLessThan(50);
+    } finally {
+      for (const f of files()) if (!before.has(f)) fs.rmSync(`/tmp/${f}`, { force: true });
+    }
   });
 });
