@@ -96,9 +96,15 @@ class DumpSnapshot implements ProcSnapshot {
     return this.sockDiag;
   }
 
+  private readonly lags = new Map<number, number | undefined>();
+
+  /** Parsed once per CPU: every process that last ran there asks. */
   clockLagMs(cpu: number): number | undefined {
-    const text = this.dump.clock.get(cpu);
-    return text === undefined ? undefined : parseProbe(text, cpu);
+    if (!this.lags.has(cpu)) {
+      const text = this.dump.clock.get(cpu);
+      this.lags.set(cpu, text === undefined ? undefined : parseProbe(text, cpu));
+    }
+    return this.lags.get(cpu);
   }
 
   listPids(): number[] {

@@ -55,7 +55,8 @@ const MOVED_TICKS = 2;
 const MAX_AGE_MS = 5 * 60_000;
 
 interface Measured {
-  lagMs: number;
+  /** Undefined: the probe failed (taskset refused the CPU, say); kept too, so it is not retried per process. */
+  lagMs: number | undefined;
   leftOut: number | undefined;
   atMs: number;
 }
@@ -83,7 +84,6 @@ export class LocalCpuClock {
     const known = this.measured.get(cpu);
     if (known && now - known.atMs < MAX_AGE_MS && left !== undefined && known.leftOut !== undefined && left - known.leftOut < MOVED_TICKS) return known.lagMs;
     const lag = this.probe(cpu);
-    if (lag === undefined) return undefined;
     this.measured.set(cpu, { lagMs: lag, leftOut: left, atMs: now });
     return lag;
   }
