@@ -30,6 +30,8 @@ for (const asset of ['harness/report/html/report.css']) copyFileSync(join(root, 
 // faultline-diagnose: `diagnose` and `watch` in one .cjs with every dependency inside, for a host
 // that gets one file and Node >= 18, no node_modules. esbuild is already a dependency (tsx's).
 // ssh2's optional native helpers (dockerode over ssh://) stay out: ssh2 falls back without them.
+// esbuild stays out too: only the storage/API image builds use it (never reached from diagnose or
+// watch, whose sidecar is the toolbox image), and its JS without its native binary is dead weight.
 const esbuild = require('esbuild');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 esbuild.buildSync({
@@ -41,7 +43,7 @@ esbuild.buildSync({
   format: 'cjs',
   minify: false,
   legalComments: 'eof',
-  external: ['cpu-features', '*.node'],
+  external: ['cpu-features', '*.node', 'esbuild'],
   define: { __FAULTLINE_BUNDLED_VERSION__: JSON.stringify(version) },
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',

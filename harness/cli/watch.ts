@@ -41,6 +41,9 @@ consecutive stuck samples writes an incident snapshot and runs --on-stuck.
 Logs one line per state change on stderr: stuck (with how long and the snapshot), recovered
 (with how long), target unavailable, sampling again.
 
+FAULTLINE_TOOLBOX_IMAGE=IMAGE names the sidecar's image for --container (by default faultline
+finds or builds its toolbox; the single-file faultline-diagnose cannot build it).
+
 Exit code: 130 when stopped (SIGTERM, Ctrl+C); --once: 0 healthy, 1 stuck, ${EXIT_INCONCLUSIVE} inconclusive;
 2 bad input (nothing started), 3 environment (no engine, no such container).
 `;

@@ -11,6 +11,11 @@
  *   a pid seen on an earlier tick keeps its cmdline for CMDLINE_REFRESH ticks (a new process is a
  *   new pid and is read at once; one that execs or retitles itself into a match is seen within
  *   CMDLINE_REFRESH ticks). The selected ones are read in full each tick anyway.
+ * - **Syscall lines and exec_start of lock waiters.** A waiter read light has its schedstat read
+ *   (run time, run delay, times scheduled: one small file); while it is exactly last tick's and has
+ *   counted a run at all (a kernel without sched_info prints zeros, and is never trusted), the task
+ *   has not been on a CPU since, so its syscall line and sched's exec_start are last tick's too and
+ *   are not read (three small reads become two).
  * - **sock_diag (one `ss` spawn, ~10 ms of CPU per tick).** The socket times of a network namespace
  *   are the last tick's, advanced by the time between the two readings, when nothing can have moved
  *   on any of its sockets the selection holds: every process holding one is single-threaded and was
@@ -31,6 +36,7 @@ export class CollectCarry {
   private ticks = 0;
   private cmdlines = new Map<number, { start?: number; comm: string; cmdline: string; tick: number }>();
   private selection = new Map<number, { cmdline: string; tick: number }>();
+  private waiters = new Map<number, { start?: number; comm: string; schedstat: string; syscallText: string; execStartMs?: number }>();
   private previous: Sample | undefined;
   private reused = 0;
 
@@ -66,6 +72,18 @@ export class CollectCarry {
     this.cmdlines.set(pid, { start: stat.startTimeTicks, comm: stat.comm, cmdline, tick: this.ticks });
   }
 
+  /** A light waiter's syscall line and exec_start from an earlier tick, while its schedstat proves it has not run since. */
+  waiter(pid: number, stat: StatInfo, schedstat: string): { syscallText: string; execStartMs?: number } | undefined {
+    const w = this.waiters.get(pid);
+    if (!w || w.start === undefined || w.start !== stat.startTimeTicks || w.comm !== stat.comm || w.schedstat !== schedstat) return undefined;
+    return w;
+  }
+
+  rememberWaiter(pid: number, stat: StatInfo, schedstat: string, syscallText: string, execStartMs: number | undefined): void {
+    if (!ranAtAll(schedstat)) return;
+    this.waiters.set(pid, { start: stat.startTimeTicks, comm: stat.comm, schedstat, syscallText, ...(execStartMs === undefined ? {} : { execStartMs }) });
+  }
+
   /** Whether the next reading may do without sock_diag (so a reader need not start it early). */
   maySkipSockets(): boolean {
     return (this.previous?.sockets?.size ?? 0) > 0 && this.reused < SOCKETS_REUSE;
@@ -75,6 +93,7 @@ export class CollectCarry {
   remember(sample: Sample): void {
     this.previous = sample;
     for (const pid of this.cmdlines.keys()) if (!sample.processes.has(pid)) this.cmdlines.delete(pid);
+    for (const pid of this.waiters.keys()) if (!sample.processes.has(pid)) this.waiters.delete(pid);
   }
 
   /** The previous tick's socket times for `ns`, advanced, where nothing can have moved (see above). */
@@ -107,6 +126,12 @@ export class CollectCarry {
   socketsRead(fresh: boolean): void {
     this.reused = fresh ? 0 : this.reused + 1;
   }
+}
+
+/** schedstat counted a run (sched_info is on): its sameness then means the task stayed off the CPU. */
+function ranAtAll(schedstat: string): boolean {
+  const [runNs, , count] = schedstat.trim().split(/\s+/).map(Number);
+  return (runNs ?? 0) > 0 && (count ?? 0) > 0;
 }
 
 /** Single-threaded, and not scheduled once between the two readings. */

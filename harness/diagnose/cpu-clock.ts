@@ -49,7 +49,12 @@ export function parseLeftOutTicks(procStat: string): Map<number, number> {
   return out;
 }
 
-/** Re-measure a CPU once its left-out time moved this many jiffies (20 ms at USER_HZ 100)… */
+/** /proc/stat counts in USER_HZ, 100 on every architecture Linux runs faultline on. */
+const USER_HZ = 100;
+/**
+ * A sidecar re-measures a CPU once its left-out time moved this many jiffies (20 ms); the local
+ * clock advances its last probe by that time instead (below). Both probe again after MAX_AGE_MS.
+ */
 const MOVED_TICKS = 2;
 /** …or after this long in any case. */
 const MAX_AGE_MS = 5 * 60_000;
@@ -62,9 +67,13 @@ interface Measured {
 }
 
 /**
- * The local machine's task-clock lag per CPU, measured on demand with taskset and kept while the
- * CPU's interrupt and steal time stand still (a watch re-measures rarely: a few spawns an hour on
- * an idle VM). One per reader: its `lagMs` answers for the snapshot being read.
+ * The local machine's task-clock lag per CPU, measured with taskset on first use and then carried
+ * forward: the lag grows by exactly the CPU's interrupt and steal time (the task clock is the run
+ * queue's clock less those), which /proc/stat counts cumulatively, so the last probe plus their
+ * growth since is the lag now, to within a jiffy of rounding that does not add up. A watch thus
+ * spawns one probe per CPU every MAX_AGE_MS (the run queue's clock itself may drift against
+ * uptime's over hours) instead of one per sample whenever the VM took interrupts. One per reader:
+ * its `lagMs` answers for the snapshot being read.
  */
 export class LocalCpuClock {
   private readonly measured = new Map<number, Measured>();
@@ -82,10 +91,18 @@ export class LocalCpuClock {
     const now = Date.now();
     const left = this.leftOut.get(cpu);
     const known = this.measured.get(cpu);
-    if (known && now - known.atMs < MAX_AGE_MS && left !== undefined && known.leftOut !== undefined && left - known.leftOut < MOVED_TICKS) return known.lagMs;
+    if (known && now - known.atMs < MAX_AGE_MS) {
+      if (known.lagMs === undefined) return undefined;
+      if (left !== undefined && known.leftOut !== undefined && left >= known.leftOut) return known.lagMs + ((left - known.leftOut) * 1000) / USER_HZ;
+    }
     const lag = this.probe(cpu);
     this.measured.set(cpu, { lagMs: lag, leftOut: left, atMs: now });
     return lag;
+  }
+
+  /** A fresh probe of one CPU, nothing kept (to check the carried value against). */
+  probeNow(cpu: number): number | undefined {
+    return this.probe(cpu);
   }
 
   private probe(cpu: number): number | undefined {

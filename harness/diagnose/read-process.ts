@@ -67,7 +67,11 @@ export function readProcess(snap: ProcSnapshot, pid: number, options: ReadProces
     if (cmdFile.ok) carry?.rememberCmdline(pid, stat, cmdline);
   }
 
-  const syscallFile = snap.read(`${pid}/syscall`);
+  // A light waiter a watch saw last tick, not scheduled since (its schedstat the same): its
+  // syscall line and exec_start are the same too, and are not read again (carry.ts).
+  const schedstat = light && carry ? snap.read(`${pid}/schedstat`) : undefined;
+  const kept = schedstat?.ok ? carry?.waiter(pid, stat, schedstat.text) : undefined;
+  const syscallFile = kept ? ({ ok: true, text: kept.syscallText } as const) : snap.read(`${pid}/syscall`);
   const syscall = syscallFile.ok ? parseSyscallLine(syscallFile.text) : undefined;
   if (!syscallFile.ok) note('syscall', syscallFile.error);
   // Its stat was there, its syscall is not: it exited while being read.
@@ -89,7 +93,10 @@ export function readProcess(snap: ProcSnapshot, pid: number, options: ReadProces
   if (light) {
     // A lock waiter's age (how long it has queued) is reported from the last sample only: one
     // more small read per waiter, where a pool is mostly waiters.
-    if (lastSample) base.notRunForMs = readNotRunFor(snap, `${pid}/sched`, uptimeS, stat);
+    let execStart = kept?.execStartMs;
+    if (lastSample || schedstat?.ok) execStart ??= readExecStart(snap, `${pid}/sched`);
+    if (schedstat?.ok && syscallFile.ok && !kept) carry?.rememberWaiter(pid, stat, schedstat.text, syscallFile.text, execStart);
+    if (lastSample) base.notRunForMs = notRunForAt(snap, execStart, uptimeS, stat);
     return { sample: base, syscall, netns: 'unknown' };
   }
 
@@ -188,9 +195,16 @@ export function notRunFor(uptimeS: number, execStartMs: number, stat: StatInfo, 
   return Math.max(0, Math.round(ms));
 }
 
-function readNotRunFor(snap: ProcSnapshot, relPath: string, uptimeS: number | undefined, stat: StatInfo): number | undefined {
+function readExecStart(snap: ProcSnapshot, relPath: string): number | undefined {
   const sched = snap.read(relPath);
-  const execStart = sched.ok ? parseSchedExecStart(sched.text) : undefined;
+  return sched.ok ? parseSchedExecStart(sched.text) : undefined;
+}
+
+function readNotRunFor(snap: ProcSnapshot, relPath: string, uptimeS: number | undefined, stat: StatInfo): number | undefined {
+  return notRunForAt(snap, readExecStart(snap, relPath), uptimeS, stat);
+}
+
+function notRunForAt(snap: ProcSnapshot, execStart: number | undefined, uptimeS: number | undefined, stat: StatInfo): number | undefined {
   if (execStart === undefined || uptimeS === undefined) return undefined;
   const lag = stat.processor === undefined ? undefined : snap.clockLagMs?.(stat.processor);
   return notRunFor(uptimeS, execStart, stat, lag);

@@ -182,18 +182,45 @@ async function watchTicks(pids: number[], ticks: number, gapMs: number, carry?: 
   return { diagnosis: out as ReturnType<typeof analyze>, via };
 }
 
-test('a hung pool diagnosed from carried facts: stuck, the same culprit as fresh readings name', async () => {
+
+/** A hung pool in a fresh directory: LOCK_HOLDER on a silent socket and `n` flock waiters queued behind it. */
+async function lockedPool(n: number, body: (pool: { holder: number; waiters: number[] }) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-carry-'));
   try {
     const lock = path.join(dir, 'sess_carry');
     const holder = await start(LOCK_HOLDER, [lock]);
-    const waiters = Array.from({ length: 5 }, () => {
+    const waiters = Array.from({ length: n }, () => {
       const w = spawn('flock', [lock, 'true'], { stdio: 'ignore', detached: true });
       children.push(w);
       return w.pid as number;
     });
     await sleep(500);
-    const pids = [holder.pid as number, ...waiters];
+    await body({ holder: holder.pid as number, waiters });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** LocalProcReader whose snapshots report each file they read (relative path) to `onRead`. */
+function recordingReader(onRead: (rel: string) => void) {
+  const inner = new LocalProcReader();
+  return {
+    description: inner.description,
+    snapshot: async (hint?: Parameters<LocalProcReader['snapshot']>[0]) => {
+      const snap = await inner.snapshot(hint);
+      const read = snap.read.bind(snap);
+      snap.read = (rel: string) => {
+        onRead(rel);
+        return read(rel);
+      };
+      return snap;
+    },
+  };
+}
+
+test('a hung pool diagnosed from carried facts: stuck, the same culprit as fresh readings name', () =>
+  lockedPool(5, async ({ holder, waiters }) => {
+    const pids = [holder, ...waiters];
     // Past the stuck threshold, so both ways must say stuck.
     const carried = await watchTicks(pids, 6, 1200, new CollectCarry());
     const fresh = await watchTicks(pids, 2, 1200);
@@ -201,13 +228,10 @@ test('a hung pool diagnosed from carried facts: stuck, the same culprit as fresh
     expect(fresh.via).toBe('ss -tinHe');
     expect(fresh.diagnosis.verdict).toBe('stuck');
     expect(carried.diagnosis.verdict).toBe(fresh.diagnosis.verdict);
-    expect(carried.diagnosis.culprit?.pid).toBe(holder.pid);
+    expect(carried.diagnosis.culprit?.pid).toBe(holder);
     expect(carried.diagnosis.culprit?.kind).toBe(fresh.diagnosis.culprit?.kind);
     expect(carried.diagnosis.culprit?.waiters.length).toBe(5);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('healthy control: a chatty process watched with a carry is never called stuck', async () => {
   const child = await start(CHATTY);
@@ -223,20 +247,10 @@ test('--match with a carry: a known pid is not read again to select it, a new ma
   const a = await start(IDLE, [tag]);
   const b = await start(IDLE, [tag]);
   let cmdlineReads = 0;
-  const inner = new LocalProcReader();
   // Counts the cmdline reads of each snapshot (the selection reads every process's).
-  const reader = {
-    description: inner.description,
-    snapshot: async (hint?: Parameters<LocalProcReader['snapshot']>[0]) => {
-      const snap = await inner.snapshot(hint);
-      const read = snap.read.bind(snap);
-      snap.read = (rel: string) => {
-        if (rel.endsWith('/cmdline')) cmdlineReads++;
-        return read(rel);
-      };
-      return snap;
-    },
-  };
+  const reader = recordingReader((rel) => {
+    if (rel.endsWith('/cmdline')) cmdlineReads++;
+  });
   const carry = new CollectCarry();
   const tick = async (): Promise<{ selected: number[]; reads: number }> => {
     cmdlineReads = 0;
@@ -257,3 +271,42 @@ test('--match with a carry: a known pid is not read again to select it, a new ma
   await sleep(100);
   expect((await tick()).selected).not.toContain(a.pid);
 }, 30_000);
+
+test('lock waiters with a carry: one not scheduled since the last tick has its syscall and sched taken from it, its age still advancing; one that ran is read afresh', () =>
+  lockedPool(4, async ({ holder, waiters }) => {
+    const reads: string[] = [];
+    const reader = recordingReader((rel) => reads.push(rel));
+    const carry = new CollectCarry();
+    const tick = async () => {
+      reads.length = 0;
+      const c = await collect(reader, { pids: [holder, ...waiters], samples: 1, intervalMs: 0, carry });
+      return { sample: c.samples[0] as Sample, reads: [...reads] };
+    };
+    const readOf = (r: string[], pid: number, file: string) => r.includes(`${pid}/${file}`);
+    const first = await tick();
+    for (const pid of waiters) expect(readOf(first.reads, pid, 'syscall') && readOf(first.reads, pid, 'sched')).toBe(true);
+    // Read light: every waiter but the first of its lock (whose fds name the lock), 3 of the 4.
+    const light = waiters.filter((pid) => readOf(first.reads, pid, 'schedstat'));
+    expect(light.length).toBe(3);
+    // One of them runs between the ticks (stopped and continued: it wakes, then queues again).
+    const ran = light[2] as number;
+    process.kill(ran, 'SIGSTOP');
+    await sleep(100);
+    process.kill(ran, 'SIGCONT');
+    await sleep(1000);
+    const second = await tick();
+    for (const pid of light.slice(0, 2)) {
+      expect(readOf(second.reads, pid, 'schedstat')).toBe(true);
+      expect(readOf(second.reads, pid, 'syscall') || readOf(second.reads, pid, 'sched')).toBe(false);
+      const before = first.sample.processes.get(pid);
+      const after = second.sample.processes.get(pid);
+      expect(after?.syscallText).toBe(before?.syscallText);
+      // The same exec_start a second later: the age grew by the time between the readings.
+      expect((after?.notRunForMs as number) - (before?.notRunForMs as number)).toBeGreaterThan(900);
+    }
+    expect(readOf(second.reads, ran, 'syscall') && readOf(second.reads, ran, 'sched')).toBe(true);
+    // Its age restarted when it ran (1 s before this tick); the others have slept since before the first.
+    const ranAge = second.sample.processes.get(ran)?.notRunForMs as number;
+    expect(ranAge).toBeLessThan(1500);
+    for (const pid of light.slice(0, 2)) expect(second.sample.processes.get(pid)?.notRunForMs as number).toBeGreaterThan(ranAge + 300);
+  }));

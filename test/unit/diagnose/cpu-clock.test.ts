@@ -75,6 +75,30 @@ describe('cpu clock', () => {
     expect(clock.lagMs(100_000)).toBeUndefined();
   });
 
+  test('this machine: a carried lag (last probe + the irq and steal time since) matches a fresh probe once that time moved', async () => {
+    const left = (cpu: number) => parseLeftOutTicks(fs.readFileSync('/proc/stat', 'utf8')).get(cpu) as number;
+    const clock = new LocalCpuClock();
+    clock.newSnapshot();
+    const cpus = [...parseLeftOutTicks(fs.readFileSync('/proc/stat', 'utf8')).keys()];
+    const start = new Map(cpus.map((c) => [c, left(c)] as const));
+    for (const c of cpus) expect(clock.lagMs(c)).toBeGreaterThanOrEqual(0);
+    // Interrupts: loopback traffic and timers until some CPU's left-out time moved 3+ jiffies (30 ms).
+    const deadline = Date.now() + 20_000;
+    let moved = 0;
+    while (Date.now() < deadline && (moved = Math.max(...cpus.map((c) => left(c) - (start.get(c) as number)))) < 3) {
+      execFileSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do head -c 2000000 /dev/urandom | cat > /dev/null; done']);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (moved < 3) throw new Error(`no CPU took 30 ms of irq/steal time in 20 s (moved ${moved} jiffies): the check below could not fail`);
+    clock.newSnapshot();
+    for (const c of cpus) {
+      const carried = clock.lagMs(c) as number;
+      const fresh = clock.probeNow(c) as number;
+      // Within two jiffies of rounding and the few ms between the two readings.
+      expect(Math.abs(carried - fresh)).toBeLessThan(30);
+    }
+  }, 30_000);
+
   test('the sidecar script keeps each CPU probe between samples and serves it again; without the cache it leaves nothing behind', () => {
     const files = () => fs.readdirSync('/tmp').filter((f) => `/tmp/${f}`.startsWith(PROBE_CACHE));
     const before = new Set(files());
