@@ -30,6 +30,7 @@ export { webDiagnoser } from './scenario/diagnoser';
 export { runSchedule, observe, steadyState, measureRecovery, HEALTH, type Schedule, type ObserveWindow, type ObserveEnd } from './scenario/schedule';
 export { PHASE, RUN_STAGES, type PhaseName, type RunStage } from './scenario/phases';
 export { settledVerdict, judgeHealthWindow, EARLY_END } from './scenario/judge';
+export { hangsUntilFixed } from './scenario/variants';
 export type { Scenario, ScenarioContext, ScenarioResult, Variant, Verdict, ExpectedVerdict, VariantSpec, Timeline, ExpectedCulprit, ExpectedChain, CulpritSummary } from './scenario/types';
 export type { KnobSpec, KnobValue, KnobTarget } from './scenario/knobs';
 export { writeReport } from './report/html';

@@ -7,6 +7,7 @@ import type { UserRequest } from '../harness/probes/users';
 import type { Scenario, ScenarioContext, WorkerSpec } from '../harness/scenario/types';
 import type { Topology } from '../harness/topology/topology';
 import { runSchedule } from '../harness/scenario/schedule';
+import { hangsUntilFixed } from '../harness/scenario/variants';
 import { responsiveMinMs } from './common';
 
 /**
@@ -60,10 +61,7 @@ export const dbFailoverHalfOpenScenario: Scenario = {
   name: 'db-failover-half-open',
   summary: "MariaDB's replies stop reaching the web mid-query (as after a failover: FIN and RST lost too); alice reloads",
   shows: 'a PHP-FPM worker reads the mariadb socket forever holding the Redis session lock; the reloads poll for that lock until the pool is full',
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'mariadb', kind: 'silent-peer', chain: REDIS_SESSION_CHAIN } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'mariadb', kind: 'silent-peer', chain: REDIS_SESSION_CHAIN }),
   workers: FPM_WORKERS,
   topology: fpmStack,
   async run(ctx) {
@@ -80,10 +78,7 @@ export const redisStallScenario: Scenario = {
   name: 'redis-stall',
   summary: 'Redis freezes (docker pause) while alice reloads a page whose session lives in Redis',
   shows: 'every PHP-FPM worker blocked on the frozen session store (phpredis with no read timeout); no kernel lock, no CPU',
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'redis', kind: 'silent-peer' } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'redis', kind: 'silent-peer' }),
   workers: FPM_WORKERS,
   topology: fpmStack,
   async run(ctx) {
@@ -95,10 +90,7 @@ export const apiNoTimeoutScenario: Scenario = {
   name: 'api-no-timeout',
   summary: 'the internal API sends its headers, then its body trickles at 1 KB/s (Toxiproxy bandwidth); curl has no timeout',
   shows: 'a PHP-FPM worker in curl holds the Redis session lock for minutes; the reloads poll for that lock until the pool is full',
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'api', kind: 'slow-peer', chain: REDIS_SESSION_CHAIN } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'api', kind: 'slow-peer', chain: REDIS_SESSION_CHAIN }),
   workers: FPM_WORKERS,
   topology: fpmStack,
   async run(ctx) {

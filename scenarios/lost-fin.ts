@@ -4,8 +4,9 @@ import type { Fault } from '../harness/faults/fault';
 import type { UserRequest } from '../harness/probes/users';
 import { knobQuery, type KnobSpec, type Settings } from '../harness/scenario/knobs';
 import { keepaliveHoldMs, type QueueModelInput } from '../harness/sweep/model';
-import type { Scenario, ScenarioContext, VariantSpec, Variant } from '../harness/scenario/types';
+import type { Scenario, ScenarioContext, Variant } from '../harness/scenario/types';
 import { runSchedule } from '../harness/scenario/schedule';
+import { hangsUntilFixed } from '../harness/scenario/variants';
 import { APP_TIMEOUT_KNOBS, KEEPALIVE_KNOBS, FILE_SESSION_CHAIN, numberSetting, responsiveMinMs } from './common';
 
 /**
@@ -98,10 +99,7 @@ export function profileQueueModel(faultHoldMs: (s: Settings) => number, limits: 
 /** Linux gives up an unanswered connect() after tcp_syn_retries = 6: 1+2+4+...+64 s. */
 const KERNEL_SYN_GIVE_UP_MS = 127_000;
 
-const profileVariants = (kind: string): Record<Variant, VariantSpec> => ({
-  incident: { expected: 'hung', culprit: { service: 'profile', kind, chain: FILE_SESSION_CHAIN } },
-  fixed: { expected: 'responsive' },
-});
+const profileVariants = (kind: string) => hangsUntilFixed({ service: 'profile', kind, chain: FILE_SESSION_CHAIN });
 
 export const lostFinScenario: Scenario = {
   name: 'lost-fin',

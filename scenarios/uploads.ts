@@ -8,6 +8,7 @@ import type { UserRequest } from '../harness/probes/users';
 import type { KnobSpec } from '../harness/scenario/knobs';
 import { REPLAY_NOTE, type Scenario, type ScenarioContext } from '../harness/scenario/types';
 import { runSchedule } from '../harness/scenario/schedule';
+import { hangsUntilFixed } from '../harness/scenario/variants';
 import { FILE_SESSION_CHAIN, numberSetting } from './common';
 
 const WORKERS_KNOB: KnobSpec = { name: 'workers', type: 'int', unit: 'workers', min: 2, max: 64, default: 8, reaches: { kind: 'pool-size' }, summary: "the web's worker pool size" };
@@ -122,10 +123,7 @@ export const stalledWriteScenario: Scenario = {
   shows: 'incident 2: a worker blocked writing to a node that stopped reading, the session lock behind it',
   checksData: true,
   knobs: [WORKERS_KNOB, UPLOAD_SEED_KNOB],
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'storage-1', kind: 'peer-not-reading', chain: FILE_SESSION_CHAIN } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'storage-1', kind: 'peer-not-reading', chain: FILE_SESSION_CHAIN }),
   run: (ctx) => sessionUploadsUnderFault(ctx, pauseNode('storage-1'), { firstBytes: 24 * MiB, observeMs: 11_000, retryEveryMs: 700, diagnoseAtMs: 8000 }),
 };
 
@@ -167,10 +165,7 @@ export const slowNodeScenario: Scenario = {
       summary: 'how fast storage-3 still accepts upload bytes (the fault\'s severity)',
     },
   ],
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'storage-3', kind: 'slow-peer' } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'storage-3', kind: 'slow-peer' }),
   run: (ctx) => {
     const upload = runUploads(ctx);
     return runSchedule(ctx, {

@@ -2,6 +2,7 @@ import { lostFin } from '../../harness/faults/packet';
 import type { UserRequest } from '../../harness/probes/users';
 import type { Scenario } from '../../harness/scenario/types';
 import { runSchedule } from '../../harness/scenario/schedule';
+import { hangsUntilFixed } from '../../harness/scenario/variants';
 
 /**
  * lost-fin against a user's own app: the pre-forked Python pool in this folder (app.py) instead
@@ -17,10 +18,7 @@ export const pythonPoolLostFin: Scenario = {
   name: 'python-pool-lost-fin',
   summary: "a user's pre-forked Python pool: profile backend's FIN lost while a worker reads; the user reloads",
   shows: 'incident 1 in an app that is not the bundled one: every Python worker blocked on a session flock held by a worker in recv() on a half-open socket',
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'profile', kind: 'silent-peer' } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'profile', kind: 'silent-peer' }),
   // Pool occupancy counts the master's python3 children; the diagnoser starts from app.py's processes.
   workers: { comm: 'python3', match: /app\.py/ },
   topology: (t) => t.withWebDockerfile(__dirname, { name: 'python-pool', healthPath: HEALTH.path }).withMaxWorkers(8),

@@ -1,6 +1,7 @@
 import { lostFin } from '../../harness/faults/packet';
 import type { Scenario } from '../../harness/scenario/types';
 import { profileUnderFault } from '../../scenarios/lost-fin';
+import { hangsUntilFixed } from '../../harness/scenario/variants';
 
 /**
  * A service of your own under a packet fault: `quotes` (a Perl line server built from ./quotes,
@@ -12,10 +13,7 @@ export const quotesLostFin: Scenario = {
   name: 'quotes-lost-fin',
   summary: "your own `quotes` service's FIN lost while a worker reads it; the user reloads",
   shows: 'withService: any container behind a named proxy, with the whole fault catalogue and the diagnoser on top',
-  variants: {
-    incident: { expected: 'hung', culprit: { service: 'quotes', kind: 'silent-peer' } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: 'quotes', kind: 'silent-peer' }),
   topology: (t) =>
     t
       .withoutDemoServices() // no profile/storage demo backends: the app and your service only

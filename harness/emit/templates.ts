@@ -61,7 +61,7 @@ function header({ culprit: c, meta, lock, plan, observedService, peer, service, 
 
 /** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
 function polledLockScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'type Scenario'].join(', ')} } from ${str(from)};
 
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled HTTP API
@@ -75,10 +75,7 @@ export const ${exportName}: Scenario = {
   name: ${str(name)},
   summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
   shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service} holding a session lock polled in Redis, the pool filling behind it`)},
-  variants: {
-    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
   // PHP-FPM's master and workers (idle ones wait in accept on the FPM socket).
   workers: { comm: 'php-fpm8.2', match: /php-fpm/ },
   // nginx + PHP-FPM with sessions in Redis (phpredis, session locking on), as faultline's fpm stack.
@@ -116,7 +113,7 @@ export const ${exportName}: Scenario = {
 
 /** The Apache app reading its upstream with the session lock released first: workers pile up one by one. */
 function pileUpScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
 
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
@@ -133,10 +130,7 @@ export const ${exportName}: Scenario = {
   name: ${str(name)},
   summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
   shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: workers pile up on ${service} one by one, no lock between them, until the pool is full`)},
-  variants: {
-    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
   topology: (t) =>
     t
       .withMaxWorkers(${workers})
@@ -166,7 +160,7 @@ export const ${exportName}: Scenario = {
 
 /** The Apache app reading its upstream (the session file lock held across the call, or no lock). */
 function readScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'type Scenario'].join(', ')} } from ${str(from)};
 import { profileUnderFault } from ${str(`${from}/scenarios`)};
 
 /**
@@ -182,11 +176,8 @@ export const ${exportName}: Scenario = {
   name: ${str(name)},
   summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
   shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
-  variants: {
-    // incident: the app as it was (${lock === 'file' ? 'session lock held across the call' : 'no lock'}, no timeouts); fixed: lock released, timeouts and a deadline.
-    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
-    fixed: { expected: 'responsive' },
-  },
+  // incident: the app as it was (${lock === 'file' ? 'session lock held across the call' : 'no lock'}, no timeouts); fixed: lock released, timeouts and a deadline.
+  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
   topology: (t) =>
     t
       .withMaxWorkers(${workers})
@@ -203,7 +194,7 @@ export const ${exportName}: Scenario = {
 
 /** The Apache app writing a large upload to its upstream when the fault lands. */
 function writeScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -227,10 +218,7 @@ export const ${exportName}: Scenario = {
   name: ${str(name)},
   summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
   shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked writing to ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
-  variants: {
-    incident: { expected: 'hung', culprit: { service: SERVICE, kind: ${str(c.kind)} } },
-    fixed: { expected: 'responsive' },
-  },
+  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
   topology: (t) =>
     t
       .withMaxWorkers(${workers})

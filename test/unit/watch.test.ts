@@ -116,7 +116,7 @@ describe('emitScenario', () => {
     expect(e.text).toContain(call);
     expect(e.text.includes(page) || (page === '/profile.php' && e.text.includes('profileUnderFault('))).toBe(true);
     expect(e).toMatchObject({ service: 'sessions-db', kind, lock: 'file', workers: 5 });
-    expect(e.text).toContain(`culprit: { service: SERVICE, kind: ${JSON.stringify(kind)} }`);
+    expect(e.text).toContain(`variants: hangsUntilFixed({ service: SERVICE, kind: ${JSON.stringify(kind)} })`);
     // The observed text cannot end the header comment early.
     expect(e.text).not.toContain('web-3 */');
   });
@@ -139,7 +139,7 @@ describe('emitScenario', () => {
     none.chains[0]!.links = [];
     expect(lockShape(none)).toBe('none');
     expect(emitScenario(none, meta).text).toContain('lock_across_io=0');
-    expect(emitScenario(none, meta).text).toContain('await ctx.sleep(12_000)');
+    expect(emitScenario(none, meta).text).toContain("await ctx.sleep(12_000)");
   });
 
   test('the emitted scenario passes the scenario schema', () => {
