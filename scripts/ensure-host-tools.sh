@@ -38,7 +38,12 @@ declare -A PHP_EXT=(
   [redis]=php8.2-redis
   [pdo_mysql]=php8.2-mysql
 )
-php_has() { command -v php8.2 >/dev/null 2>&1 && php8.2 -m 2>/dev/null | grep -qix "$1"; }
+# The module list is read whole before grep looks at it: `php -m | grep -q` under pipefail fails
+# when grep quits at its match while php still writes (SIGPIPE), which a loaded CI run hit once.
+php_has() {
+  local mods
+  command -v php8.2 >/dev/null 2>&1 && mods=$(php8.2 -m 2>/dev/null) && grep -qix "$1" <<<"$mods"
+}
 
 missing=()
 for cmd in "${!NEED[@]}"; do

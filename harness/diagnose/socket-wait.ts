@@ -44,6 +44,9 @@ export interface SocketWaitFacts {
  * Retransmits sock_diag shows: the retransmit timer's count (icsk_retransmits, as /proc/net/tcp's
  * column) or the connection's total (ss `retrans:outstanding/total`), whichever is larger.
  */
+/** Outstanding zero-window probes that make a closed window an unreachable peer (each ACK resets the count). */
+export const UNANSWERED_PROBES = 2;
+
 function sockRetransmits(sock: SockInfo | undefined): number {
   if (!sock) return 0;
   return Math.max(sock.timer?.name === 'on' ? sock.timer.count : 0, sock.retransTotal ?? 0);
@@ -200,6 +203,17 @@ export function classifySocketWait(facts: SocketWaitFacts): Classification {
   const lastAck = sock?.lastackMs;
   const lastSend = sock?.lastsndMs;
   const hostAnswers = lastAck !== undefined && lastSend !== undefined ? lastAck <= lastSend + 100 : undefined;
+  // Zero-window probes the peer's kernel leaves unanswered: an ACK resets the probe count
+  // (icsk_probes_out, ss's `timer:(persist,…,N)`), so two or more outstanding mean no ACK came back
+  // to two probes in a row. The window was closed when the path went silent (a partition landing
+  // while the peer's buffers were full): not a peer that does not read, one that does not answer.
+  const unansweredProbes = sock?.timer?.name === 'persist' ? sock.timer.count : 0;
+  if (probing && unansweredProbes >= UNANSWERED_PROBES) {
+    return result(
+      'unreachable-peer',
+      `zero-window probes go unanswered (${unansweredProbes} out, timer zero-window-probe; an ACK would reset the count)${lastAck !== undefined ? `, no ACK from the peer's host for ${fmtMs(lastAck)}` : ''}: its window was closed when it stopped answering at the TCP level (down, or the path drops packets); tx_queue ${tcp.txQueue} is not draining${timeoutText}`,
+    );
+  }
   if (probing) {
     return result(
       'peer-not-reading',

@@ -51,7 +51,9 @@ export function faultFor(kind: string, resource: NonNullable<Observed['culprit']
     case 'silent-peer':
       // The FPM page calls the upstream over HTTP (curl): replies lost is the silent peer there.
       return lock === 'polled'
-        ? { call: 'repliesLost(SERVICE)', imports: ['repliesLost'], path: 'read', why: "the upstream's replies (and its FIN/RST) stop reaching the app: the worker reads a silent peer", alternatives: 'lostFin(SERVICE) (only the FIN lost)' }
+        ? // Replies lost with nothing in flight stall the next connect (its SYN-ACK lost) instead: a
+          // bandwidth toxic keeps alice's answer coming until the fault lands (the polled template's run).
+          { call: 'repliesLost(SERVICE)', imports: ['repliesLost', 'toxic'], path: 'read', why: "the upstream's replies (and its FIN/RST) stop reaching the app mid-answer: the worker reads a silent peer", alternatives: 'lostFin(SERVICE) (only the FIN lost)', inFlight: true }
         : { call: 'lostFin(SERVICE)', imports: ['lostFin'], path: 'read', why: "the upstream's FIN is dropped (iptables in the app's netns): the worker reads a half-open connection", alternatives: 'repliesLost(SERVICE) (every reply lost, as after a failover)' };
     case 'unreachable-peer':
       // A partition must land while bytes are in flight (else the next connect stalls instead):

@@ -61,7 +61,7 @@ function header({ culprit: c, meta, lock, plan, observedService, peer, service, 
 
 /** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
 function polledLockScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
 
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled HTTP API
@@ -70,6 +70,7 @@ function polledLockScenario({ culprit: c, meta, from, plan, observedService, pee
  * (README, "Your own stack"); the app finds it through FL_API_ADDR.
  */
 const SERVICE = ${str(service)};
+const PAGE = { kind: 'api', path: '/api.php' };
 
 export const ${exportName}: Scenario = {
   name: ${str(name)},
@@ -87,25 +88,23 @@ export const ${exportName}: Scenario = {
       .withService('mariadb', { bundled: 'mariadb' }, { port: 3306, capabilities: [] })
       .withService('redis', { bundled: 'redis' }, { port: 6379, capabilities: [] })
       .withService(SERVICE, { bundled: 'api' }, { port: 8080, capabilities: [], appEnv: { FL_API_ADDR: '{addr}' } }),
-  async run(ctx) {
-    const page = { kind: 'api', path: '/api.php' };
-    await ctx.phase('steady', async () => {
-      for (const user of ['alice', 'bob']) {
-        const r = await ctx.user(user).request({ ...page, deadlineMs: 5000 });
-        if (r.outcome !== 'ok') throw new Error(\`steady state not reached: \${user}'s \${page.path} answered \${r.status ?? r.error}\`);
-      }
-      await ctx.sleep(1500);
-    });
-    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
-    await ctx.phase('observe', async () => {
+  run(ctx) {
+    return runSchedule(ctx, {
+      steady: { users: [{ name: 'alice', ...PAGE }, { name: 'bob', ...PAGE }], minMs: 1500 },${plan.inFlight ? `
+      beforeFault: async () => {
+        // alice's answer (256 KiB) trickles at 32 KB/s, so her worker, holding her session lock,
+        // is still reading it when the fault lands.
+        // faultline heals it after the fault (removed first, a toxic on a link the fault blocks hangs).
+        await ctx.inject(toxic(SERVICE, 'bandwidth', { rate: 32 }, { stream: 'downstream' }));
+        void ctx.user('alice').request({ ...PAGE, deadlineMs: 2000 });
+        await ctx.sleep(700);
+      },` : ''}
+      fault: ${plan.call},
       // alice gives up after 2 s and reloads, as a browser user does: each reload polls the lock.
-      const reloads = ctx.loop({ ...page, deadlineMs: 2000 }, 500, ctx.user('alice'));
-      await ctx.sleep(8000);
-      await ctx.diagnose();
-      await ctx.sleep(2000);
-      await reloads.stop();
+      load: () => ctx.loop({ ...PAGE, deadlineMs: 2000 }, 500, ctx.user('alice')),
+      // 10 s under the fault, diagnosed 8 s in (drop endsEarly to end it once the verdict is settled).
+      observe: { maxMs: 10_000, diagnoseByMs: 8000, endsEarly: false },
     });
-    await ctx.phase('heal', () => fault.heal());
   },
 };
 `;
@@ -113,7 +112,7 @@ export const ${exportName}: Scenario = {
 
 /** The Apache app reading its upstream with the session lock released first: workers pile up one by one. */
 function pileUpScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
 
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
@@ -140,20 +139,15 @@ export const ${exportName}: Scenario = {
         env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000', STORAGE_SEED: 'profile:alice={"name":"alice"};profile:bob={"name":"bob"}' },
         appEnv: { FL_PROFILE_ADDR: '{addr}' },
       }),
-  async run(ctx) {
-    await steadyState(ctx, { durationMs: 1500, users: [{ name: 'alice', ...PAGE }, { name: 'bob', ...PAGE }] });
-    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
-    await ctx.phase('observe', async () => {
-      const reloads = ctx.loop({ ...PAGE, deadlineMs: 2000 }, 500, ctx.user('alice'));
-      // Without a lock, the diagnoser names a pile-up only once its first worker has waited
-      // past its stuck-after limit (10 s by default): diagnose after that.
-      await ctx.sleep(12_000);
-      await ctx.diagnose();
-      await ctx.sleep(1000);
-      await reloads.stop();
-    });
-    await ctx.phase('heal', () => fault.heal());
-  },
+  run: (ctx) =>
+    runSchedule(ctx, {
+      steady: { users: [{ name: 'alice', ...PAGE }, { name: 'bob', ...PAGE }], minMs: 1500 },
+      fault: ${plan.call},
+      load: () => ctx.loop({ ...PAGE, deadlineMs: 2000 }, 500, ctx.user('alice')),
+      // Without a lock, the diagnoser names a pile-up only once its first worker has waited past
+      // its stuck-after limit (10 s by default): diagnosed 12 s in, after that.
+      observe: { maxMs: 13_000, diagnoseByMs: 12_000, diagnoseNotBeforeMs: 12_000, endsEarly: false },
+    }),
 };
 `;
 }
@@ -194,7 +188,7 @@ export const ${exportName}: Scenario = {
 
 /** The Apache app writing a large upload to its upstream when the fault lands. */
 function writeScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'steadyState', 'type Scenario'].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -228,28 +222,41 @@ export const ${exportName}: Scenario = {
         env: { STORAGE_NAME: SERVICE, STORAGE_PORT: '9000' },
         appEnv: { FL_STORAGE_ADDRS: '{addr}' },
       }),
-  async run(ctx) {
-    await steadyState(ctx, { durationMs: 1500, users: [] });
+  run(ctx) {
     const alice = ctx.user('alice');
-    const first = await alice.request(upload(64 * 1024, 5000));
-    if (first.outcome !== 'ok') throw new Error(\`steady state not reached: upload answered \${first.status ?? first.error}\`);
-${plan.inFlight ? `    // The upload trickles (1 MB/s toward the upstream) so its write is still going when the
-    // fault lands: bytes in flight, unacknowledged.
-    const trickle = await ctx.inject(toxic(SERVICE, 'bandwidth', { rate: 1024 }, { stream: 'upstream' }));
-` : ''}    // A write larger than every socket buffer on the way is in flight when the fault lands.
-    const big = alice.request(upload(24 * 1024 * 1024, 5000));
-    await ctx.sleep(${plan.inFlight ? 1500 : 300});
-    const fault = await ctx.phase('inject', () => ctx.inject(${plan.call}));
-    await ctx.phase('observe', async () => {
-      const retries = ctx.loop(() => upload(64 * 1024, 5000), 700, alice);
-      await ctx.sleep(8000);
-      await ctx.diagnose();
-      await ctx.sleep(2500);
-      await retries.stop();
-    });
-    await big;
-    await ctx.phase('heal', async () => {
-      await fault.heal();${plan.inFlight ? '\n      await trickle.heal();' : ''}
+    let big: Promise<unknown> = Promise.resolve();
+    return runSchedule(ctx, {
+      steady: {
+        minMs: 1500,
+        check: async () => {
+          const first = await alice.request(upload(64 * 1024, 5000));
+          if (first.outcome !== 'ok') throw new Error(\`steady state not reached: upload answered \${first.status ?? first.error}\`);
+        },
+      },
+${plan.inFlight ? `      beforeFault: async () => {
+        // The upload trickles (1 MB/s toward the upstream) so its write is still going when the
+        // fault lands: bytes in flight, unacknowledged. faultline heals the toxic after the fault
+        // (removed first, a toxic on a link the fault blocks hangs).
+        await ctx.inject(toxic(SERVICE, 'bandwidth', { rate: 1024 }, { stream: 'upstream' }));
+        // A write larger than every socket buffer on the way.
+        big = alice.request(upload(24 * 1024 * 1024, 5000));
+        await ctx.sleep(1500);
+      },
+      fault: ${plan.call},
+      load: () => ctx.loop(() => upload(64 * 1024, 5000), 700, alice),
+` : `      fault: ${plan.call},
+      load: async () => {
+        // A write larger than every socket buffer on the way, to the upstream as it is now: it
+        // fills them and blocks.
+        big = alice.request(upload(24 * 1024 * 1024, 5000));
+        await ctx.sleep(300);
+        return ctx.loop(() => upload(64 * 1024, 5000), 700, alice);
+      },
+`}      // 10.5 s under the fault, diagnosed 8 s in (drop endsEarly to end it once the verdict is settled).
+      observe: { maxMs: 10_500, diagnoseByMs: 8000, endsEarly: false },
+      beforeHeal: async () => {
+        await big;
+      },
     });
   },
 };

@@ -118,6 +118,13 @@ export async function buildRootfsBase(host: BuildHost, tag: string, started: num
   }
 }
 
+/** `go install`'s flag that stamps Toxiproxy's version (`…/cmd/server@v2.12.0` -> `2.12.0`), as its Makefile does. */
+export function toxiproxyVersionStamp(goModule: string): string {
+  const version = goModule.split('@v')[1];
+  if (!version) throw new Error(`toxiproxy image: ${goModule} names no version (@vX.Y.Z)`);
+  return `-ldflags=-X github.com/Shopify/toxiproxy/v2.Version=${version}`;
+}
+
 /** Toxiproxy with no registry: the same program from its Go module, in containers/toxiproxy's scratch image. */
 export async function buildToxiproxyFromGo(host: BuildHost, tag: string, started: number, official: string, goModule: string): Promise<void> {
   const ctx = mkdtempSync(join(tmpdir(), 'faultline-toxiproxy-'));
@@ -125,7 +132,9 @@ export async function buildToxiproxyFromGo(host: BuildHost, tag: string, started
     cpSync(join(containersDir(), 'toxiproxy'), ctx, { recursive: true });
     host.progress('toxiproxy', started, `go install ${goModule}`);
     const env = { ...host.env, CGO_ENABLED: '0', GOBIN: ctx, GOFLAGS: '-trimpath' };
-    await spawnChecked('go', ['install', goModule], { env }).catch((e: Error) => {
+    // Stamp the version the official build stamps (its Makefile's -X ...Version): without it
+    // /version answers "git", and the topology refuses a Toxiproxy whose version it cannot tell.
+    await spawnChecked('go', ['install', toxiproxyVersionStamp(goModule), goModule], { env }).catch((e: Error) => {
       if (/ENOENT/.test(e.message)) {
         throw new FaultlineError(
           'FAULTLINE_IMAGE_BUILD_FAILED',

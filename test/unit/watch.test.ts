@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emitScenario, lockShape, serviceName } from '../../harness/emit/scenario';
+import { stuckDiagnosis } from '../helpers/stuck-diagnosis';
 import { parseServicesJson, parseWatchArgs, rotate, WatchMetrics, Watcher } from '../../harness/watch';
 import type { ReaderSource } from '../../harness/watch';
 import { validateScenario } from '../../harness/scenario/schema';
@@ -67,39 +68,6 @@ test('rotate keeps the newest N snapshots with their text reports', () => {
   expect(readdirSync(dir).sort()).toEqual(['incident-20261202T110000000Z.json', 'incident-20261202T110000000Z.txt', 'incident-20261202T120000000Z.json', 'incident-20261202T120000000Z.txt', 'notes.json']);
 });
 
-/** A diagnosis as the diagnoser's JSON has it: a flock convoy behind a reader of a silent peer. */
-function stuckDiagnosis(kind = 'half-open-read', extra: Record<string, unknown> = {}) {
-  return {
-    verdict: 'stuck',
-    culprit: {
-      pid: 10,
-      command: 'apache2',
-      cmdline: '/usr/sbin/apache2 -k start',
-      kind,
-      syscall: 'poll(1 fds, timeout -1)',
-      resource: { type: 'tcp', remote: '10.0.0.7:6379', service: 'Sessions_DB', state: 'ESTABLISHED', timer: 'none' },
-      holds: [{ type: 'FLOCK', access: 'WRITE', file: '00:2a:11', path: '/var/lib/php/sessions/sess_x' }],
-      waiters: [11, 12, 13],
-      evidence: [],
-    },
-    chains: [{ root: 10, kind, culprit: true, waiters: [11, 12, 13], links: [{ lock: { type: 'FLOCK', access: 'WRITE', file: '00:2a:11' }, holder: 10, waiters: [11, 12, 13] }], resource: { type: 'tcp', service: 'Sessions_DB' }, syscall: 'poll', evidence: [] }],
-    processes: [
-      { pid: 1, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'other' },
-      { pid: 10, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'culprit' },
-      { pid: 11, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'waiter' },
-      { pid: 12, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'waiter' },
-      { pid: 13, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'waiter' },
-      { pid: 14, command: 'apache2', cmdline: 'apache2', state: 'S', syscall: null, wait: 'poll', role: 'idle' },
-    ],
-    samples: 2,
-    spanMs: 250,
-    reader: 'local',
-    arch: 'x86_64',
-    warnings: [],
-    ...extra,
-  };
-}
-
 const meta = { observedOn: 'web-3 */ at noon', generator: 'test' };
 
 describe('emitScenario', () => {
@@ -139,7 +107,7 @@ describe('emitScenario', () => {
     none.chains[0]!.links = [];
     expect(lockShape(none)).toBe('none');
     expect(emitScenario(none, meta).text).toContain('lock_across_io=0');
-    expect(emitScenario(none, meta).text).toContain("await ctx.sleep(12_000)");
+    expect(emitScenario(none, meta).text).toContain("diagnoseByMs: 12_000");
   });
 
   test('the emitted scenario passes the scenario schema', () => {

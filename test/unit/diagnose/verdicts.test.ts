@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { diagnose, FixtureProcReader, renderText } from '../../../harness/diagnose';
 import { parseSs, parseSsTimer } from '../../../harness/diagnose/sockdiag';
+import { UNANSWERED_PROBES } from '../../../harness/diagnose/socket-wait';
 import { TCP_HEADER, tcpRow, UPTIME_60S, worker, writeTree } from './trees';
 
 let dir: string;
@@ -165,6 +166,23 @@ describe('what the socket shows', () => {
     expect(evidence).not.toContain('lost FIN');
     expect(renderText(d)).toContain('STUCK: unreachable-peer — pid 40 (worker) and 1 other wait on the same upstream (no lock between them); upstream db; waiting 60 s');
     expect(renderText(d)).not.toContain('blocks');
+  });
+
+  test('zero-window probes: answered (the count stays under UNANSWERED_PROBES) is peer-not-reading; unanswered twice in a row is unreachable-peer', async () => {
+    const net = TCP_HEADER + tcpRow(0, '0A00000A:C001', '0B00000A:2382', '01', 401, 3_000_000, 0, '04:00000100') + tcpRow(1, '0A00000A:C002', '0B00000A:2382', '01', 402, 3_000_000, 0, '04:00000100');
+    const probed = async (count: number, lastack: number) => {
+      const ss = ssLine(401, `timer:(persist,1.6sec,${count})`, `lastsnd:9000 lastrcv:9000 lastack:${lastack}`) + ssLine(402, `timer:(persist,1.6sec,${count})`, `lastsnd:9000 lastrcv:9000 lastack:${lastack}`);
+      writeTree(dir, { ...pileUp((pid) => ({ [`${pid}/net/tcp`]: net })), ss });
+      return run();
+    };
+    // A frozen peer's kernel answers each probe (the ACK resets the count; its last ACK is recent).
+    const answered = await probed(0, 400);
+    expect(answered.culprit?.kind).toBe('peer-not-reading');
+    expect(answered.culprit?.evidence.join('\n')).toContain("the peer's kernel acknowledges but its receive window is closed");
+    // A partition that landed with the window closed: probes go out, nothing comes back.
+    const unanswered = await probed(UNANSWERED_PROBES + 1, 6200);
+    expect(unanswered.culprit?.kind).toBe('unreachable-peer');
+    expect(unanswered.culprit?.evidence.join('\n')).toContain(`zero-window probes go unanswered (${UNANSWERED_PROBES + 1} out, timer zero-window-probe; an ACK would reset the count), no ACK from the peer's host for 6.2 s`);
   });
 
   test("a writer's request is as old as its connection while nothing came back on it; on a pooled connection that age is unknown", async () => {
