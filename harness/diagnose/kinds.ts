@@ -10,9 +10,10 @@
  * - silent-peer: nothing in flight and nothing arriving. Consistent with a lost FIN/RST, a frozen
  *   process on a host that still ACKs, or a server busy on something else; the socket alone cannot
  *   tell those apart.
- * - unreachable-peer: our bytes are not acknowledged (retransmit timer, retransmits counted).
+ * - unreachable-peer: our bytes are not acknowledged (retransmit timer, retransmits counted), or
+ *   our zero-window probes go unanswered (the window was closed when the path went silent).
  * - peer-not-reading: the peer's kernel acknowledges but its receive window is closed (zero-window
- *   probe timer, our send queue full).
+ *   probe timer with its probes answered, our send queue full).
  */
 export const KINDS = {
   'lock-cycle': { severity: 0, culprit: true, upstream: false, meaning: "processes wait for each other's locks: a deadlock" },
