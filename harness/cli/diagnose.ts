@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration } from '../util/time';
-import { walkFlags } from '../util/argv';
+import { walkFlags, wholeNumber } from '../util/argv';
 import { checkTarget, shorten, takeTargetFlag } from '../util/targets';
 import { startSidecar } from '../engine/sidecar';
 import { diagnose, renderJson, renderText, ContainerProcReader, DEFAULT_INTERVAL_MS, DEFAULT_SAMPLES, DEFAULT_STUCK_AFTER_MS } from '../diagnose';
@@ -112,10 +112,7 @@ export function parseDiagnoseArgs(args: string[]): DiagnoseArgs {
         break;
       case '--samples': {
         const raw = value();
-        if (!/^[0-9]{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
-          throw new UsageError(`diagnose: --samples "${shorten(raw)}" must be a whole number from 1 to 100 (2 or more tell stuck from slow)`);
-        }
-        out.samples = Number(raw);
+        out.samples = wholeNumber(raw, 1, 100, () => `diagnose: --samples "${shorten(raw)}" must be a whole number from 1 to 100 (2 or more tell stuck from slow)`);
         break;
       }
       case '--interval': {

@@ -59,24 +59,34 @@ function header({ culprit: c, meta, lock, plan, observedService, peer, service, 
  */`;
 }
 
-/** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
-function polledLockScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
-
 /**
- * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled HTTP API
- * (containers/api), called by the PHP-FPM app's /api.php with curl. To run against your own
- * service, replace \`{ bundled: 'api' }\` with its image or Dockerfile directory and its port
- * (README, "Your own stack"); the app finds it through FL_API_ADDR.
+ * What every template opens with: the imports, a comment naming the observed upstream and its
+ * stand-in, SERVICE (and the template's own constants), and the scenario's name, summary, shows
+ * and variants; the template goes on with its topology and run.
+ */
+function opening(t: ScenarioTextInput, o: { imports: string[]; extraImports?: string; standIn: string; consts?: string; shows: string; variantsComment?: string }): string {
+  const { culprit: c, from, plan, observedService, peer, service, name, exportName } = t;
+  return `import { ${[...plan.imports, 'hangsUntilFixed', ...o.imports].join(', ')} } from ${str(from)};
+${o.extraImports ? `${o.extraImports}\n` : ''}
+/**
+ * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: ${o.standIn}
  */
 const SERVICE = ${str(service)};
-const PAGE = { kind: 'api', path: '/api.php' };
-
+${o.consts ? `${o.consts}\n` : ''}
 export const ${exportName}: Scenario = {
   name: ${str(name)},
   summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
-  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service} holding a session lock polled in Redis, the pool filling behind it`)},
-  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
+  shows: ${oneLine(o.shows)},
+${o.variantsComment ? `  // ${o.variantsComment}\n` : ''}  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),`;
+}
+
+/** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
+function polledLockScenario(t: ScenarioTextInput): string {
+  const { meta, plan, service, workers } = t;
+  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], standIn: `faultline's bundled HTTP API
+ * (containers/api), called by the PHP-FPM app's /api.php with curl. To run against your own
+ * service, replace \`{ bundled: 'api' }\` with its image or Dockerfile directory and its port
+ * (README, "Your own stack"); the app finds it through FL_API_ADDR.`, consts: `const PAGE = { kind: 'api', path: '/api.php' };`, shows: `the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service} holding a session lock polled in Redis, the pool filling behind it` })}
   // PHP-FPM's master and workers (idle ones wait in accept on the FPM socket).
   workers: { comm: 'php-fpm8.2', match: /php-fpm/ },
   // nginx + PHP-FPM with sessions in Redis (phpredis, session locking on), as faultline's fpm stack.
@@ -111,25 +121,14 @@ export const ${exportName}: Scenario = {
 }
 
 /** The Apache app reading its upstream with the session lock released first: workers pile up one by one. */
-function pileUpScenario({ culprit: c, meta, from, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
-
-/**
- * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+function pileUpScenario(t: ScenarioTextInput): string {
+  const { meta, plan, service, workers } = t;
+  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], standIn: `faultline's bundled storage
  * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
  * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
  * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
- * FL_PROFILE_ADDR.
- */
-const SERVICE = ${str(service)};
-/** No lock: each reload takes a worker of its own (the session lock released before the call). */
-const PAGE = { kind: 'profile', path: '/profile.php?lock_across_io=0' };
-
-export const ${exportName}: Scenario = {
-  name: ${str(name)},
-  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
-  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: workers pile up on ${service} one by one, no lock between them, until the pool is full`)},
-  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
+ * FL_PROFILE_ADDR.`, consts: `/** No lock: each reload takes a worker of its own (the session lock released before the call). */
+const PAGE = { kind: 'profile', path: '/profile.php?lock_across_io=0' };`, shows: `the incident observed on ${commentSafe(meta.observedOn)}: workers pile up on ${service} one by one, no lock between them, until the pool is full` })}
   topology: (t) =>
     t
       .withMaxWorkers(${workers})
@@ -153,25 +152,13 @@ export const ${exportName}: Scenario = {
 }
 
 /** The Apache app reading its upstream (the session file lock held across the call, or no lock). */
-function readScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'type Scenario'].join(', ')} } from ${str(from)};
-import { profileUnderFault } from ${str(`${from}/scenarios`)};
-
-/**
- * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+function readScenario(t: ScenarioTextInput): string {
+  const { meta, from, lock, plan, service, workers } = t;
+  return `${opening(t, { imports: ['type Scenario'], extraImports: `import { profileUnderFault } from ${str(`${from}/scenarios`)};`, standIn: `faultline's bundled storage
  * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
  * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
  * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
- * FL_PROFILE_ADDR.
- */
-const SERVICE = ${str(service)};
-
-export const ${exportName}: Scenario = {
-  name: ${str(name)},
-  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
-  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
-  // incident: the app as it was (${lock === 'file' ? 'session lock held across the call' : 'no lock'}, no timeouts); fixed: lock released, timeouts and a deadline.
-  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
+ * FL_PROFILE_ADDR.`, shows: `the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`, variantsComment: `incident: the app as it was (${lock === 'file' ? 'session lock held across the call' : 'no lock'}, no timeouts); fixed: lock released, timeouts and a deadline.` })}
   topology: (t) =>
     t
       .withMaxWorkers(${workers})
@@ -187,18 +174,12 @@ export const ${exportName}: Scenario = {
 }
 
 /** The Apache app writing a large upload to its upstream when the fault lands. */
-function writeScenario({ culprit: c, meta, from, lock, plan, observedService, peer, service, name, exportName, workers }: ScenarioTextInput): string {
-  return `import { ${[...plan.imports, 'hangsUntilFixed', 'runSchedule', 'type Scenario'].join(', ')} } from ${str(from)};
-import { randomBytes } from 'node:crypto';
-
-/**
- * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: faultline's bundled storage
+function writeScenario(t: ScenarioTextInput): string {
+  const { meta, lock, plan, service, workers } = t;
+  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], extraImports: `import { randomBytes } from 'node:crypto';`, standIn: `faultline's bundled storage
  * node (containers/storage), which the web app's /upload.php writes objects to. To run against
  * your own service, replace \`{ bundled: 'storage' }\` with its image or Dockerfile directory and
- * its port (README, "Your own stack"); the app finds it through FL_STORAGE_ADDRS.
- */
-const SERVICE = ${str(service)};
-
+ * its port (README, "Your own stack"); the app finds it through FL_STORAGE_ADDRS.`, consts: `
 const upload = (bytes: number, deadlineMs: number) => ({
   kind: 'upload',
   method: 'POST' as const,
@@ -206,13 +187,7 @@ const upload = (bytes: number, deadlineMs: number) => ({
   body: randomBytes(bytes),
   headers: { 'content-type': 'application/octet-stream' },
   deadlineMs,
-});
-
-export const ${exportName}: Scenario = {
-  name: ${str(name)},
-  summary: ${oneLine(`reproduces ${c.kind} on ${service}: ${plan.why}`)},
-  shows: ${oneLine(`the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked writing to ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it`)},
-  variants: hangsUntilFixed({ service: SERVICE, kind: ${str(c.kind)} }),
+});`, shows: `the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked writing to ${service}${lock === 'file' ? ' holding the session file lock' : ''}, the pool filling behind it` })}
   topology: (t) =>
     t
       .withMaxWorkers(${workers})

@@ -31,3 +31,13 @@ export function walkFlags(
     take(flag, value, arg);
   }
 }
+
+/**
+ * A flag's value as a whole number from `min` to `max` (digits only: no sign, no exponent, no
+ * fraction); else a UsageError with `message`, which names the flag, the value and the range.
+ */
+export function wholeNumber(raw: string, min: number, max: number, message: () => string): number {
+  const n = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(message());
+  return n;
+}

@@ -8,7 +8,7 @@
 import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors';
-import { walkFlags } from '../util/argv';
+import { walkFlags, wholeNumber } from '../util/argv';
 import { checkTarget, shorten, takeTargetFlag, type ProcessTarget } from '../util/targets';
 import type { ServiceRegistry } from '../diagnose';
 import { readServicesFile } from './services';
@@ -93,10 +93,7 @@ export function parseWatchArgs(args: string[]): WatchOptions {
       }
       case '--keep': {
         const raw = value();
-        if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10_000) {
-          throw new UsageError(`watch: --keep "${shorten(raw)}" must be a whole number of snapshots from 1 to 10000 (default ${DEFAULT_KEEP})`);
-        }
-        out.keep = Number(raw);
+        out.keep = wholeNumber(raw, 1, 10_000, () => `watch: --keep "${shorten(raw)}" must be a whole number of snapshots from 1 to 10000 (default ${DEFAULT_KEEP})`);
         break;
       }
       case '--on-stuck': {
@@ -107,10 +104,7 @@ export function parseWatchArgs(args: string[]): WatchOptions {
       }
       case '--stuck-for': {
         const raw = value();
-        if (!/^[0-9]{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) {
-          throw new UsageError(`watch: --stuck-for "${shorten(raw)}" must be a whole number of consecutive stuck samples from 1 to 1000 (default ${DEFAULT_STUCK_FOR})`);
-        }
-        out.stuckFor = Number(raw);
+        out.stuckFor = wholeNumber(raw, 1, 1000, () => `watch: --stuck-for "${shorten(raw)}" must be a whole number of consecutive stuck samples from 1 to 1000 (default ${DEFAULT_STUCK_FOR})`);
         break;
       }
       case '--services': {
