@@ -40,13 +40,13 @@ export interface SocketWaitFacts {
   holding: string;
 }
 
+/** Outstanding zero-window probes that make a closed window an unreachable peer (each ACK resets the count). */
+export const UNANSWERED_PROBES = 2;
+
 /**
  * Retransmits sock_diag shows: the retransmit timer's count (icsk_retransmits, as /proc/net/tcp's
  * column) or the connection's total (ss `retrans:outstanding/total`), whichever is larger.
  */
-/** Outstanding zero-window probes that make a closed window an unreachable peer (each ACK resets the count). */
-export const UNANSWERED_PROBES = 2;
-
 function sockRetransmits(sock: SockInfo | undefined): number {
   if (!sock) return 0;
   return Math.max(sock.timer?.name === 'on' ? sock.timer.count : 0, sock.retransTotal ?? 0);

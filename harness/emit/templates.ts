@@ -60,13 +60,13 @@ function header({ culprit: c, meta, lock, plan, observedService, peer, service, 
 }
 
 /**
- * What every template opens with: the imports, a comment naming the observed upstream and its
+ * What every template opens with: the imports (faultline's: the plan's, hangsUntilFixed, `imports`, Scenario), a comment naming the observed upstream and its
  * stand-in, SERVICE (and the template's own constants), and the scenario's name, summary, shows
  * and variants; the template goes on with its topology and run.
  */
-function opening(t: ScenarioTextInput, o: { imports: string[]; extraImports?: string; standIn: string; consts?: string; shows: string; variantsComment?: string }): string {
+function opening(t: ScenarioTextInput, o: { imports?: string[]; extraImports?: string; standIn: string; consts?: string; shows: string; variantsComment?: string }): string {
   const { culprit: c, from, plan, observedService, peer, service, name, exportName } = t;
-  return `import { ${[...plan.imports, 'hangsUntilFixed', ...o.imports].join(', ')} } from ${str(from)};
+  return `import { ${[...plan.imports, 'hangsUntilFixed', ...(o.imports ?? []), 'type Scenario'].join(', ')} } from ${str(from)};
 ${o.extraImports ? `${o.extraImports}\n` : ''}
 /**
  * The observed upstream ${str(observedService ?? 'unnamed')}${commentSafe(peer)}. Stand-in: ${o.standIn}
@@ -83,7 +83,7 @@ ${o.variantsComment ? `  // ${o.variantsComment}\n` : ''}  variants: hangsUntilF
 /** nginx + PHP-FPM with sessions in Redis: a lock polled in a cache, the upstream reached over HTTP. */
 function polledLockScenario(t: ScenarioTextInput): string {
   const { meta, plan, service, workers } = t;
-  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], standIn: `faultline's bundled HTTP API
+  return `${opening(t, { imports: ['runSchedule'], standIn: `faultline's bundled HTTP API
  * (containers/api), called by the PHP-FPM app's /api.php with curl. To run against your own
  * service, replace \`{ bundled: 'api' }\` with its image or Dockerfile directory and its port
  * (README, "Your own stack"); the app finds it through FL_API_ADDR.`, consts: `const PAGE = { kind: 'api', path: '/api.php' };`, shows: `the incident observed on ${commentSafe(meta.observedOn)}: a worker blocked on ${service} holding a session lock polled in Redis, the pool filling behind it` })}
@@ -123,7 +123,7 @@ function polledLockScenario(t: ScenarioTextInput): string {
 /** The Apache app reading its upstream with the session lock released first: workers pile up one by one. */
 function pileUpScenario(t: ScenarioTextInput): string {
   const { meta, plan, service, workers } = t;
-  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], standIn: `faultline's bundled storage
+  return `${opening(t, { imports: ['runSchedule'], standIn: `faultline's bundled storage
  * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
  * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
  * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
@@ -154,7 +154,7 @@ const PAGE = { kind: 'profile', path: '/profile.php?lock_across_io=0' };`, shows
 /** The Apache app reading its upstream (the session file lock held across the call, or no lock). */
 function readScenario(t: ScenarioTextInput): string {
   const { meta, from, lock, plan, service, workers } = t;
-  return `${opening(t, { imports: ['type Scenario'], extraImports: `import { profileUnderFault } from ${str(`${from}/scenarios`)};`, standIn: `faultline's bundled storage
+  return `${opening(t, { extraImports: `import { profileUnderFault } from ${str(`${from}/scenarios`)};`, standIn: `faultline's bundled storage
  * node (containers/storage), a line server the web app's /profile.php reads \`GET profile:<user>\`
  * from. To run against your own service, replace \`{ bundled: 'storage' }\` with its image or
  * Dockerfile directory and its port (README, "Your own stack"); the app finds it through
@@ -176,7 +176,7 @@ function readScenario(t: ScenarioTextInput): string {
 /** The Apache app writing a large upload to its upstream when the fault lands. */
 function writeScenario(t: ScenarioTextInput): string {
   const { meta, lock, plan, service, workers } = t;
-  return `${opening(t, { imports: ['runSchedule', 'type Scenario'], extraImports: `import { randomBytes } from 'node:crypto';`, standIn: `faultline's bundled storage
+  return `${opening(t, { imports: ['runSchedule'], extraImports: `import { randomBytes } from 'node:crypto';`, standIn: `faultline's bundled storage
  * node (containers/storage), which the web app's /upload.php writes objects to. To run against
  * your own service, replace \`{ bundled: 'storage' }\` with its image or Dockerfile directory and
  * its port (README, "Your own stack"); the app finds it through FL_STORAGE_ADDRS.`, consts: `
