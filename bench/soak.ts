@@ -9,14 +9,16 @@
  *      rules in any surviving container, Toxiproxy proxies, temp files (the runs get a TMPDIR of
  *      their own).
  *   2. M repeats (default 20) of the library (`faultline run --variant both`, 20 runs each),
- *      counting the repeats in which a verdict differed from the expected one.
+ *      counting the repeats in which a verdict differed from the expected one. Such a repeat's
+ *      line says what the diagnosis said, and its whole --json output and progress are kept in
+ *      a directory it names ($TMPDIR/fl-soak-failed-<repeat>-*), to find the flake at its cause.
  *
  * Sizes: SOAK_RUNS / --runs, SOAK_KILLS / --kills, SOAK_REPEATS / --repeats, e.g.
  *   npm run soak -- --runs 6 --kills 3 --repeats 1
  * Last line: `soak: <R> runs, <K> killed, leaked <L>, flaky <F>/<M> library runs`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,6 +67,7 @@ interface ChildOutcome {
   code: number | null;
   killedIn?: string;
   stdout: string;
+  stderr: string;
 }
 
 /**
@@ -78,12 +81,14 @@ function runBin(args: string[], tmp: string, killAt?: KillPhase): Promise<ChildO
     // machine write their own faultline-* files to /tmp).
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     let stdout = '';
+    let stderr = '';
     let pending = '';
     let killedIn: string | undefined;
     let armed = false;
     const order = ['start', 'steady', 'inject', 'observe', 'heal', 'recover'];
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => {
+      stderr += c;
       pending += String(c);
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
@@ -101,7 +106,7 @@ function runBin(args: string[], tmp: string, killAt?: KillPhase): Promise<ChildO
       }
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ pid: child.pid!, code, killedIn, stdout }));
+    child.on('close', (code) => resolve({ pid: child.pid!, code, killedIn, stdout, stderr }));
   });
 }
 
@@ -158,6 +163,34 @@ async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<numbe
   return { containers: containers.length, networks: networks.length, rules, proxies, temp: temp.length, names: [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...temp] };
 }
 
+interface SoakResult {
+  scenario: string;
+  variant: string;
+  expected: string;
+  verdict: string;
+  matched: boolean;
+  mismatch?: string[];
+  diagnosis?: { verdict?: string; culprit?: { kind?: string; pid?: number; resource?: { service?: string } }; chains?: unknown[]; inconclusive?: { reasons: string[] }; warnings?: string[] };
+}
+
+/** What the diagnosis said, for a run whose culprit was not the expected one. */
+function diagnosisText(r: SoakResult): string {
+  const d = r.diagnosis;
+  if (!d) return '';
+  const c = d.culprit;
+  const named = c ? `${c.kind ?? '?'} on ${c.resource?.service ?? '?'} (pid ${c.pid ?? '?'})` : 'no culprit';
+  const why = [...(d.inconclusive?.reasons ?? []), ...(d.warnings ?? [])];
+  return ` [diagnosis ${d.verdict ?? '?'}: ${named}, ${d.chains?.length ?? 0} chains${why.length ? `; ${why.join('; ')}` : ''}]`;
+}
+
+/** Writes a flaky repeat's --json output and progress to a directory of its own, kept after the soak. */
+function keepFailed(repeat: number, stdout: string, stderr: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `fl-soak-failed-${repeat}-`));
+  writeFileSync(join(dir, 'run.json'), stdout);
+  writeFileSync(join(dir, 'progress.txt'), stderr);
+  return dir;
+}
+
 async function main(): Promise<void> {
   const { runs, kills, repeats } = sizes();
   const t0 = monotonicMs();
@@ -190,13 +223,16 @@ async function main(): Promise<void> {
   let flaky = 0;
   for (let m = 0; m < repeats; m++) {
     const out = await runBin(['run', '--variant', 'both', '--json'], tmp);
-    const results = (JSON.parse(out.stdout || '{"results":[]}').results ?? []) as Array<{ scenario: string; variant: string; expected: string; verdict: string; matched: boolean; mismatch?: string[] }>;
+    const results = (JSON.parse(out.stdout || '{"results":[]}').results ?? []) as SoakResult[];
     const differing = results.filter((r) => !r.matched);
     const complete = results.length === library.length;
     if (differing.length > 0 || !complete) flaky++;
+    // A flake is found at its cause only with the run's whole record: keep it (diagnosis, history).
+    const kept = differing.length > 0 || !complete ? keepFailed(m + 1, out.stdout, out.stderr) : undefined;
     console.error(
       `soak library ${m + 1}/${repeats}: ${results.length - differing.length}/${library.length} as expected` +
-        differing.map((r) => `; ${r.scenario} ${r.variant}: ${r.verdict} (expected ${r.expected}): ${(r.mismatch ?? []).join(', ')}`).join('') +
+        differing.map((r) => `; ${r.scenario} ${r.variant}: ${r.verdict} (expected ${r.expected}): ${(r.mismatch ?? []).join(', ')}${diagnosisText(r)}`).join('') +
+        (kept ? `; kept in ${kept}` : '') +
         ` (+${((monotonicMs() - t0) / 1000).toFixed(0)} s)`,
     );
   }

@@ -11,10 +11,12 @@ import type { Scenario, ScenarioResult, Variant } from './types';
 /**
  * Runs at once, for `faultline run`, `faultline sweep` and the benches (one source). Each run is
  * a topology of its own, mostly idle (a hung pool sleeps), and its verdict rests on timings of
- * about a second: the default is the largest that kept the library's verdicts identical over
- * repeats on a 2-core machine (README, "Timings").
+ * about a second. On a quiet 2-core machine the library's wall time falls to 4 and 5 at once and
+ * rises again at 6 (starts and heals stretch: 7.8 s and 1.0 s a run); 4 is the default: the
+ * verdicts stayed identical over the soak's 20 library repeats (one diagnosis missed its culprit
+ * once) and bench:windows' 5, with a start of 4.4 s a run rather than 5.7 s at 5 (README, "Timings").
  */
-export const DEFAULT_PARALLEL = 2;
+export const DEFAULT_PARALLEL = 4;
 /**
  * Each run is 4-6 containers; 16 runs are ~90, past what a CI runner keeps honest timings for,
  * and already most of the bundled library's 20 runs.
