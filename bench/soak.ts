@@ -28,7 +28,9 @@ import { ImageStore } from '../harness/engine/images';
 import { HOST_LABEL, newRun, PID_LABEL, ROLE_LABEL, RUN_LABEL } from '../harness/engine/labels';
 import { monotonicMs } from '../harness/util/time';
 import { SCENARIOS } from '../scenarios';
-import { VARIANTS } from '../harness/scenario/types';
+import { VARIANTS, type ScenarioResult } from '../harness/scenario/types';
+import { culpritOf, describeCulprit } from '../harness/scenario/culprit';
+import type { Diagnosis } from '../harness/diagnose/model';
 
 const BIN = join(__dirname, '..', 'bin', 'faultline.js');
 const KILL_PHASES = ['start', 'inject', 'observe', 'heal'] as const;
@@ -163,24 +165,13 @@ async function leftovers(docker: Docker, env: NodeJS.ProcessEnv, pids: Set<numbe
   return { containers: containers.length, networks: networks.length, rules, proxies, temp: temp.length, names: [...containers.map((c) => c.Names[0]), ...networks.map((n) => n.Name), ...temp] };
 }
 
-interface SoakResult {
-  scenario: string;
-  variant: string;
-  expected: string;
-  verdict: string;
-  matched: boolean;
-  mismatch?: string[];
-  diagnosis?: { verdict?: string; culprit?: { kind?: string; pid?: number; resource?: { service?: string } }; chains?: unknown[]; inconclusive?: { reasons: string[] }; warnings?: string[] };
-}
-
 /** What the diagnosis said, for a run whose culprit was not the expected one. */
-function diagnosisText(r: SoakResult): string {
-  const d = r.diagnosis;
+function diagnosisText(r: ScenarioResult): string {
+  const d = r.diagnosis as Diagnosis | undefined;
   if (!d) return '';
-  const c = d.culprit;
-  const named = c ? `${c.kind ?? '?'} on ${c.resource?.service ?? '?'} (pid ${c.pid ?? '?'})` : 'no culprit';
+  const culprit = culpritOf(d);
   const why = [...(d.inconclusive?.reasons ?? []), ...(d.warnings ?? [])];
-  return ` [diagnosis ${d.verdict ?? '?'}: ${named}, ${d.chains?.length ?? 0} chains${why.length ? `; ${why.join('; ')}` : ''}]`;
+  return ` [diagnosis ${d.verdict}: ${culprit ? describeCulprit(culprit) : 'no culprit'}, ${d.chains?.length ?? 0} chains${why.length ? `; ${why.join('; ')}` : ''}]`;
 }
 
 /** Writes a flaky repeat's --json output and progress to a directory of its own, kept after the soak. */
@@ -223,12 +214,12 @@ async function main(): Promise<void> {
   let flaky = 0;
   for (let m = 0; m < repeats; m++) {
     const out = await runBin(['run', '--variant', 'both', '--json'], tmp);
-    const results = (JSON.parse(out.stdout || '{"results":[]}').results ?? []) as SoakResult[];
+    const results = (JSON.parse(out.stdout || '{"results":[]}').results ?? []) as ScenarioResult[];
     const differing = results.filter((r) => !r.matched);
-    const complete = results.length === library.length;
-    if (differing.length > 0 || !complete) flaky++;
+    const failed = differing.length > 0 || results.length !== library.length;
+    if (failed) flaky++;
     // A flake is found at its cause only with the run's whole record: keep it (diagnosis, history).
-    const kept = differing.length > 0 || !complete ? keepFailed(m + 1, out.stdout, out.stderr) : undefined;
+    const kept = failed ? keepFailed(m + 1, out.stdout, out.stderr) : undefined;
     console.error(
       `soak library ${m + 1}/${repeats}: ${results.length - differing.length}/${library.length} as expected` +
         differing.map((r) => `; ${r.scenario} ${r.variant}: ${r.verdict} (expected ${r.expected}): ${(r.mismatch ?? []).join(', ')}${diagnosisText(r)}`).join('') +

@@ -19,7 +19,7 @@ import type { Scenario, ScenarioResult, Variant } from './types';
 export const DEFAULT_PARALLEL = 4;
 /**
  * Each run is 4-6 containers; 16 runs are ~90, past what a CI runner keeps honest timings for,
- * and already most of the bundled library's 20 runs.
+ * and already most of the bundled library's 22 runs.
  */
 export const MAX_PARALLEL = 16;
 
